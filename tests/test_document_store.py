@@ -1,0 +1,56 @@
+"""Tier stores: upsert, keyword search with filters, and what reaches the disk."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from twin_assets.stores import HIGH, LOW, MEDIUM
+from twin_assets.stores.documents import Document
+
+CANARY = "zebracanary42"
+
+
+def _doc(i: int, tier: str, body: str, when: datetime | None = None) -> Document:
+    return Document(id=f"r{i}", source="email", kind="message", tier=tier,
+                    event_time=when or datetime(2024, 1, i, tzinfo=UTC), title=f"title {i}", body=body,
+                    meta={"parties": []})
+
+
+@pytest.mark.parametrize("tier", [HIGH, MEDIUM, LOW])
+def test_put_get_search_delete(twin, tier):
+    store = twin.store(tier)
+    store.put_many([_doc(1, tier, f"quarterly budget {CANARY}"), _doc(2, tier, "holiday photos")])
+    store.put_many([_doc(1, tier, f"quarterly budget {CANARY}")])  # idempotent upsert
+    assert store.count() == 2
+    assert [i for i, _ in store.keyword_search("budget")] == ["r1"]
+    assert store.get("r1").body.endswith(CANARY)
+    since = datetime(2024, 1, 2, tzinfo=UTC)
+    assert [i for i, _ in store.keyword_search("budget holiday", since=since)] == ["r2"]
+    assert store.delete(["r1"]) == 1
+    assert store.keyword_search("budget") == []
+
+
+def test_fts_query_is_not_injectable(twin):
+    store = twin.store(LOW)
+    store.put_many([_doc(1, LOW, "alpha beta")])
+    for nasty in ['"', "alpha OR", "NEAR(", "*", "alpha AND NOT beta", "col:alpha"]:
+        store.keyword_search(nasty)  # must not raise
+
+
+@pytest.mark.parametrize("tier", [HIGH, MEDIUM])
+def test_encrypted_tiers_leave_no_plaintext_on_disk(twin, tier):
+    store = twin.store(tier)
+    store.put_many([_doc(i, tier, f"{CANARY} number {i}") for i in range(1, 30)])
+    store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    for path in twin.settings.stores_dir.glob("*"):
+        if path.is_file():
+            assert CANARY.encode() not in path.read_bytes(), path.name
+
+
+def test_low_tier_is_plain_so_the_scan_can_see(twin):
+    store = twin.store(LOW)
+    store.put_many([_doc(1, LOW, CANARY)])
+    store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    assert CANARY.encode() in twin.store_path(LOW).read_bytes()

@@ -1,0 +1,52 @@
+"""Find connectors through the ``twin.connectors`` entry-point group.
+
+Built-in connectors are registered the same way (in pyproject.toml), so a
+third-party connector is a first-class citizen: installing its package is all
+it takes.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib.metadata import entry_points
+from pathlib import Path
+
+from twin_assets.connectors.base import Connector, read_head
+from twin_assets.errors import TwinError
+
+ENTRY_POINT_GROUP = "twin.connectors"
+
+
+@cache
+def connectors() -> dict[str, Connector]:
+    """Every installed connector by kind, instantiated once per process."""
+    found: dict[str, Connector] = {}
+    for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+        cls = ep.load()
+        if not (isinstance(cls, type) and issubclass(cls, Connector)):
+            raise TwinError(
+                f"entry point {ep.name!r} in {ENTRY_POINT_GROUP} is not a Connector subclass",
+                hint="fix or uninstall the package that declares it",
+            )
+        found[cls.kind] = cls()
+    return found
+
+
+def get_connector(kind: str) -> Connector:
+    try:
+        return connectors()[kind]
+    except KeyError:
+        known = ", ".join(sorted(connectors())) or "none installed"
+        raise TwinError(f"unknown source kind {kind!r}", hint=f"known kinds: {known}") from None
+
+
+def detect(path: Path) -> Connector | None:
+    """The connector that recognises ``path`` by content, or None."""
+    head = read_head(path)
+    for connector in connectors().values():
+        try:
+            if connector.recognizes(path, head):
+                return connector
+        except Exception:  # a third-party detector must not break detection of the rest
+            continue
+    return None

@@ -1,0 +1,124 @@
+"""Open the metadata database, migrating it to the current schema first.
+
+SQLite (the default) runs in WAL mode so Dagster runs, sensors and the API
+server can read while one of them writes; PostgreSQL works with the same models.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cache
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from twin_assets.errors import ConfigError, SchemaError
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def _alembic_config() -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    return cfg
+
+
+def head_revision() -> str:
+    return ScriptDirectory.from_config(_alembic_config()).get_current_head()
+
+
+def _redact(url: str) -> str:
+    try:
+        from sqlalchemy.engine import make_url
+
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<unparseable URL>"
+
+
+def _on_sqlite_connect(dbapi_conn, _record) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.close()
+
+
+def make_engine(url: str) -> Engine:
+    try:
+        if url.startswith("sqlite"):
+            engine = create_engine(url, connect_args={"timeout": 30})
+            event.listen(engine, "connect", _on_sqlite_connect)
+        else:
+            engine = create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 5})
+    except (ArgumentError, NoSuchModuleError) as exc:
+        raise ConfigError(
+            f"TWIN_DATABASE_URL {_redact(url)} is not usable: {type(exc).__name__}",
+            hint="use sqlite:///path or postgresql+psycopg2://user@host/db",
+        ) from None
+    return engine
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to head; refuse a database written by a newer twin."""
+    script = ScriptDirectory.from_config(_alembic_config())
+    try:
+        with engine.begin() as conn:
+            current = MigrationContext.configure(conn).get_current_revision()
+            if current is not None and not _known(script, current):
+                raise SchemaError(
+                    f"the metadata database is at schema {current}, newer than this twin knows "
+                    f"(up to {script.get_current_head()})",
+                    hint="upgrade digital-twin, or point TWIN_DATABASE_URL at another database",
+                )
+            if current != script.get_current_head():
+                cfg = _alembic_config()
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, "head")
+    except OperationalError as exc:
+        raise ConfigError(
+            f"metadata database {_redact(str(engine.url))} does not answer: "
+            f"{str(exc.orig).splitlines()[0] if exc.orig else type(exc).__name__}",
+            hint="check TWIN_DATABASE_URL and that the server is running",
+        ) from None
+
+
+def _known(script: ScriptDirectory, rev: str) -> bool:
+    try:
+        return script.get_revision(rev) is not None
+    except Exception:
+        return False
+
+
+@cache
+def _engine_for(url: str) -> Engine:
+    engine = make_engine(url)
+    migrate(engine)
+    return engine
+
+
+def get_engine(url: str) -> Engine:
+    """A migrated engine for ``url``, created once per process."""
+    return _engine_for(url)
+
+
+@contextmanager
+def session_scope(engine: Engine) -> Iterator[Session]:
+    """A transaction: committed on success, rolled back on any error."""
+    session = sessionmaker(engine, expire_on_commit=False)()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()

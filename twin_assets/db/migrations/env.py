@@ -1,0 +1,21 @@
+"""Alembic environment: runs on the connection the twin hands it (see twin_assets.db.engine)."""
+
+from alembic import context
+
+from twin_assets.db.models import Base
+
+target_metadata = Base.metadata
+connection = context.config.attributes.get("connection")
+if connection is None:  # `alembic` command line: build an engine from the ini URL
+    from sqlalchemy import create_engine
+
+    connection = create_engine(context.config.get_main_option("sqlalchemy.url")).connect()
+
+context.configure(
+    connection=connection,
+    target_metadata=target_metadata,
+    render_as_batch=connection.dialect.name == "sqlite",
+    compare_type=True,
+)
+with context.begin_transaction():
+    context.run_migrations()

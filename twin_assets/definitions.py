@@ -1,0 +1,16 @@
+"""The Dagster code location (``workspace.yaml`` loads this module).
+
+Importing it has no side effects: no home is opened and no model is loaded
+until an asset runs.
+"""
+
+from dagster import Definitions
+
+from twin_assets.defs.index import documents, embeddings
+from twin_assets.defs.resources import RefuseValuesIOManager, TwinResource
+from twin_assets.defs.sources import source_assets
+
+defs = Definitions(
+    assets=[*source_assets, documents, embeddings],
+    resources={"twin": TwinResource(), "io_manager": RefuseValuesIOManager()},
+)

@@ -1,0 +1,1 @@
+"""Dagster definitions by area (sources, index, ...); ``twin_assets.definitions`` merges them."""

@@ -1,0 +1,59 @@
+"""Resources shared by every area: the twin handle and an IO manager that stores nothing.
+
+Dagster pickles every returned asset value into DAGSTER_HOME in the clear
+(DESIGN.md), so assets write through :class:`TwinResource` and return
+``MaterializeResult`` with counts only; :class:`RefuseValuesIOManager` turns any
+accidental return value into a failure instead of a plaintext pickle.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from dagster import ConfigurableIOManager, ConfigurableResource, Failure, InputContext, OutputContext
+
+from twin_assets.errors import TwinError
+from twin_assets.twin import Twin, open_twin
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class TwinResource(ConfigurableResource):
+    """Opens the twin home named by the environment (TWIN_HOME and friends)."""
+
+    def open(self) -> Twin:
+        return open_twin()
+
+
+class RefuseValuesIOManager(ConfigurableIOManager):
+    """Refuses to persist asset values: they would land unencrypted in DAGSTER_HOME."""
+
+    def handle_output(self, context: OutputContext, obj: Any) -> None:
+        if obj is not None:
+            raise Failure(
+                description=f"asset returned a {type(obj).__name__}; twin assets must return "
+                "MaterializeResult and write through TwinResource (values would be stored in plaintext)"
+            )
+
+    def load_input(self, context: InputContext) -> None:
+        return None
+
+
+def content_safe(fn: F) -> F:
+    """Re-raise any error as its type name only: exception text can quote a record and
+    Dagster stores failure messages and tracebacks in its event log."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except Failure:
+            raise
+        except TwinError as exc:  # our own messages are written content-free
+            raise Failure(description=str(exc)) from None
+        except Exception as exc:
+            raise Failure(description=f"{fn.__name__} failed with {type(exc).__name__}") from None
+
+    return wrapper  # type: ignore[return-value]

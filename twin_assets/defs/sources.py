@@ -1,0 +1,43 @@
+"""One asset per installed connector (group ``sources``): parse pending inputs, stage encrypted."""
+
+from __future__ import annotations
+
+from dagster import AssetsDefinition, AssetSpec, MaterializeResult, asset
+
+from twin_assets.connectors.registry import connectors
+from twin_assets.defs.resources import TwinResource, content_safe
+from twin_assets.pipeline.sync import sync_source
+from twin_assets.progress import reporter
+
+SOURCE_PREFIX = "source_"
+
+
+def source_asset_key(kind: str) -> str:
+    return f"{SOURCE_PREFIX}{kind}"
+
+
+def build_source_asset(kind: str, description: str) -> AssetsDefinition:
+    @asset(
+        name=source_asset_key(kind),
+        group_name="sources",
+        description=f"{description} Parses new inputs of this kind and stages their records, encrypted.",
+        kinds={"python"},
+        pool="twin_writer",
+    )
+    @content_safe
+    def _source(twin: TwinResource) -> MaterializeResult:
+        t = twin.open()
+        try:
+            result = sync_source(t, kind, progress=reporter(f"importing {kind}"))
+        finally:
+            t.close()
+        return MaterializeResult(metadata=result.counts())
+
+    return _source
+
+
+def source_specs() -> list[AssetSpec]:
+    return [AssetSpec(source_asset_key(k)) for k in sorted(connectors())]
+
+
+source_assets = [build_source_asset(kind, c.description) for kind, c in sorted(connectors().items())]

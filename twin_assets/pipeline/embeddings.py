@@ -1,0 +1,55 @@
+"""Embed documents that have no vector yet, per tier, in batches; never embed twice."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from twin_assets.db.engine import session_scope
+from twin_assets.embedding import embed
+from twin_assets.pipeline.lineage import add_lineage
+from twin_assets.stores import HIGH, LOW, TIERS
+from twin_assets.stores.vectors import collection_name
+from twin_assets.twin import Twin
+
+EMBED_CHARS = 2000  # the model reads 256 tokens; more text only costs tokenizer time
+
+
+def embed_pending(
+    twin: Twin, tiers: tuple[str, ...] = TIERS, progress: Callable[[int], None] | None = None
+) -> dict[str, int]:
+    counts = dict.fromkeys(tiers, 0)
+    batch = max(twin.settings.embedding_batch_size * 8, 256)
+    for tier in tiers:
+        store = twin.store(tier)
+        if store.pending_embedding_count() == 0:
+            continue
+        with twin.vectors() as vectors:
+            while docs := store.pending_embedding(batch):
+                texts = [d.text()[:EMBED_CHARS] for d in docs]
+                mat = embed(
+                    texts,
+                    batch_size=twin.settings.embedding_batch_size,
+                    max_seq_length=twin.settings.embedding_max_seq_length,
+                )
+                ids = [d.id for d in docs]
+                if tier == HIGH:
+                    store.mark_embedded(ids, mat)
+                    where = "store:high"
+                else:
+                    metas = (
+                        [{"source": d.source, "kind": d.kind, "ts": d.event_time.timestamp() if d.event_time else -1.0}
+                         for d in docs]
+                        if tier == LOW
+                        else None
+                    )
+                    vectors.upsert(tier, ids, mat, documents=texts if tier == LOW else None, metadatas=metas)
+                    store.mark_embedded(ids)
+                    where = f"chroma:{collection_name(tier)}"
+                with session_scope(twin.engine) as s:
+                    key_id = twin.keyring.active_id if tier == HIGH else None
+                    for i in ids:
+                        add_lineage(s, i, "vector", i, where, key_id)
+                counts[tier] += len(ids)
+                if progress:
+                    progress(len(ids))
+    return counts

@@ -1,0 +1,181 @@
+"""Parse pending inputs with their connector and stage the records, encrypted.
+
+Staged records wait in the metadata DB as Fernet tokens until the documents
+step classifies them; nothing parsed is ever at rest in the clear. Every
+ParseIssue becomes a quarantine row (its location and reason only) and the
+raw export is archived encrypted, so nothing is lost.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import select
+
+from twin_assets.connectors.registry import get_connector
+from twin_assets.db.models import Input, Quarantine, RecordRow, Source, SyncBatch
+from twin_assets.pipeline.inputs import archive_raw, remove_plaintext
+from twin_assets.records import ParseIssue, Record
+from twin_assets.twin import Twin
+
+COMMIT_EVERY = 500
+Progress = Callable[[int], None]
+
+
+@dataclass
+class Problem:
+    input_id: str
+    path: str  # decrypted for the caller's eyes only (CLI output), never stored in the clear
+    where: str
+    reason: str
+
+
+@dataclass
+class SyncResult:
+    source: str
+    inputs: int = 0
+    records_new: int = 0
+    records_seen: int = 0
+    quarantined: int = 0
+    problems: list[Problem] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "inputs": self.inputs,
+            "records_new": self.records_new,
+            "records_seen": self.records_seen,
+            "quarantined": self.quarantined,
+        }
+
+
+def record_id(content_hash: str) -> str:
+    return "r" + content_hash[:24]
+
+
+def stage_record(twin: Twin, session, record: Record, batch_id: int, input_id: str) -> bool:
+    """Add a parsed record to the staging area; False if identical content is already known."""
+    digest = twin.keyring.keyed_hash("content", record.canonical_content(), 64)
+    rid = record_id(digest)
+    if session.get(RecordRow, rid) is not None:
+        return False
+    session.add(
+        RecordRow(
+            id=rid,
+            source=record.source,
+            external_id_hash=twin.keyring.keyed_hash("external-id", f"{record.source}\0{record.external_id}".encode()),
+            content_hash=digest,
+            kind=record.kind,
+            event_time=record.event_time,
+            status="staged",
+            batch_id=batch_id,
+            input_id=input_id,
+            staged_enc=twin.keyring.encrypt(json.dumps(record.to_json(), default=str).encode()),
+        )
+    )
+    return True
+
+
+def pending_inputs(twin: Twin, source: str) -> list[Input]:
+    with twin.session() as s:
+        return list(s.scalars(select(Input).where(Input.source == source, Input.status == "pending")))
+
+
+def sync_source(twin: Twin, source: str, progress: Progress | None = None) -> SyncResult:
+    """Process every pending input of ``source``; a bad file or record never stops the rest."""
+    connector = get_connector(source)
+    result = SyncResult(source)
+    inputs = pending_inputs(twin, source)
+    if not inputs:
+        return result
+    with twin.session() as s:
+        if s.get(Source, source) is None:
+            s.add(Source(name=source))
+        batch = SyncBatch(source=source)
+        s.add(batch)
+        s.flush()
+        batch_id = batch.id
+    for inp in inputs:
+        _sync_input(twin, connector, inp, batch_id, result, progress)
+    with twin.session() as s:
+        batch = s.get(SyncBatch, batch_id)
+        batch.status = "done"
+        batch.finished_at = datetime.now(UTC)
+        batch.inputs = result.inputs
+        batch.records_new = result.records_new
+        batch.records_seen = result.records_seen
+        batch.quarantined = result.quarantined
+        # File connectors' cursor is the set of input hashes already done (the inputs
+        # table); the batch keeps an opaque marker of how far it got.
+        batch.cursor_enc = twin.keyring.encrypt(json.dumps({"last_input": inputs[-1].id}).encode())
+        src = s.get(Source, source)
+        src.last_sync_at = batch.finished_at
+    return result
+
+
+def _quarantine(session, result: SyncResult, inp: Input, path: str, batch_id: int, issue: ParseIssue,
+                what: str) -> None:
+    session.add(
+        Quarantine(
+            source=inp.source, input_id=inp.id, batch_id=batch_id, what=what, location=issue.where[:255],
+            reason=issue.reason,
+        )
+    )
+    result.quarantined += 1
+    result.problems.append(Problem(inp.id, path, issue.where, issue.reason))
+
+
+def _sync_input(twin: Twin, connector, inp: Input, batch_id: int, result: SyncResult,
+                progress: Progress | None) -> None:
+    path_text = twin.keyring.decrypt_str(inp.path_enc) if inp.path_enc else ""
+    path = Path(path_text)
+    result.inputs += 1
+    new = seen = 0
+    file_failed = False
+    quarantined_before = result.quarantined
+    with twin.session() as s:
+        if not path.exists():
+            _quarantine(s, result, inp, path_text, batch_id, ParseIssue("file", "file no longer exists"), "file")
+            row = s.get(Input, inp.id)
+            row.status, row.processed_at, row.batch_id = "quarantined", datetime.now(UTC), batch_id
+            return
+        pending = 0
+        try:
+            for item in connector.parse(path):
+                if isinstance(item, ParseIssue):
+                    what = "file" if item.where == "file" else "record"
+                    file_failed = file_failed or what == "file"
+                    _quarantine(s, result, inp, path_text, batch_id, item, what)
+                    continue
+                if stage_record(twin, s, item, batch_id, inp.id):
+                    new += 1
+                else:
+                    seen += 1
+                pending += 1
+                if pending >= COMMIT_EVERY:
+                    s.commit()
+                    pending = 0
+                    if progress:
+                        progress(COMMIT_EVERY)
+        except Exception as exc:  # a connector bug must not lose the file or stop the batch
+            file_failed = True
+            issue = ParseIssue("file", f"connector {connector.kind} failed: {type(exc).__name__}")
+            _quarantine(s, result, inp, path_text, batch_id, issue, "file")
+        if progress and pending:
+            progress(pending)
+        raw = None
+        if twin.settings.keep_raw or result.quarantined > quarantined_before:
+            raw = archive_raw(twin, inp.id, path)
+        row = s.get(Input, inp.id)
+        row.status = "quarantined" if file_failed and not new and not seen else "done"
+        row.processed_at = datetime.now(UTC)
+        row.batch_id = batch_id
+        row.raw_location = raw
+        row.records = new + seen
+    result.records_new += new
+    result.records_seen += seen
+    if inp.origin == "inbox":
+        remove_plaintext(path)

@@ -1,0 +1,307 @@
+"""One tier's documents and keyword index, in one SQLite file.
+
+* LOW: plain SQLite with an FTS5 index (published content, fine in the clear).
+* MEDIUM: SQLCipher (AES-256, whole file) with a contentless FTS5 index.
+* HIGH: SQLCipher *and* every document and embedding Fernet-encrypted per row
+  with its key id, so a leaked store key alone opens nothing.
+
+All three run the same SQLite (SQLCipher's build, 3.5x, for contentless-delete
+FTS5) in WAL mode, so Dagster runs and the API server can share a file.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import sqlcipher3
+
+from twin_assets.errors import KeyFileError
+from twin_assets.keys import Keyring
+from twin_assets.stores import HIGH, LOW
+
+_TOKEN = re.compile(r"\w+", re.UNICODE)
+
+
+@dataclass
+class Document:
+    """A record as the query side sees it: text for search plus structured fields."""
+
+    id: str
+    source: str
+    kind: str
+    tier: str
+    event_time: datetime | None
+    title: str
+    body: str
+    meta: dict[str, Any] = field(default_factory=dict)  # parties, attributes, links, thread_id, tz
+
+    def payload(self) -> bytes:
+        return json.dumps({"title": self.title, "body": self.body, "meta": self.meta}, default=str).encode()
+
+    def text(self) -> str:
+        return f"{self.title}\n\n{self.body}".strip() if self.title else self.body.strip()
+
+
+def fts_query(text: str) -> str | None:
+    """User text as an FTS5 query: every word quoted (no operator injection), any may match."""
+    words = [w for w in _TOKEN.findall(text.lower()) if len(w) > 1 or w.isdigit()]
+    if not words:
+        return None
+    return " OR ".join(f'"{w}"' for w in dict.fromkeys(words))
+
+
+def _ts(value: datetime | None) -> float | None:
+    return value.timestamp() if value else None
+
+
+class DocumentStore:
+    """Documents of one tier, keyed by record id."""
+
+    def __init__(self, path: Path, tier: str, keyring: Keyring | None, store_key: str | None = None) -> None:
+        self.path = path
+        self.tier = tier
+        self.keyring = keyring
+        self.encrypted_rows = tier == HIGH
+        self._store_key = store_key
+        self.conn = self._open()
+        self._migrate()
+
+    # ---- connection ----------------------------------------------------------
+    def _open(self) -> sqlcipher3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlcipher3.connect(str(self.path), timeout=30, check_same_thread=False)
+        if self.tier != LOW:
+            if not self._store_key:
+                raise KeyFileError(f"the {self.tier} store needs a key", hint="run `twin init`")
+            conn.execute(f"PRAGMA key = \"x'{self._store_key}'\"")
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+        except sqlcipher3.DatabaseError:
+            conn.close()
+            raise KeyFileError(
+                f"the {self.tier} store {self.path.name} does not open with the current key",
+                hint="the key file does not match this store; restore keys/ from backup",
+            ) from None
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA busy_timeout=30000")
+        return conn
+
+    def _migrate(self) -> None:
+        fts = (
+            "CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(title, body, tokenize='unicode61')"
+            if self.tier == LOW
+            else "CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(title, body, content='', "
+            "contentless_delete=1, tokenize='unicode61')"
+        )
+        with self.conn:
+            self.conn.execute(
+                """CREATE TABLE IF NOT EXISTS docs (
+                    id TEXT PRIMARY KEY, source TEXT NOT NULL, kind TEXT NOT NULL,
+                    event_ts REAL, key_id TEXT, payload BLOB NOT NULL,
+                    embedded INTEGER NOT NULL DEFAULT 0, vector BLOB)"""
+            )
+            self.conn.execute("CREATE INDEX IF NOT EXISTS ix_docs_ts ON docs(event_ts)")
+            self.conn.execute("CREATE INDEX IF NOT EXISTS ix_docs_pending ON docs(embedded)")
+            self.conn.execute("CREATE INDEX IF NOT EXISTS ix_docs_source ON docs(source)")
+            self.conn.execute(fts)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    # ---- row encoding --------------------------------------------------------
+    def _seal(self, data: bytes) -> tuple[bytes, str | None]:
+        if self.encrypted_rows:
+            assert self.keyring is not None
+            return self.keyring.encrypt(data), self.keyring.active_id
+        return data, (self.keyring.active_id if self.keyring and self.tier != LOW else None)
+
+    def _open_blob(self, blob: bytes) -> bytes:
+        if self.encrypted_rows:
+            assert self.keyring is not None
+            return self.keyring.decrypt(blob)
+        return blob
+
+    def _row_to_doc(self, row: Sequence[Any]) -> Document:
+        doc_id, source, kind, event_ts, payload = row
+        data = json.loads(self._open_blob(payload))
+        return Document(
+            id=doc_id,
+            source=source,
+            kind=kind,
+            tier=self.tier,
+            event_time=datetime.fromtimestamp(event_ts, UTC) if event_ts is not None else None,
+            title=data["title"],
+            body=data["body"],
+            meta=data["meta"],
+        )
+
+    # ---- writes --------------------------------------------------------------
+    def put_many(self, docs: Iterable[Document]) -> int:
+        """Upsert documents (idempotent by id) and their keyword index; one transaction."""
+        n = 0
+        with self.conn:
+            for doc in docs:
+                payload, key_id = self._seal(doc.payload())
+                old = self.conn.execute("SELECT rowid FROM docs WHERE id = ?", (doc.id,)).fetchone()
+                if old:
+                    self.conn.execute("DELETE FROM fts WHERE rowid = ?", (old[0],))
+                    self.conn.execute(
+                        "UPDATE docs SET source=?, kind=?, event_ts=?, key_id=?, payload=?, embedded=0, "
+                        "vector=NULL WHERE id=?",
+                        (doc.source, doc.kind, _ts(doc.event_time), key_id, payload, doc.id),
+                    )
+                    rowid = old[0]
+                else:
+                    cur = self.conn.execute(
+                        "INSERT INTO docs (id, source, kind, event_ts, key_id, payload) VALUES (?,?,?,?,?,?)",
+                        (doc.id, doc.source, doc.kind, _ts(doc.event_time), key_id, payload),
+                    )
+                    rowid = cur.lastrowid
+                self.conn.execute(
+                    "INSERT INTO fts (rowid, title, body) VALUES (?,?,?)", (rowid, doc.title, doc.body)
+                )
+                n += 1
+        return n
+
+    def delete(self, ids: Iterable[str]) -> int:
+        n = 0
+        with self.conn:
+            for doc_id in ids:
+                row = self.conn.execute("SELECT rowid FROM docs WHERE id = ?", (doc_id,)).fetchone()
+                if row:
+                    self.conn.execute("DELETE FROM fts WHERE rowid = ?", (row[0],))
+                    self.conn.execute("DELETE FROM docs WHERE rowid = ?", (row[0],))
+                    n += 1
+        return n
+
+    # ---- reads ---------------------------------------------------------------
+    def get(self, doc_id: str) -> Document | None:
+        row = self.conn.execute(
+            "SELECT id, source, kind, event_ts, payload FROM docs WHERE id = ?", (doc_id,)
+        ).fetchone()
+        return self._row_to_doc(row) if row else None
+
+    def get_many(self, ids: Sequence[str]) -> dict[str, Document]:
+        out: dict[str, Document] = {}
+        for start in range(0, len(ids), 500):
+            chunk = list(ids[start : start + 500])
+            marks = ",".join("?" * len(chunk))
+            rows = self.conn.execute(
+                f"SELECT id, source, kind, event_ts, payload FROM docs WHERE id IN ({marks})", chunk
+            ).fetchall()
+            out.update((r[0], self._row_to_doc(r)) for r in rows)
+        return out
+
+    def count(self) -> int:
+        return self.conn.execute("SELECT count(*) FROM docs").fetchone()[0]
+
+    def ids(self) -> list[str]:
+        return [r[0] for r in self.conn.execute("SELECT id FROM docs ORDER BY rowid")]
+
+    def filter_ids(
+        self, ids: Sequence[str], *, since: datetime | None, until: datetime | None, source: str | None
+    ) -> list[str]:
+        """The ids (order kept) whose time and source pass the filters."""
+        if not ids:
+            return []
+        keep: set[str] = set()
+        for start in range(0, len(ids), 500):
+            chunk = list(ids[start : start + 500])
+            sql = f"SELECT id FROM docs WHERE id IN ({','.join('?' * len(chunk))})"
+            args: list[Any] = chunk
+            sql, args = self._add_filters(sql, args, since, until, source)
+            keep.update(r[0] for r in self.conn.execute(sql, args))
+        return [i for i in ids if i in keep]
+
+    @staticmethod
+    def _add_filters(
+        sql: str, args: list[Any], since: datetime | None, until: datetime | None, source: str | None,
+        prefix: str = "",
+    ) -> tuple[str, list[Any]]:
+        if since is not None:
+            sql += f" AND {prefix}event_ts >= ?"
+            args = [*args, since.timestamp()]
+        if until is not None:
+            sql += f" AND {prefix}event_ts < ?"
+            args = [*args, until.timestamp()]
+        if source:
+            sql += f" AND {prefix}source = ?"
+            args = [*args, source]
+        return sql, args
+
+    def keyword_search(
+        self, text: str, k: int = 10, *, since: datetime | None = None, until: datetime | None = None,
+        source: str | None = None,
+    ) -> list[tuple[str, float]]:
+        """BM25 over title and body (title weighted up); filters run inside the query."""
+        query = fts_query(text)
+        if query is None:
+            return []
+        sql = (
+            "SELECT d.id, bm25(fts, 3.0, 1.0) AS score FROM fts JOIN docs d ON d.rowid = fts.rowid "
+            "WHERE fts MATCH ?"
+        )
+        sql, args = self._add_filters(sql, [query], since, until, source, prefix="d.")
+        sql += " ORDER BY score LIMIT ?"
+        try:
+            rows = self.conn.execute(sql, [*args, k]).fetchall()
+        except (sqlite3.OperationalError, sqlcipher3.OperationalError):
+            return []
+        return [(r[0], -float(r[1])) for r in rows]
+
+    # ---- embeddings ----------------------------------------------------------
+    def pending_embedding(self, limit: int) -> list[Document]:
+        rows = self.conn.execute(
+            "SELECT id, source, kind, event_ts, payload FROM docs WHERE embedded = 0 ORDER BY rowid LIMIT ?",
+            (limit,),
+        ).fetchall()
+        return [self._row_to_doc(r) for r in rows]
+
+    def pending_embedding_count(self) -> int:
+        return self.conn.execute("SELECT count(*) FROM docs WHERE embedded = 0").fetchone()[0]
+
+    def mark_embedded(self, ids: Sequence[str], vectors: np.ndarray | None = None) -> None:
+        """Flag documents as embedded; HIGH keeps its vectors here, encrypted (float16)."""
+        with self.conn:
+            for i, doc_id in enumerate(ids):
+                blob = None
+                if vectors is not None:
+                    blob, _ = self._seal(vectors[i].astype(np.float16).tobytes())
+                self.conn.execute("UPDATE docs SET embedded = 1, vector = ? WHERE id = ?", (blob, doc_id))
+
+    def iter_vectors(self, batch: int = 5000) -> Iterator[tuple[list[str], np.ndarray]]:
+        """Decrypted (id, vector) batches, for building the in-memory HIGH index."""
+        last = 0
+        while True:
+            rows = self.conn.execute(
+                "SELECT rowid, id, vector FROM docs WHERE vector IS NOT NULL AND rowid > ? ORDER BY rowid "
+                "LIMIT ?",
+                (last, batch),
+            ).fetchall()
+            if not rows:
+                return
+            last = rows[-1][0]
+            ids = [r[1] for r in rows]
+            mat = np.stack([np.frombuffer(self._open_blob(r[2]), dtype=np.float16) for r in rows])
+            yield ids, mat.astype(np.float32)
+
+    def state_token(self) -> tuple[int, int]:
+        """Changes whenever documents or vectors change (for cache invalidation in readers)."""
+        row = self.conn.execute("SELECT count(*), coalesce(max(rowid), 0) FROM docs WHERE vector IS NOT NULL")
+        n, m = row.fetchone()
+        return int(n), int(m)
+
+    # ---- key rotation ----------------------------------------------------------
+    def key_usage(self) -> dict[str, int]:
+        return {
+            (k or "none"): n
+            for k, n in self.conn.execute("SELECT key_id, count(*) FROM docs GROUP BY key_id").fetchall()
+        }

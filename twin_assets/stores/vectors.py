@@ -1,0 +1,106 @@
+"""Vector indexes per tier: Chroma for LOW and MEDIUM, encrypted vectors for HIGH.
+
+One collection per tier (DESIGN.md: a broad ``where`` filter costs 100x), and
+we always pass our own embeddings — Chroma's default embedding function
+downloads a model. MEDIUM vectors carry no document and no metadata; HIGH
+vectors never reach Chroma (it stores vectors in the clear, and text can be
+recovered from embeddings): they live encrypted in the HIGH document store and
+are searched in memory after unlocking.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from twin_assets.stores import HIGH, LOW, MEDIUM
+from twin_assets.stores.documents import DocumentStore
+
+SNIPPET_CHARS = 1000
+
+
+def collection_name(tier: str) -> str:
+    return f"twin_{tier.lower()}"
+
+
+class ChromaVectors:
+    """LOW and MEDIUM vectors in Chroma through whichever client the topology gives."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self._collections: dict[str, Any] = {}
+
+    def collection(self, tier: str) -> Any:
+        if tier not in (LOW, MEDIUM):
+            raise ValueError(f"tier {tier} vectors are not kept in Chroma")
+        col = self._collections.get(tier)
+        if col is None:
+            col = self.client.get_or_create_collection(
+                collection_name(tier), metadata={"hnsw:space": "cosine"}, embedding_function=None
+            )
+            self._collections[tier] = col
+        return col
+
+    def upsert(
+        self, tier: str, ids: Sequence[str], vectors: np.ndarray, documents: Sequence[str] | None = None,
+        metadatas: Sequence[dict[str, Any]] | None = None,
+    ) -> None:
+        if not ids:
+            return
+        kwargs: dict[str, Any] = {"ids": list(ids), "embeddings": vectors.astype(np.float32)}
+        if tier == LOW:
+            if documents is not None:
+                kwargs["documents"] = [d[:SNIPPET_CHARS] for d in documents]
+            if metadatas is not None:
+                kwargs["metadatas"] = list(metadatas)
+        self.collection(tier).upsert(**kwargs)
+
+    def query(self, tier: str, vector: np.ndarray, k: int) -> list[tuple[str, float]]:
+        col = self.collection(tier)
+        n = col.count()
+        if n == 0:
+            return []
+        res = col.query(query_embeddings=[vector.astype(np.float32)], n_results=min(k, n), include=["distances"])
+        return [(i, 1.0 - float(d)) for i, d in zip(res["ids"][0], res["distances"][0], strict=True)]
+
+    def delete(self, tier: str, ids: Sequence[str]) -> None:
+        if ids:
+            self.collection(tier).delete(ids=list(ids))
+
+    def count(self, tier: str) -> int:
+        return self.collection(tier).count()
+
+
+class HighVectorIndex:
+    """Decrypted HIGH vectors in memory only, rebuilt when the store changes."""
+
+    def __init__(self) -> None:
+        self._token: tuple[int, int] | None = None
+        self._ids: list[str] = []
+        self._matrix = np.zeros((0, 0), dtype=np.float32)
+
+    def refresh(self, store: DocumentStore) -> None:
+        token = store.state_token()
+        if token == self._token:
+            return
+        ids: list[str] = []
+        parts: list[np.ndarray] = []
+        for batch_ids, mat in store.iter_vectors():
+            ids.extend(batch_ids)
+            parts.append(mat)
+        self._ids = ids
+        self._matrix = np.concatenate(parts) if parts else np.zeros((0, 0), dtype=np.float32)
+        self._token = token
+
+    def query(self, store: DocumentStore, vector: np.ndarray, k: int) -> list[tuple[str, float]]:
+        assert store.tier == HIGH
+        self.refresh(store)
+        if not self._ids:
+            return []
+        scores = self._matrix @ vector.astype(np.float32)
+        k = min(k, len(self._ids))
+        top = np.argpartition(-scores, k - 1)[:k]
+        top = top[np.argsort(-scores[top])]
+        return [(self._ids[i], float(scores[i])) for i in top]

@@ -1,0 +1,66 @@
+"""One handle on a twin home: settings, keys, metadata DB and tier stores.
+
+CLI commands, Dagster resources and the API all open the twin through
+:func:`open_twin`, so checks (home exists, keys open, schema current) happen in
+one place and fail with one clear line.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from twin_assets.db.engine import get_engine, session_scope
+from twin_assets.home import require_home
+from twin_assets.keys import Keyring, load_keyring
+from twin_assets.settings import TwinSettings, get_settings
+from twin_assets.stores import HIGH, LOW, MEDIUM, TIERS
+from twin_assets.stores.chroma_client import open_chroma
+from twin_assets.stores.documents import DocumentStore
+from twin_assets.stores.vectors import ChromaVectors
+
+STORE_FILES = {HIGH: "high.sqlcipher", MEDIUM: "medium.sqlcipher", LOW: "low.sqlite"}
+
+
+class Twin:
+    def __init__(self, settings: TwinSettings) -> None:
+        require_home(settings)
+        self.settings = settings
+        self.keyring: Keyring = load_keyring(settings)
+        self.engine: Engine = get_engine(settings.metadata_url)
+        self._stores: dict[str, DocumentStore] = {}
+
+    def session(self):
+        return session_scope(self.engine)
+
+    def store_path(self, tier: str) -> Path:
+        return self.settings.stores_dir / STORE_FILES[tier]
+
+    def store(self, tier: str) -> DocumentStore:
+        store = self._stores.get(tier)
+        if store is None:
+            key = None if tier == LOW else self.keyring.store_key(tier.lower())
+            store = DocumentStore(self.store_path(tier), tier, self.keyring, key)
+            self._stores[tier] = store
+        return store
+
+    def stores(self) -> Iterator[DocumentStore]:
+        for tier in TIERS:
+            yield self.store(tier)
+
+    @contextlib.contextmanager
+    def vectors(self) -> Iterator[ChromaVectors]:
+        with open_chroma(self.settings) as client:
+            yield ChromaVectors(client)
+
+    def close(self) -> None:
+        for store in self._stores.values():
+            store.close()
+        self._stores.clear()
+
+
+def open_twin(settings: TwinSettings | None = None) -> Twin:
+    return Twin(settings or get_settings())

@@ -1,0 +1,169 @@
+"""The ``twin`` command line. Errors print one line and exit non-zero; ``--json`` for scripts."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from twin_assets.errors import TwinError
+from twin_assets.settings import get_settings
+
+app = typer.Typer(
+    help="Digital Twin: a private, queryable model of your life built from your own exports.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+tokens_app = typer.Typer(help="API tokens.", no_args_is_help=True)
+app.add_typer(tokens_app, name="tokens")
+out = Console()
+err = Console(stderr=True)
+
+
+def _dump(data: object) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+
+
+# ---- init -----------------------------------------------------------------------
+@app.command()
+def init() -> None:
+    """Create TWIN_HOME, keys, dagster.yaml and a first API token (printed once)."""
+    from twin_query.setup import init_home
+
+    report = init_home(get_settings())
+    for line in report.created:
+        out.print(f"created {line}")
+    if not report.created:
+        out.print(f"twin home {get_settings().home_path} is already initialised; nothing changed")
+    if report.token:
+        out.print(f"API token (shown once, scopes low,medium,high): [bold]{report.token}[/bold]")
+
+
+# ---- ingest / materialize ----------------------------------------------------------
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders to import.", show_default=False)],
+    source: Annotated[str | None, typer.Option(help="Connector kind; default: detect by content.")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Parse only; store nothing.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary.")] = False,
+) -> None:
+    """Detect each file's kind, stage it for its connector and materialize what it affects."""
+    from twin_query.ingest import ingest_paths
+
+    summary = ingest_paths(get_settings(), paths, source=source, dry_run=dry_run, show_progress=not as_json)
+    if as_json:
+        _dump(summary)
+    else:
+        out.print(f"{summary['files']} file(s), {summary['records']} record(s) "
+                  f"{'parsed' if dry_run else 'ingested'}: " +
+                  (", ".join(f"{k} {v}" for k, v in summary["by_source"].items()) or "none"))
+        for q in summary["quarantined"]:
+            err.print(f"quarantined {q['path']}: {q['error']}")
+    if summary["files"] and not summary["records"] and summary["quarantined"]:
+        raise typer.Exit(1)
+
+
+@app.command()
+def materialize(
+    select: Annotated[str | None, typer.Option(help="Dagster asset selection (default: all).")] = None,
+) -> None:
+    """Materialize assets in-process; the Dagster UI shows the run."""
+    from twin_assets.run import materialize as run
+
+    settings = get_settings()
+    from twin_assets.home import require_home
+
+    require_home(settings)
+    outcome = run(settings, select)
+    for key in outcome.materialized:
+        out.print(f"materialized {key}")
+    for f in outcome.failures:
+        err.print(f"failed {f}")
+    if not outcome.success:
+        raise typer.Exit(1)
+
+
+# ---- query ------------------------------------------------------------------------------
+@app.command()
+def search(
+    query: Annotated[str, typer.Argument(help="What to look for.")],
+    k: Annotated[int, typer.Option("--k", min=1, max=100, help="How many hits.")] = 10,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Hybrid keyword + vector search over everything (the CLI runs as the owner)."""
+    from twin_assets.twin import open_twin
+    from twin_query.search import search as run_search
+
+    twin = open_twin(get_settings())
+    hits = run_search(twin, query, k=k)
+    if as_json:
+        _dump([{**h.__dict__, "timestamp": h.timestamp.isoformat() if h.timestamp else None} for h in hits])
+        return
+    table = Table("id", "source", "tier", "score", "when", "title / snippet")
+    for h in hits:
+        when = h.timestamp.strftime("%Y-%m-%d") if h.timestamp else ""
+        table.add_row(h.id, h.source, h.tier, f"{h.score:.4f}", when, f"[bold]{h.title}[/bold]\n{h.snippet}")
+    out.print(table if hits else "no hits")
+
+
+# ---- serve / demo ---------------------------------------------------------------------------
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.", min=1, max=65535)] = 8000,
+) -> None:
+    """Run the REST + WebSocket API."""
+    from twin_query.serve import serve_api
+
+    serve_api(get_settings(), host, port)
+
+
+@app.command()
+def demo(
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same exports.")] = 7,
+    people: Annotated[int, typer.Option(min=5, help="People in the persona's life.")] = 40,
+    years: Annotated[int, typer.Option(min=1, help="Years of history.")] = 3,
+    out_dir: Annotated[Path, typer.Option("--out", help="Where to write the exports.")] = Path("demo_data"),
+    no_serve: Annotated[bool, typer.Option("--no-serve", help="Stop after materializing.")] = False,
+) -> None:
+    """Write the demo persona's exports, ingest and materialize them, then serve the UI and API."""
+    from twin_query.demo_cmd import run_demo
+
+    run_demo(get_settings(), seed=seed, people=people, years=years, out_dir=out_dir, serve=not no_serve)
+
+
+@tokens_app.command("create")
+def tokens_create(
+    scopes: Annotated[str, typer.Option(help="Comma-separated: low,medium,high.")] = "low",
+) -> None:
+    """Create an API token and print it once."""
+    from twin_assets.twin import open_twin
+    from twin_query.tokens import create_token, parse_scopes
+
+    parsed = parse_scopes(scopes)
+    token = create_token(open_twin(get_settings()), parsed)
+    out.print(token)
+
+
+def main() -> None:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    try:
+        app()
+    except TwinError as exc:
+        sys.stderr.write(f"error: {exc}\n")  # one unwrapped line, whatever the terminal width
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

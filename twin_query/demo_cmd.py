@@ -1,0 +1,103 @@
+"""``twin demo``: generate the persona's exports, ingest, materialize, then serve UI and API."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+from rich.console import Console
+
+from twin_assets.errors import TwinError
+from twin_assets.settings import TwinSettings
+from twin_query.setup import init_home
+
+console = Console()
+
+# Export paths the generator writes, relative to its output folder.
+EXPORTS = (
+    "mail/mailbox.mbox",
+    "calendar/calendar.ics",
+    "contacts/contacts.vcf",
+    "notes",
+    "finance/statement.csv",
+    "finance/statement.ofx",
+    "chat/slack",
+    "chat/whatsapp.txt",
+)
+
+
+def generate_and_ingest(settings: TwinSettings, *, seed: int, people: int, years: int, out_dir: Path) -> dict:
+    from twin_assets.demo import generate
+    from twin_assets.run import materialize
+    from twin_query.ingest import ingest_paths
+
+    report = init_home(settings)
+    if report.token:
+        console.print(f"API token (shown once, scopes low,medium,high): [bold]{report.token}[/bold]")
+    t0 = time.monotonic()
+    summary = generate(out_dir, seed=seed, people=people, years=years)
+    console.print(f"wrote {summary['records']} demo records to {out_dir} in {time.monotonic() - t0:.1f}s")
+    paths = [out_dir / p for p in EXPORTS if (out_dir / p).exists()]
+    t0 = time.monotonic()
+    result = ingest_paths(settings, paths, source=None, dry_run=False)
+    outcome = materialize(settings, None)  # everything else, so the UI shows the whole graph materialized
+    if not outcome.success:
+        raise TwinError("materialization failed: " + "; ".join(outcome.failures))
+    console.print(
+        f"ingested {result['records']} records from {result['files']} exports and materialized all assets "
+        f"in {time.monotonic() - t0:.1f}s ({len(result['quarantined'])} quarantined)"
+    )
+    return result
+
+
+def _wait(url: str, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=1.0).status_code < 500:
+                return True
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    return False
+
+
+def run_demo(settings: TwinSettings, *, seed: int, people: int, years: int, out_dir: Path, serve: bool) -> None:
+    generate_and_ingest(settings, seed=seed, people=people, years=years, out_dir=out_dir)
+    if not serve:
+        return
+    import uvicorn
+
+    from twin_assets.run import use_dagster_home
+    from twin_assets.twin import open_twin
+    from twin_query.api.app import create_app
+    from twin_query.serve import chroma_for
+    from twin_query.tokens import create_token
+
+    use_dagster_home(settings)
+    token = create_token(open_twin(settings), ["low", "medium", "high"])
+    with chroma_for(settings) as chroma_url:
+        env = {**os.environ, "TWIN_HOME": str(settings.home_path), "TWIN_CHROMA_URL": chroma_url,
+               "DAGSTER_HOME": os.environ["DAGSTER_HOME"]}
+        dagster = subprocess.Popen(
+            [str(Path(sys.executable).with_name("dagster")), "dev", "-m", "twin_assets.definitions",
+             "-h", "127.0.0.1", "-p", "3000"],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        try:
+            ui_up = _wait("http://127.0.0.1:3000/server_info", 120)
+            console.print(f"Dagster UI: http://127.0.0.1:3000{'' if ui_up else ' (still starting)'}")
+            console.print("API:        http://127.0.0.1:8000  (docs at /docs)")
+            console.print(f"Read token: [bold]{token}[/bold]")
+            console.print(f'Try: curl -H "Authorization: Bearer {token}" "http://127.0.0.1:8000/v1/search?q=rent"')
+            uvicorn.run(create_app(settings), host="127.0.0.1", port=8000, access_log=False, log_level="warning")
+        finally:
+            dagster.terminate()
+            try:
+                dagster.wait(20)
+            except subprocess.TimeoutExpired:
+                dagster.kill()
