@@ -38,7 +38,8 @@ def test_init_creates_layout_keys_and_token(settings):
     cfg = yaml.safe_load((home / "dagster" / "dagster.yaml").read_text())
     assert cfg["telemetry"]["enabled"] is False
     assert cfg["compute_logs"]["class"] == "NoOpComputeLogManager"
-    assert cfg["run_coordinator"]["config"]["max_concurrent_runs"] >= 1
+    assert cfg["concurrency"]["runs"]["max_concurrent_runs"] >= 1
+    assert cfg["concurrency"]["pools"]["default_limit"] == 1
 
 
 def test_init_twice_changes_nothing(settings):

@@ -22,12 +22,11 @@ def dagster_yaml(settings: TwinSettings) -> dict:
             "module": "dagster._core.storage.noop_compute_log_manager",
             "class": "NoOpComputeLogManager",
         },
-        "run_coordinator": {
-            "module": "dagster._core.run_coordinator",
-            "class": "QueuedRunCoordinator",
-            "config": {"max_concurrent_runs": settings.run_concurrency},
+        # Writers (pool "twin_writer") run one at a time across all runs.
+        "concurrency": {
+            "runs": {"max_concurrent_runs": settings.run_concurrency},
+            "pools": {"default_limit": 1},
         },
-        "concurrency": {"pools": {"default_limit": 1}},
         "run_monitoring": {"enabled": True},
     }
 

@@ -17,19 +17,34 @@ from twin_assets.errors import TwinError
 ENTRY_POINT_GROUP = "twin.connectors"
 
 
+_broken: dict[str, str] = {}
+
+
 @cache
 def connectors() -> dict[str, Connector]:
-    """Every installed connector by kind, instantiated once per process."""
+    """Every installed connector by kind, instantiated once per process.
+
+    A package whose connector fails to load is skipped (and listed by
+    :func:`broken_connectors`) so one bad plugin cannot take the code location down.
+    """
     found: dict[str, Connector] = {}
     for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
-        cls = ep.load()
+        try:
+            cls = ep.load()
+        except Exception as exc:
+            _broken[ep.name] = f"failed to load: {type(exc).__name__}"
+            continue
         if not (isinstance(cls, type) and issubclass(cls, Connector)):
-            raise TwinError(
-                f"entry point {ep.name!r} in {ENTRY_POINT_GROUP} is not a Connector subclass",
-                hint="fix or uninstall the package that declares it",
-            )
+            _broken[ep.name] = "not a Connector subclass"
+            continue
         found[cls.kind] = cls()
     return found
+
+
+def broken_connectors() -> dict[str, str]:
+    """Entry points that could not be loaded, with the reason."""
+    connectors()
+    return dict(_broken)
 
 
 def get_connector(kind: str) -> Connector:

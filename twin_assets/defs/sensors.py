@@ -1,0 +1,51 @@
+"""Sensors: the inbox folder starts runs for the sources that received new data.
+
+Cursors and run keys are opaque (hashes of input ids), never file names.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from dagster import (
+    AssetKey,
+    DefaultSensorStatus,
+    RunRequest,
+    SensorEvaluationContext,
+    SensorResult,
+    SkipReason,
+    sensor,
+)
+
+from twin_assets.defs.sources import source_asset_key
+from twin_assets.errors import TwinError
+from twin_assets.pipeline.inbox import scan_inbox
+from twin_assets.twin import open_twin
+
+DOWNSTREAM = ("documents", "embeddings")
+
+
+@sensor(
+    name="inbox_sensor",
+    description="Registers exports dropped into TWIN_HOME/inbox and materializes the sources they feed.",
+    minimum_interval_seconds=10,
+    default_status=DefaultSensorStatus.RUNNING,
+    asset_selection=None,
+)
+def inbox_sensor(context: SensorEvaluationContext) -> SensorResult | SkipReason:
+    try:
+        twin = open_twin()
+    except TwinError as exc:
+        return SkipReason(f"twin home not ready: {exc.message}")
+    try:
+        scan = scan_inbox(twin, budget_seconds=30.0)
+    finally:
+        twin.close()
+    if not scan.registered:
+        return SkipReason(
+            f"nothing new (duplicates removed: {scan.duplicates}, quarantined: {scan.quarantined}, "
+            f"still being written: {scan.waiting})"
+        )
+    key = hashlib.sha256(",".join(sorted(scan.registered)).encode()).hexdigest()[:16]
+    selection = [AssetKey(source_asset_key(k)) for k in sorted(scan.kinds)] + [AssetKey(d) for d in DOWNSTREAM]
+    return SensorResult(run_requests=[RunRequest(run_key=key, asset_selection=selection)], cursor=key)
