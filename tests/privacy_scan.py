@@ -7,6 +7,7 @@ alone could miss it), plus gzip/zlib-compressed members where we find them.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import sqlite3
 import zlib
@@ -36,15 +37,11 @@ def _sqlite_values(path: Path) -> Iterable[bytes]:
                         elif isinstance(value, bytes):
                             yield value
                             if value[:2] == b"\x1f\x8b":
-                                try:
+                                with contextlib.suppress(OSError):
                                     yield gzip.decompress(value)
-                                except OSError:
-                                    pass
                             elif value[:1] == b"x":
-                                try:
+                                with contextlib.suppress(zlib.error):
                                     yield zlib.decompress(value)
-                                except zlib.error:
-                                    pass
             except sqlite3.Error:
                 continue
     finally:

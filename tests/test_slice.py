@@ -8,7 +8,6 @@ the scan is proven to see).
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
