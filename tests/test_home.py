@@ -106,3 +106,11 @@ def test_wrong_key_does_not_open_encrypted_store(home, twin):
 
     with pytest.raises(KeyFileError):
         open_twin(home).store("HIGH")
+
+
+def test_unreachable_database_url_writes_nothing(settings, monkeypatch):
+    monkeypatch.setenv("TWIN_DATABASE_URL", "postgresql+psycopg2://nobody@127.0.0.1:1/none")
+    result = runner.invoke(app, ["init"])
+    assert result.exit_code != 0
+    assert "does not answer" in str(result.exception)
+    assert not settings.home_path.exists()

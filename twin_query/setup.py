@@ -20,6 +20,9 @@ class InitReport:
 
 def init_home(settings: TwinSettings) -> InitReport:
     report = InitReport()
+    if settings.database_url:
+        # An external database is checked before anything is written, so a wrong URL leaves nothing behind.
+        get_engine(settings.metadata_url)
     report.created += [str(p) for p in ensure_dirs(settings)]
     report.created += create_keys(settings)
     if write_dagster_yaml(settings):
