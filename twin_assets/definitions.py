@@ -8,11 +8,11 @@ from dagster import Definitions
 
 from twin_assets.defs.index import documents, embeddings
 from twin_assets.defs.resources import RefuseValuesIOManager, TwinResource
-from twin_assets.defs.sensors import inbox_sensor
+from twin_assets.defs.sensors import inbox_sensor, webhook_sensor
 from twin_assets.defs.sources import source_assets
 
 defs = Definitions(
     assets=[*source_assets, documents, embeddings],
-    sensors=[inbox_sensor],
+    sensors=[inbox_sensor, webhook_sensor],
     resources={"twin": TwinResource(), "io_manager": RefuseValuesIOManager()},
 )

@@ -23,6 +23,8 @@ app = typer.Typer(
 )
 tokens_app = typer.Typer(help="API tokens.", no_args_is_help=True)
 app.add_typer(tokens_app, name="tokens")
+webhooks_app = typer.Typer(help="Webhook senders and their secrets.", no_args_is_help=True)
+app.add_typer(webhooks_app, name="webhooks")
 out = Console()
 err = Console(stderr=True)
 
@@ -150,6 +152,17 @@ def tokens_create(
     parsed = parse_scopes(scopes)
     token = create_token(open_twin(get_settings()), parsed)
     out.print(token)
+
+
+@webhooks_app.command("create")
+def webhooks_create(name: Annotated[str, typer.Argument(help="Sender name, used in the URL.")]) -> None:
+    """Register a webhook sender; prints its URL path and secret (shown once)."""
+    from twin_assets.pipeline.webhooks import create_webhook_source
+    from twin_assets.twin import open_twin
+
+    secret = create_webhook_source(open_twin(get_settings()), name)
+    out.print(f"POST /v1/webhooks/{name}")
+    out.print(f"secret (shown once): {secret}")
 
 
 def main() -> None:

@@ -19,13 +19,32 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Text,
+    TypeDecorator,
     UniqueConstraint,
 )
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC in and out; SQLite would otherwise hand back naive datetimes."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC) if value is not None else None
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class Base(DeclarativeBase):
@@ -37,8 +56,8 @@ class Source(Base):
 
     __tablename__ = "sources"
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
-    first_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    last_sync_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    first_seen: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_sync_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class SyncBatch(Base):
@@ -47,8 +66,8 @@ class SyncBatch(Base):
     __tablename__ = "sync_batches"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     source: Mapped[str] = mapped_column(ForeignKey("sources.name"), index=True)
-    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     status: Mapped[str] = mapped_column(String(16), default="running")  # running, done, failed
     cursor_enc: Mapped[bytes | None] = mapped_column(LargeBinary)  # opaque to anyone without the key
     inputs: Mapped[int] = mapped_column(Integer, default=0)
@@ -71,8 +90,8 @@ class Input(Base):
     status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
     raw_location: Mapped[str | None] = mapped_column(String(255))  # encrypted copy, relative to home
     key_id: Mapped[str | None] = mapped_column(String(32))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     records: Mapped[int] = mapped_column(Integer, default=0)
 
 
@@ -85,8 +104,8 @@ class RecordRow(Base):
     external_id_hash: Mapped[str] = mapped_column(String(64), index=True)
     content_hash: Mapped[str] = mapped_column(String(64), unique=True)
     kind: Mapped[str] = mapped_column(String(32))
-    event_time: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
-    ingest_time: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    event_time: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    ingest_time: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     tier: Mapped[str | None] = mapped_column(String(8), index=True)  # HIGH, MEDIUM, LOW; None while staged
     classifier_reason: Mapped[str | None] = mapped_column(Text)
     storage_location: Mapped[str | None] = mapped_column(String(64))  # e.g. store:high
@@ -108,7 +127,7 @@ class Quarantine(Base):
     what: Mapped[str] = mapped_column(String(16))  # file, record
     location: Mapped[str] = mapped_column(String(255))  # "message 12", "file": never content
     reason: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class Lineage(Base):
@@ -125,7 +144,7 @@ class Lineage(Base):
     artifact_id: Mapped[str] = mapped_column(String(128))
     store: Mapped[str] = mapped_column(String(64))
     key_id: Mapped[str | None] = mapped_column(String(32))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class ApiToken(Base):
@@ -135,5 +154,27 @@ class ApiToken(Base):
     id: Mapped[str] = mapped_column(String(16), primary_key=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     scopes: Mapped[str] = mapped_column(String(64))  # comma-separated: low,medium,high
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class WebhookSource(Base):
+    """A webhook sender and its shared HMAC secret (encrypted; shown once at creation)."""
+
+    __tablename__ = "webhook_sources"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    secret_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class WebhookEvent(Base):
+    """An accepted webhook body, committed before the 202 is sent; processed by a sensor-started run."""
+
+    __tablename__ = "webhook_events"
+    __table_args__ = (UniqueConstraint("source", "idempotency_hash", name="uq_webhook_idempotency"),)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    source: Mapped[str] = mapped_column(String(64), index=True)
+    idempotency_hash: Mapped[str | None] = mapped_column(String(64))
+    body_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)

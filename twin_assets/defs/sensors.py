@@ -49,3 +49,28 @@ def inbox_sensor(context: SensorEvaluationContext) -> SensorResult | SkipReason:
     key = hashlib.sha256(",".join(sorted(scan.registered)).encode()).hexdigest()[:16]
     selection = [AssetKey(source_asset_key(k)) for k in sorted(scan.kinds)] + [AssetKey(d) for d in DOWNSTREAM]
     return SensorResult(run_requests=[RunRequest(run_key=key, asset_selection=selection)], cursor=key)
+
+
+@sensor(
+    name="webhook_sensor",
+    description="Starts a run when webhook events are waiting (they are already stored, encrypted).",
+    minimum_interval_seconds=10,
+    default_status=DefaultSensorStatus.RUNNING,
+)
+def webhook_sensor(context: SensorEvaluationContext) -> SensorResult | SkipReason:
+    from twin_assets.pipeline.webhooks import pending_webhooks
+
+    try:
+        twin = open_twin()
+    except TwinError as exc:
+        return SkipReason(f"twin home not ready: {exc.message}")
+    try:
+        pending = pending_webhooks(twin)
+    finally:
+        twin.close()
+    if not pending.events:
+        return SkipReason("no webhook events waiting")
+    selection = [AssetKey(source_asset_key("webhooks"))] + [AssetKey(d) for d in DOWNSTREAM]
+    return SensorResult(
+        run_requests=[RunRequest(run_key=f"wh-{pending.newest}", asset_selection=selection)], cursor=pending.newest
+    )

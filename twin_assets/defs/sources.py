@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dagster import AssetsDefinition, AssetSpec, MaterializeResult, asset
+from dagster import AssetsDefinition, MaterializeResult, asset
 
 from twin_assets.connectors.registry import connectors
 from twin_assets.defs.resources import TwinResource, content_safe
@@ -36,8 +36,27 @@ def build_source_asset(kind: str, description: str) -> AssetsDefinition:
     return _source
 
 
-def source_specs() -> list[AssetSpec]:
-    return [AssetSpec(source_asset_key(k)) for k in sorted(connectors())]
+file_source_assets = [build_source_asset(kind, c.description) for kind, c in sorted(connectors().items())]
 
 
-source_assets = [build_source_asset(kind, c.description) for kind, c in sorted(connectors().items())]
+@asset(
+    name=source_asset_key("webhooks"),
+    group_name="sources",
+    description="Webhook events accepted by POST /v1/webhooks/{source} (stored encrypted before the 202), "
+    "turned into records.",
+    kinds={"python"},
+    pool="twin_writer",
+)
+@content_safe
+def webhooks_source(twin: TwinResource) -> MaterializeResult:
+    from twin_assets.pipeline.webhooks import process_webhooks
+
+    t = twin.open()
+    try:
+        result = process_webhooks(t)
+    finally:
+        t.close()
+    return MaterializeResult(metadata=result.counts())
+
+
+source_assets = [*file_source_assets, webhooks_source]

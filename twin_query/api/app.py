@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 import twin_assets
 from twin_assets.errors import TwinError
 from twin_assets.settings import TwinSettings, get_settings
-from twin_query.api.routers import records, search
+from twin_query.api.routers import records, search, webhooks
 from twin_query.api.schemas import Health
 
 log = logging.getLogger("twin.api")
@@ -41,4 +41,5 @@ def create_app(settings: TwinSettings | None = None) -> FastAPI:
 
     app.include_router(search.router)
     app.include_router(records.router)
+    app.include_router(webhooks.router)
     return app
