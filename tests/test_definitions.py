@@ -56,3 +56,16 @@ def test_content_safe_hides_exception_text():
         boom()
     assert "Alice" not in str(info.value) and "KeyError" in str(info.value)
     assert info.value.__cause__ is None and info.value.__suppress_context__
+
+
+def test_sensors_start_running_and_tiers_are_partitions():
+    from dagster import DefaultSensorStatus
+
+    from twin_assets.definitions import defs
+
+    sensors = {s.name: s for s in defs.sensors}
+    assert {"inbox_sensor", "webhook_sensor", "twin_automation"} <= set(sensors)
+    assert all(s.default_status == DefaultSensorStatus.RUNNING for s in sensors.values())
+    emb = defs.resolve_assets_def("embeddings")
+    assert emb.partitions_def.get_partition_keys() == ["HIGH", "MEDIUM", "LOW"]
+    assert emb.automation_condition is not None

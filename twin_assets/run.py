@@ -12,12 +12,13 @@ from dataclasses import dataclass
 from twin_assets.errors import TwinError
 from twin_assets.home import write_dagster_yaml
 from twin_assets.settings import TwinSettings
+from twin_assets.stores import TIERS
 
 
 @dataclass
 class RunOutcome:
     success: bool
-    run_id: str
+    run_ids: list[str]
     materialized: list[str]
     failures: list[str]  # "asset: content-free description"
 
@@ -45,17 +46,39 @@ def materialize(settings: TwinSettings, selection: str | None = None) -> RunOutc
                             hint="e.g. --select 'group:sources' or --select 'key:documents'") from None
         if not keys:
             raise TwinError("the selection matches no asset", hint="see the asset names in the Dagster UI")
+    keys = keys if keys is not None else list(graph.get_all_asset_keys())
+    # One run for the unpartitioned assets, then one per tier for the tier-partitioned ones,
+    # in that order (tiered assets read what the unpartitioned ones wrote).
+    plain = [k for k in keys if not graph.get(k).is_partitioned]
+    tiered = [k for k in keys if graph.get(k).is_partitioned]
     job = defs.resolve_implicit_global_asset_job_def()
+    outcome = RunOutcome(True, [], [], [])
     with DagsterInstance.get() as instance:
-        result = job.execute_in_process(instance=instance, asset_selection=keys, raise_on_error=False)
-        materialized = sorted(
-            e.asset_key.to_user_string() for e in result.all_events if e.is_step_materialization and e.asset_key
-        )
-        failures = []
-        for e in result.all_events:
-            if e.is_step_failure:
-                err = e.step_failure_data.error
-                desc = e.step_failure_data.user_failure_data.description if e.step_failure_data.user_failure_data \
-                    else (err.message.strip().splitlines()[-1] if err else "failed")
-                failures.append(f"{e.step_key}: {desc}")
-        return RunOutcome(result.success, result.run_id, materialized, failures)
+        plan: list[tuple[list, str | None]] = [(plain, None)] if plain else []
+        plan += [(tiered, tier) for tier in TIERS] if tiered else []
+        for subset, partition in plan:
+            result = job.execute_in_process(
+                instance=instance, asset_selection=subset, partition_key=partition, raise_on_error=False
+            )
+            outcome.run_ids.append(result.run_id)
+            outcome.materialized += [
+                e.asset_key.to_user_string() + (f"[{partition}]" if partition else "")
+                for e in result.all_events
+                if e.is_step_materialization and e.asset_key
+            ]
+            outcome.failures += [_failure_text(e) for e in result.all_events if e.is_step_failure]
+            if not result.success:
+                outcome.success = False
+                break
+    return outcome
+
+
+def _failure_text(event) -> str:  # noqa: ANN001 - DagsterEvent
+    data = event.step_failure_data
+    if data.user_failure_data and data.user_failure_data.description:
+        desc = data.user_failure_data.description
+    elif data.error:
+        desc = data.error.message.strip().splitlines()[-1]
+    else:
+        desc = "failed"
+    return f"{event.step_key}: {desc}"

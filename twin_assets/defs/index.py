@@ -1,10 +1,10 @@
 """The normalised documents table (tier-routed) and the vector index over it."""
 
-from __future__ import annotations
 
-from dagster import MaterializeResult, asset
+from dagster import AssetExecutionContext, AutomationCondition, MaterializeResult, asset
 
 from twin_assets.connectors.registry import connectors
+from twin_assets.defs.partitions import tier_partitions
 from twin_assets.defs.resources import TwinResource, content_safe
 from twin_assets.defs.sources import source_asset_key
 from twin_assets.pipeline.documents import build_documents
@@ -35,16 +35,20 @@ def documents(twin: TwinResource) -> MaterializeResult:
 @asset(
     group_name="index",
     deps=[documents],
-    description="Embeddings of new documents: LOW and MEDIUM in Chroma (one collection per tier; "
-    "MEDIUM without text), HIGH encrypted in its store.",
+    partitions_def=tier_partitions,
+    automation_condition=AutomationCondition.eager(),
+    description="Embeddings of new documents, one partition per tier: LOW and MEDIUM in Chroma (one "
+    "collection each; MEDIUM without text or metadata), HIGH encrypted in the HIGH store.",
     kinds={"chromadb"},
     pool="twin_writer",
 )
 @content_safe
-def embeddings(twin: TwinResource) -> MaterializeResult:
+def embeddings(context: AssetExecutionContext, twin: TwinResource) -> MaterializeResult:
+    tier = context.partition_key
     t = twin.open()
     try:
-        counts = embed_pending(t, progress=reporter("embedding"))
+        counts = embed_pending(t, tiers=(tier,), progress=reporter(f"embedding {tier}"))
+        total = t.store(tier).count() - t.store(tier).pending_embedding_count()
     finally:
         t.close()
-    return MaterializeResult(metadata={f"embedded_{k.lower()}": v for k, v in counts.items()})
+    return MaterializeResult(metadata={"embedded_new": counts[tier], "embedded_total": total})

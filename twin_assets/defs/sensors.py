@@ -9,6 +9,8 @@ import hashlib
 
 from dagster import (
     AssetKey,
+    AssetSelection,
+    AutomationConditionSensorDefinition,
     DefaultSensorStatus,
     RunRequest,
     SensorEvaluationContext,
@@ -22,7 +24,9 @@ from twin_assets.errors import TwinError
 from twin_assets.pipeline.inbox import scan_inbox
 from twin_assets.twin import open_twin
 
-DOWNSTREAM = ("documents", "embeddings")
+# Sensor runs cover the unpartitioned steps; the automation sensor then runs each
+# tier's partitioned assets once `documents` has been updated.
+DOWNSTREAM = ("documents",)
 
 
 @sensor(
@@ -74,3 +78,12 @@ def webhook_sensor(context: SensorEvaluationContext) -> SensorResult | SkipReaso
     return SensorResult(
         run_requests=[RunRequest(run_key=f"wh-{pending.newest}", asset_selection=selection)], cursor=pending.newest
     )
+
+
+automation_sensor = AutomationConditionSensorDefinition(
+    "twin_automation",
+    target=AssetSelection.all(),
+    default_status=DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=15,
+    description="Materializes each tier's partitioned assets after their upstream documents change.",
+)
