@@ -68,4 +68,4 @@ def test_sensors_start_running_and_tiers_are_partitions():
     assert all(s.default_status == DefaultSensorStatus.RUNNING for s in sensors.values())
     emb = defs.resolve_assets_def("embeddings")
     assert emb.partitions_def.get_partition_keys() == ["HIGH", "MEDIUM", "LOW"]
-    assert emb.automation_condition is not None
+    assert next(iter(emb.specs)).automation_condition is not None

@@ -73,7 +73,7 @@ def materialize(settings: TwinSettings, selection: str | None = None) -> RunOutc
     return outcome
 
 
-def _failure_text(event) -> str:  # noqa: ANN001 - DagsterEvent
+def _failure_text(event) -> str:
     data = event.step_failure_data
     if data.user_failure_data and data.user_failure_data.description:
         desc = data.user_failure_data.description
