@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 import time
 
-from dagster import DagsterInstance, SkipReason, build_sensor_context
+from dagster import DagsterInstance, build_sensor_context
 
 from tests.test_slice import ICS, MBOX
+from twin_assets.definitions import defs
 from twin_assets.defs.sensors import inbox_sensor
 from twin_assets.pipeline.sync import sync_source
 
@@ -24,7 +25,7 @@ def test_sensor_registers_new_drops_and_requests_their_sources(twin):
     for p in inbox.iterdir():
         _age(p)
     with DagsterInstance.ephemeral() as instance:
-        result = inbox_sensor(build_sensor_context(instance=instance))
+        result = inbox_sensor.evaluate_tick(build_sensor_context(instance=instance, definitions=defs))
     assert len(result.run_requests) == 1
     req = result.run_requests[0]
     keys = {k.to_user_string() for k in req.asset_selection}
@@ -41,12 +42,12 @@ def test_duplicate_drop_is_removed_without_a_run(twin):
     (inbox / "a.mbox").write_text(MBOX)
     _age(inbox / "a.mbox")
     with DagsterInstance.ephemeral() as instance:
-        inbox_sensor(build_sensor_context(instance=instance))
+        inbox_sensor.evaluate_tick(build_sensor_context(instance=instance, definitions=defs))
         sync_source(twin, "email")
         (inbox / "again.mbox").write_text(MBOX)
         _age(inbox / "again.mbox")
-        result = inbox_sensor(build_sensor_context(instance=instance))
-    assert isinstance(result, SkipReason) or not result.run_requests
+        result = inbox_sensor.evaluate_tick(build_sensor_context(instance=instance, definitions=defs))
+    assert not result.run_requests
     assert not (inbox / "again.mbox").exists()
 
 
@@ -58,7 +59,7 @@ def test_unrecognised_drop_is_quarantined_encrypted_and_removed(twin):
     junk.write_bytes(b"\x00\x01secretjunkcanary\x02" * 10)
     _age(junk)
     with DagsterInstance.ephemeral() as instance:
-        inbox_sensor(build_sensor_context(instance=instance))
+        inbox_sensor.evaluate_tick(build_sensor_context(instance=instance, definitions=defs))
     assert not junk.exists()
     with twin.session() as s:
         q = s.query(Quarantine).one()
@@ -72,6 +73,6 @@ def test_files_still_being_written_wait(twin):
     inbox = twin.settings.inbox_dir
     (inbox / "fresh.mbox").write_text(MBOX)  # mtime now: not settled
     with DagsterInstance.ephemeral() as instance:
-        result = inbox_sensor(build_sensor_context(instance=instance))
-    assert isinstance(result, SkipReason) and "being written: 1" in str(result.skip_message)
+        result = inbox_sensor.evaluate_tick(build_sensor_context(instance=instance, definitions=defs))
+    assert not result.run_requests and "being written: 1" in result.skip_message
     assert (inbox / "fresh.mbox").exists()

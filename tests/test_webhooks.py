@@ -10,6 +10,7 @@ from dagster import DagsterInstance, build_sensor_context
 from fastapi.testclient import TestClient
 
 from twin_assets.db.models import WebhookEvent
+from twin_assets.definitions import defs
 from twin_assets.pipeline.webhooks import MAX_BODY_BYTES, create_webhook_source, process_webhooks, sign
 
 
@@ -88,7 +89,7 @@ def test_sensor_then_run_turn_events_into_records(twin, client_and_secret):
     _post(client, secret, json.dumps({"id": 7, "subject": "Build failed", "text": "pipeline red"}).encode())
     _post(client, secret, b'{"text": "second"}')
     with DagsterInstance.ephemeral() as instance:
-        result = webhook_sensor(build_sensor_context(instance=instance))
+        result = webhook_sensor.evaluate_tick(build_sensor_context(instance=instance, definitions=defs))
     assert len(result.run_requests) == 1
     assert {k.to_user_string() for k in result.run_requests[0].asset_selection} >= {"source_webhooks", "documents"}
     res = process_webhooks(twin)

@@ -27,6 +27,7 @@ from twin_assets.twin import open_twin
 # Sensor runs cover the unpartitioned steps; the automation sensor then runs each
 # tier's partitioned assets once `documents` has been updated.
 DOWNSTREAM = ("documents",)
+SENSOR_TARGET = AssetSelection.groups("sources") | AssetSelection.assets(*DOWNSTREAM)
 
 
 @sensor(
@@ -34,7 +35,7 @@ DOWNSTREAM = ("documents",)
     description="Registers exports dropped into TWIN_HOME/inbox and materializes the sources they feed.",
     minimum_interval_seconds=10,
     default_status=DefaultSensorStatus.RUNNING,
-    asset_selection=None,
+    asset_selection=SENSOR_TARGET,
 )
 def inbox_sensor(context: SensorEvaluationContext) -> SensorResult | SkipReason:
     try:
@@ -60,6 +61,7 @@ def inbox_sensor(context: SensorEvaluationContext) -> SensorResult | SkipReason:
     description="Starts a run when webhook events are waiting (they are already stored, encrypted).",
     minimum_interval_seconds=10,
     default_status=DefaultSensorStatus.RUNNING,
+    asset_selection=SENSOR_TARGET,
 )
 def webhook_sensor(context: SensorEvaluationContext) -> SensorResult | SkipReason:
     from twin_assets.pipeline.webhooks import pending_webhooks
