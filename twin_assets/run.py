@@ -14,6 +14,9 @@ from twin_assets.home import write_dagster_yaml
 from twin_assets.settings import TwinSettings
 from twin_assets.stores import TIERS
 
+# Runs are recorded in the instance (the UI shows them); the console gets warnings only.
+QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
 
 @dataclass
 class RunOutcome:
@@ -58,7 +61,11 @@ def materialize(settings: TwinSettings, selection: str | None = None) -> RunOutc
         plan += [(tiered, tier) for tier in TIERS] if tiered else []
         for subset, partition in plan:
             result = job.execute_in_process(
-                instance=instance, asset_selection=subset, partition_key=partition, raise_on_error=False
+                run_config=QUIET,
+                instance=instance,
+                asset_selection=subset,
+                partition_key=partition,
+                raise_on_error=False,
             )
             outcome.run_ids.append(result.run_id)
             outcome.materialized += [

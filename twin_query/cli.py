@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from twin_assets.errors import TwinError
@@ -108,10 +109,11 @@ def search(
     if as_json:
         _dump([{**h.__dict__, "timestamp": h.timestamp.isoformat() if h.timestamp else None} for h in hits])
         return
-    table = Table("id", "source", "tier", "score", "when", "title / snippet")
+    table = Table("id", "source", "tier", "when", "title / snippet")
     for h in hits:
         when = h.timestamp.strftime("%Y-%m-%d") if h.timestamp else ""
-        table.add_row(h.id, h.source, h.tier, f"{h.score:.4f}", when, f"[bold]{h.title}[/bold]\n{h.snippet}")
+        snippet = h.snippet if len(h.snippet) <= 160 else h.snippet[:159] + "…"
+        table.add_row(h.id, h.source, h.tier, when, f"[bold]{escape(h.title)}[/bold]\n{escape(snippet)}")
     out.print(table if hits else "no hits")
 
 

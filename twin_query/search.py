@@ -74,7 +74,10 @@ def search(
     """Top ``k`` hits across the readable tiers; ``mode`` is hybrid, keyword or vector."""
     tiers = [t for t in TIERS if t in set(tiers)]
     fetch = max(k * 5, 50)
-    rankings: list[list[str]] = []
+    # One keyword list and one vector list across all readable tiers, each ordered by its
+    # own score, then fused: fusing per-tier lists would give every tier's #1 the same rank.
+    keyword: list[tuple[str, float]] = []
+    semantic: list[tuple[str, float]] = []
     tier_of: dict[str, str] = {}
     vector: np.ndarray | None = None
     if mode in ("hybrid", "vector"):
@@ -83,9 +86,9 @@ def search(
     for tier in tiers:
         store = twin.store(tier)
         if mode in ("hybrid", "keyword"):
-            ranked = [i for i, _ in store.keyword_search(query, fetch, since=since, until=until, source=source)]
-            rankings.append(ranked)
-            tier_of.update(dict.fromkeys(ranked, tier))
+            found = store.keyword_search(query, fetch, since=since, until=until, source=source)
+            keyword += found
+            tier_of.update((i, tier) for i, _ in found)
         if vector is not None:
             over = fetch * (10 if filtered else 1)
             if tier == HIGH:
@@ -93,11 +96,14 @@ def search(
             else:
                 with twin.vectors() as vectors:
                     hits = vectors.query(tier, vector, over)
-            ids = [i for i, _ in hits]
             if filtered:
-                ids = store.filter_ids(ids, since=since, until=until, source=source)
-            rankings.append(ids[:fetch])
-            tier_of.update(dict.fromkeys(ids[:fetch], tier))
+                keep = set(store.filter_ids([i for i, _ in hits], since=since, until=until, source=source))
+                hits = [h for h in hits if h[0] in keep]
+            semantic += hits[:fetch]
+            tier_of.update((i, tier) for i, _ in hits[:fetch])
+    rankings = [
+        [i for i, _ in sorted(found, key=lambda h: -h[1])][:fetch] for found in (keyword, semantic) if found
+    ]
     fused = sorted(rrf(rankings).items(), key=lambda kv: (-kv[1], kv[0]))[:k]
     by_tier: dict[str, list[str]] = {}
     for doc_id, _ in fused:
