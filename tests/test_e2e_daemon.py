@@ -57,15 +57,19 @@ def stack(tmp_path):
     procs = []
     logs = tmp_path / "logs"
     logs.mkdir()
+    with open(logs / "api.out", "wb") as api_log, open(logs / "dagster.out", "wb") as dagster_log:
+        yield from _run_stack(env, token, api_port, ui_port, procs, api_log, dagster_log, tmp_path, logs)
+
+
+def _run_stack(env, token, api_port, ui_port, procs, api_log, dagster_log, tmp_path, logs):
     try:
         procs.append(subprocess.Popen([BIN / "twin", "serve", "--port", str(api_port)], env=env,
-                                      stdout=open(logs / "api.out", "wb"), stderr=subprocess.STDOUT,
-                                      start_new_session=True))
+                                      stdout=api_log, stderr=subprocess.STDOUT, start_new_session=True))
         api = f"http://127.0.0.1:{api_port}"
         _wait_for(lambda: httpx.get(f"{api}/v1/health").status_code == 200, 90, "API")
         procs.append(subprocess.Popen(
             [BIN / "dagster", "dev", "-m", "twin_assets.definitions", "-h", "127.0.0.1", "-p", str(ui_port)],
-            env=env, stdout=open(logs / "dagster.out", "wb"), stderr=subprocess.STDOUT, start_new_session=True))
+            env=env, stdout=dagster_log, stderr=subprocess.STDOUT, start_new_session=True))
         _wait_for(lambda: httpx.get(f"http://127.0.0.1:{ui_port}/server_info").status_code == 200, 180, "Dagster UI")
         yield {"env": env, "api": api, "token": token, "home": tmp_path / "home", "logs": logs}
     finally:

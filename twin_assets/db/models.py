@@ -178,3 +178,13 @@ class WebhookEvent(Base):
     body_enc: Mapped[bytes] = mapped_column(LargeBinary)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+
+
+class ApiState(Base):
+    """Per REST API source: the incremental cursor and OAuth2 tokens, both encrypted."""
+
+    __tablename__ = "api_state"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    cursor_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    token_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -15,7 +15,7 @@ from twin_assets.stores import TIERS
 
 @asset(
     group_name="index",
-    deps=[*(source_asset_key(k) for k in sorted(connectors())), source_asset_key("webhooks")],
+    deps=[*(source_asset_key(k) for k in sorted(connectors())), source_asset_key("webhooks"), source_asset_key("api")],
     description="Staged records classified HIGH/MEDIUM/LOW and routed to their tier's store "
     "(LOW plain SQLite, MEDIUM SQLCipher, HIGH SQLCipher + per-record Fernet), with a keyword index.",
     kinds={"sqlite"},

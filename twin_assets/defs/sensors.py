@@ -11,8 +11,10 @@ from dagster import (
     AssetKey,
     AssetSelection,
     AutomationConditionSensorDefinition,
+    DefaultScheduleStatus,
     DefaultSensorStatus,
     RunRequest,
+    ScheduleDefinition,
     SensorEvaluationContext,
     SensorResult,
     SkipReason,
@@ -88,4 +90,13 @@ automation_sensor = AutomationConditionSensorDefinition(
     default_status=DefaultSensorStatus.RUNNING,
     minimum_interval_seconds=15,
     description="Materializes each tier's partitioned assets after their upstream documents change.",
+)
+
+
+api_schedule = ScheduleDefinition(
+    name="api_sync_schedule",
+    target=AssetSelection.assets(source_asset_key("api"), *DOWNSTREAM),
+    cron_schedule="17 * * * *",
+    default_status=DefaultScheduleStatus.RUNNING,
+    description="Pulls REST API sources hourly (a no-op when none are configured).",
 )
