@@ -1,0 +1,253 @@
+"""Sentiment per document (VADER) and per relationship over time.
+
+VADER ships its lexicon inside the package, so nothing is downloaded. It reads only the author's own
+words (quotes and signatures removed, see text.py), so an angry quoted message does not colour a
+calm reply. VADER is an English lexicon: other languages still get a score but ``reliable`` is
+False, and relationship averages leave unreliable scores out.
+
+Per person: monthly mean compound score and message counts (sent by the owner to them, received
+from them), with least-squares slopes over the months for the score and for the volume, so a
+friendship that fades or a conflict shows as a number.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import cache
+
+import numpy as np
+
+from twin_assets.processing.resolution import Resolution
+from twin_assets.processing.text import CleanText, normalise
+from twin_assets.stores import max_tier
+from twin_assets.stores.documents import Document
+
+POSITIVE, NEGATIVE, NEUTRAL = "positive", "negative", "neutral"
+THRESHOLD = 0.05  # VADER's own cut-off for its compound score
+_LONG = 1200
+_GREETING = re.compile(
+    r"^\s*(?:hi|hello|hey|dear|hallo|liebe|lieber|moin|bonjour|hola|ciao|olá|hoi)\b[^\n]{0,40}[,!]?\s*$",
+    re.IGNORECASE | re.MULTILINE,
+)
+_SENTENCES = re.compile(r"(?<=[.!?])\s+|\n{2,}")
+_CONVERSATION_ROLES = ("to", "cc", "bcc", "mention", "attendee")
+
+
+@dataclass
+class DocSentiment:
+    doc_id: str
+    compound: float
+    positive: float
+    negative: float
+    neutral: float
+    label: str
+    language: str | None
+    reliable: bool
+    tier: str
+    evidence: list[str] = field(default_factory=list)
+
+
+@dataclass
+class MonthStat:
+    month: str  # "2025-03"
+    mean: float | None  # mean compound of reliable messages, None when there were none
+    sent: int
+    received: int
+    evidence: list[str] = field(default_factory=list)
+
+
+@dataclass
+class RelationshipSentiment:
+    entity_id: str
+    months: list[MonthStat]
+    mean: float | None
+    slope: float  # change of the monthly mean compound per month
+    count_slope: float  # change of messages per month, per month
+    lowest_month: str | None
+    sent: int
+    received: int
+    tier: str
+    evidence: list[str] = field(default_factory=list)
+
+
+@cache
+def _analyzer():
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    return SentimentIntensityAnalyzer()
+
+
+def label_for(compound: float, threshold: float = THRESHOLD) -> str:
+    if compound >= threshold:
+        return POSITIVE
+    if compound <= -threshold:
+        return NEGATIVE
+    return NEUTRAL
+
+
+def score_text(text: str) -> dict[str, float]:
+    """VADER scores; long texts are the length-weighted mean over their sentences (VADER saturates)."""
+    text = _GREETING.sub("", text).strip()
+    if not text:
+        return {"compound": 0.0, "pos": 0.0, "neg": 0.0, "neu": 1.0}
+    analyzer = _analyzer()
+    if len(text) <= _LONG:
+        return analyzer.polarity_scores(text)
+    parts = [p for p in _SENTENCES.split(text[:50_000]) if p and p.strip()]
+    totals = {"compound": 0.0, "pos": 0.0, "neg": 0.0, "neu": 0.0}
+    weight = 0
+    for part in parts:
+        scores = analyzer.polarity_scores(part)
+        w = len(part)
+        for k in totals:
+            totals[k] += scores[k] * w
+        weight += w
+    return (
+        {k: v / weight for k, v in totals.items()} if weight else {"compound": 0.0, "pos": 0.0, "neg": 0.0, "neu": 1.0}
+    )
+
+
+def document_sentiment(docs: Sequence[Document], norms: dict[str, CleanText] | None = None) -> list[DocSentiment]:
+    """One score per document with text of its own (contacts and transactions are skipped)."""
+    out = []
+    for doc in docs:
+        if doc.kind in ("contact", "transaction"):
+            continue
+        norm = (norms or {}).get(doc.id) or normalise(doc)
+        own = norm.clean(doc.body or "")
+        text = own if own.strip() else (doc.title or "")
+        if not text.strip():
+            continue
+        scores = score_text(text)
+        lang = norm.language
+        out.append(
+            DocSentiment(
+                doc_id=doc.id,
+                compound=round(scores["compound"], 4),
+                positive=round(scores["pos"], 4),
+                negative=round(scores["neg"], 4),
+                neutral=round(scores["neu"], 4),
+                label=label_for(scores["compound"]),
+                language=lang,
+                reliable=lang in (None, "en"),
+                tier=doc.tier,
+                evidence=[doc.id],
+            )
+        )
+    return out
+
+
+def _slope(ys: Sequence[float], weights: Sequence[float] | None = None, xs: Sequence[float] | None = None) -> float:
+    if len(ys) < 2:
+        return 0.0
+    x = np.arange(len(ys), dtype=float) if xs is None else np.asarray(xs, dtype=float)
+    if np.ptp(x) == 0:
+        return 0.0
+    w = None if weights is None else np.sqrt(np.asarray(weights, dtype=float))
+    return float(np.polyfit(x, np.asarray(ys, dtype=float), 1, w=w)[0])
+
+
+def _month_range(first: str, last: str) -> list[str]:
+    y, m = int(first[:4]), int(first[5:7])
+    out = []
+    while f"{y:04d}-{m:02d}" <= last:
+        out.append(f"{y:04d}-{m:02d}")
+        m += 1
+        if m == 13:
+            y, m = y + 1, 1
+    return out
+
+
+def relationship_sentiment(
+    docs: Sequence[Document],
+    resolution: Resolution,
+    doc_sentiment: dict[str, DocSentiment] | Sequence[DocSentiment],
+    self_id: str | None = None,
+) -> list[RelationshipSentiment]:
+    """Per person: monthly sentiment and message counts in conversations with the owner."""
+    if not isinstance(doc_sentiment, dict):
+        doc_sentiment = {s.doc_id: s for s in doc_sentiment}
+    owner = self_id or resolution.self_id
+    people = {e.id for e in resolution.of_kind("person")}
+    roles: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    for m in resolution.mentions:
+        if m.entity_id in people:
+            roles[m.doc_id][m.role].add(m.entity_id)
+    # month -> entity -> lists
+    scores: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    sent: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    received: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    evidence: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+    tiers: dict[str, set[str]] = defaultdict(set)
+    for doc in docs:
+        if doc.event_time is None or doc.kind not in ("message", "chat_message"):
+            continue
+        r = roles.get(doc.id)
+        if not r:
+            continue
+        authors = r.get("from", set()) | r.get("author", set())
+        recipients = set().union(*(r.get(role, set()) for role in _CONVERSATION_ROLES))
+        month = doc.event_time.strftime("%Y-%m")
+        counterparts: set[str] = set()
+        if owner in authors:
+            for entity in recipients - {owner}:
+                sent[entity][month] += 1
+                counterparts.add(entity)
+        else:
+            to_owner = owner in recipients or doc.kind == "chat_message"
+            for entity in authors - {owner}:
+                if to_owner:
+                    received[entity][month] += 1
+                    counterparts.add(entity)
+        s = doc_sentiment.get(doc.id)
+        for entity in counterparts:
+            evidence[entity][month].append(doc.id)
+            tiers[entity].add(doc.tier)
+            if s is not None and s.reliable:
+                scores[entity][month].append(s.compound)
+    out = []
+    for entity in sorted(set(sent) | set(received)):
+        months_seen = sorted(set(sent[entity]) | set(received[entity]))
+        if not months_seen:
+            continue
+        months = []
+        for month in _month_range(months_seen[0], months_seen[-1]):
+            values = scores[entity].get(month, [])
+            months.append(
+                MonthStat(
+                    month,
+                    round(float(np.mean(values)), 4) if values else None,
+                    sent[entity].get(month, 0),
+                    received[entity].get(month, 0),
+                    evidence[entity].get(month, []),
+                )
+            )
+        rated = [m for m in months if m.mean is not None]
+        all_scores = [v for month in scores[entity].values() for v in month]
+        counts = [m.sent + m.received for m in months]
+        lowest = min(rated, key=lambda m: m.mean).month if rated else None  # type: ignore[arg-type, return-value]
+        out.append(
+            RelationshipSentiment(
+                entity_id=entity,
+                months=months,
+                mean=round(float(np.mean(all_scores)), 4) if all_scores else None,
+                slope=round(
+                    _slope(
+                        [m.mean for m in rated],
+                        [max(1, m.sent + m.received) for m in rated],
+                        [months.index(m) for m in rated],
+                    ),
+                    5,
+                ),  # type: ignore[misc]
+                count_slope=round(_slope(counts), 4),
+                lowest_month=lowest,
+                sent=sum(m.sent for m in months),
+                received=sum(m.received for m in months),
+                tier=max_tier(*tiers[entity]),
+                evidence=sorted({d for m in months for d in m.evidence}),
+            )
+        )
+    return out
