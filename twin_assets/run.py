@@ -7,7 +7,7 @@ shows what the CLI did.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from twin_assets.errors import TwinError
 from twin_assets.home import write_dagster_yaml
@@ -24,6 +24,7 @@ class RunOutcome:
     run_ids: list[str]
     materialized: list[str]
     failures: list[str]  # "asset: content-free description"
+    checks: list[str] = field(default_factory=list)  # "asset:check passed|FAILED"
 
 
 def use_dagster_home(settings: TwinSettings) -> None:
@@ -58,7 +59,8 @@ def materialize(settings: TwinSettings, selection: str | None = None) -> RunOutc
     outcome = RunOutcome(True, [], [], [])
     with DagsterInstance.get() as instance:
         plan: list[tuple[list, str | None]] = [(plain, None)] if plain else []
-        plan += [(tiered, tier) for tier in TIERS] if tiered else []
+        # LOW first: a higher view reads the lower tiers' embeddings.
+        plan += [(tiered, tier) for tier in reversed(TIERS)] if tiered else []
         for subset, partition in plan:
             result = job.execute_in_process(
                 run_config=QUIET,
@@ -74,6 +76,12 @@ def materialize(settings: TwinSettings, selection: str | None = None) -> RunOutc
                 if e.is_step_materialization and e.asset_key
             ]
             outcome.failures += [_failure_text(e) for e in result.all_events if e.is_step_failure]
+            for e in result.all_events:
+                if e.event_type_value == "ASSET_CHECK_EVALUATION":
+                    ev = e.event_specific_data
+                    state = "passed" if ev.passed else "FAILED"
+                    outcome.checks.append(f"{ev.asset_key.to_user_string()}:{ev.check_name}"
+                                          f"{f'[{partition}]' if partition else ''} {state}")
             if not result.success:
                 outcome.success = False
                 break

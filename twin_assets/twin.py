@@ -19,7 +19,9 @@ from twin_assets.keys import Keyring, load_keyring
 from twin_assets.settings import TwinSettings, get_settings
 from twin_assets.stores import HIGH, LOW, MEDIUM, TIERS
 from twin_assets.stores.chroma_client import open_chroma
+from twin_assets.stores.derived import DerivedStore
 from twin_assets.stores.documents import DocumentStore
+from twin_assets.stores.graph import GraphSnapshots
 from twin_assets.stores.vectors import ChromaVectors
 
 STORE_FILES = {HIGH: "high.sqlcipher", MEDIUM: "medium.sqlcipher", LOW: "low.sqlite"}
@@ -50,6 +52,12 @@ class Twin:
     def stores(self) -> Iterator[DocumentStore]:
         for tier in TIERS:
             yield self.store(tier)
+
+    def derived(self, tier: str) -> DerivedStore:
+        return DerivedStore(self.store(tier))
+
+    def graphs(self, tier: str) -> GraphSnapshots:
+        return GraphSnapshots(self.settings.stores_dir / "graph", tier, self.keyring)
 
     @contextlib.contextmanager
     def vectors(self) -> Iterator[ChromaVectors]:

@@ -87,9 +87,11 @@ def materialize(
     outcome = run(settings, select)
     for key in outcome.materialized:
         out.print(f"materialized {key}")
+    for c in outcome.checks:
+        out.print(f"check {c}")
     for f in outcome.failures:
         err.print(f"failed {f}")
-    if not outcome.success:
+    if not outcome.success or any(c.endswith("FAILED") for c in outcome.checks):
         raise typer.Exit(1)
 
 

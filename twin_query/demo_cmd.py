@@ -41,6 +41,7 @@ def generate_and_ingest(settings: TwinSettings, *, seed: int, people: int, years
     t0 = time.monotonic()
     summary = generate(out_dir, seed=seed, people=people, years=years)
     console.print(f"wrote {summary['records']} demo records to {out_dir} in {time.monotonic() - t0:.1f}s")
+    _keep_truth_encrypted(settings, out_dir)
     paths = [out_dir / p for p in EXPORTS if (out_dir / p).exists()]
     t0 = time.monotonic()
     result = ingest_paths(settings, paths, source=None, dry_run=False)
@@ -52,6 +53,20 @@ def generate_and_ingest(settings: TwinSettings, *, seed: int, people: int, years
         f"in {time.monotonic() - t0:.1f}s ({len(result['quarantined'])} quarantined)"
     )
     return result
+
+
+def _keep_truth_encrypted(settings: TwinSettings, out_dir: Path) -> None:
+    """The asset checks compare against the demo's ground truth; it holds canaries, so only encrypted."""
+    import json
+
+    from twin_assets.pipeline.checks import save_demo_truth
+    from twin_assets.twin import open_twin
+
+    twin = open_twin(settings)
+    try:
+        save_demo_truth(twin, json.loads((out_dir / "ground_truth.json").read_text()))
+    finally:
+        twin.close()
 
 
 def _wait(url: str, timeout: float) -> bool:

@@ -130,6 +130,11 @@ def _end_time(doc: Document) -> datetime | None:
     return None
 
 
+def belongs_on_timeline(doc: Document) -> bool:
+    """Dated records, except chat system lines ("X added Y"), which say nothing about a life."""
+    return doc.event_time is not None and not ((doc.meta or {}).get("attributes") or {}).get("system")
+
+
 def events(docs: Sequence[Document], resolution: Resolution | None = None) -> list[TimelineEvent]:
     """Every dated document as an event, oldest first."""
     entity_ids: dict[str, set[str]] = defaultdict(set)
@@ -138,12 +143,10 @@ def events(docs: Sequence[Document], resolution: Resolution | None = None) -> li
             entity_ids[m.doc_id].add(m.entity_id)
     out = []
     for doc in docs:
-        if doc.event_time is None:
+        if not belongs_on_timeline(doc):
             continue
         meta = doc.meta or {}
         attrs = meta.get("attributes") or {}
-        if attrs.get("system"):
-            continue
         tz_name = meta.get("original_tz")
         zone = _zone(tz_name)
         when = doc.event_time.astimezone(UTC)

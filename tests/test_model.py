@@ -1,0 +1,69 @@
+"""Tier views: each is built only from records at or below its tier; snapshots are encrypted and versioned."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.test_slice import HIGH_NAME, ICS, MBOX
+from twin_assets.pipeline import checks, model
+from twin_assets.pipeline.documents import build_documents
+from twin_assets.pipeline.embeddings import embed_pending
+from twin_assets.pipeline.inputs import register_input
+from twin_assets.pipeline.sync import sync_source
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def built(twin, tmp_path):
+    (tmp_path / "m.mbox").write_text(MBOX)
+    (tmp_path / "c.ics").write_text(ICS)
+    register_input(twin, tmp_path / "m.mbox", "email", "ingest")
+    register_input(twin, tmp_path / "c.ics", "calendar", "ingest")
+    sync_source(twin, "email")
+    sync_source(twin, "calendar")
+    build_documents(twin)
+    embed_pending(twin)
+    for view in ("LOW", "MEDIUM", "HIGH"):
+        for step in (model.build_entities, model.build_sentiment, model.build_timeline, model.build_topics,
+                     model.build_graph, model.build_graph_metrics):
+            step(twin, view)
+    return twin
+
+
+def _names(twin, view):
+    return {d["name"] for _, d in twin.derived(view).iter("entity")}
+
+
+def test_lower_views_hold_nothing_from_higher_tiers(built):
+    assert HIGH_NAME in _names(built, "HIGH")
+    assert HIGH_NAME not in _names(built, "MEDIUM") | _names(built, "LOW")
+    low_docs = {d.id for d in model.view_documents(built, "LOW")}
+    for kind in ("entity", "mentions", "doc_sentiment", "event", "relationship"):
+        for _, data in built.derived("LOW").iter(kind):
+            evidence = data.get("evidence") or [m["doc_id"] for m in data.get("mentions", [])] or [data.get("doc_id")]
+            assert set(e for e in evidence if e) <= low_docs, kind
+
+
+def test_graph_snapshots_are_versioned_and_encrypted(built):
+    graphs = built.graphs("HIGH")
+    assert graphs.versions() == [1]
+    model.build_graph(built, "HIGH")
+    assert graphs.versions() == [1, 2]
+    raw = graphs.path(2).read_bytes()
+    assert HIGH_NAME.encode() not in raw and b"Ottoline" not in raw
+    _, g = graphs.load()
+    tiers = {a["tier"] for _, a in g.nodes(data=True)} | {a["tier"] for _, _, a in g.edges(data=True)}
+    assert tiers <= {"LOW", "MEDIUM", "HIGH"} and "HIGH" in tiers
+    assert any(a.get("name") == HIGH_NAME for _, a in g.nodes(data=True))
+
+
+def test_checks_pass_on_a_consistent_view(built):
+    for view in ("LOW", "MEDIUM", "HIGH"):
+        assert checks.orphan_mentions(built, view).passed
+        assert checks.timeline_coverage(built, view).passed
+
+
+def test_orphan_check_can_fail(built):
+    built.store("HIGH").delete([d.id for d in model.view_documents(built, "HIGH") if d.tier == "HIGH"][:1])
+    assert not checks.orphan_mentions(built, "HIGH").passed

@@ -1,0 +1,112 @@
+"""The model of a life, one partition per tier view (see twin_assets.pipeline.model)."""
+
+from collections.abc import Callable
+
+from dagster import (
+    AllPartitionMapping,
+    AssetCheckResult,
+    AssetDep,
+    AssetExecutionContext,
+    AutomationCondition,
+    MaterializeResult,
+    asset,
+    asset_check,
+)
+
+from twin_assets.defs.index import documents, embeddings
+from twin_assets.defs.partitions import tier_partitions
+from twin_assets.defs.resources import TwinResource, content_safe
+from twin_assets.pipeline import checks, model
+from twin_assets.stores import TIERS
+from twin_assets.twin import Twin
+
+# A view reads its own tier and every lower one, so it depends on all tiers' upstream partitions.
+ALL_TIERS = AllPartitionMapping()
+
+
+def _run(twin: TwinResource, fn: Callable[[Twin, str], dict[str, int]], view: str) -> MaterializeResult:
+    t = twin.open()
+    try:
+        counts = fn(t, view)
+    finally:
+        t.close()
+    return MaterializeResult(metadata=counts)
+
+
+COMMON = {"partitions_def": tier_partitions, "automation_condition": AutomationCondition.eager(),
+          "pool": "twin_writer"}
+
+
+@asset(group_name="processing", deps=[documents], kinds={"spacy"}, **COMMON,
+       description="People, organisations, places and projects resolved across sources (aliases merged with "
+       "evidence), and which records mention them. Partition = tier view: built only from records at or "
+       "below that tier.")
+@content_safe
+def entities(context: AssetExecutionContext, twin: TwinResource) -> MaterializeResult:
+    return _run(twin, model.build_entities, context.partition_key)
+
+
+@asset(group_name="processing", deps=[entities], kinds={"python"}, **COMMON,
+       description="VADER sentiment per record and per relationship per month.")
+@content_safe
+def sentiment(context: AssetExecutionContext, twin: TwinResource) -> MaterializeResult:
+    return _run(twin, model.build_sentiment, context.partition_key)
+
+
+@asset(group_name="processing", deps=[entities], kinds={"python"}, **COMMON,
+       description="Events in UTC with their original zone, recurring series, and life events (trips, job "
+       "changes, moves) detected from clusters of evidence.")
+@content_safe
+def timeline(context: AssetExecutionContext, twin: TwinResource) -> MaterializeResult:
+    return _run(twin, model.build_timeline, context.partition_key)
+
+
+@asset(group_name="processing", deps=[AssetDep(embeddings, partition_mapping=ALL_TIERS)], kinds={"scikitlearn"},
+       **COMMON, description="Topics: clusters of record embeddings with c-TF-IDF labels and monthly trends.")
+@content_safe
+def topics(context: AssetExecutionContext, twin: TwinResource) -> MaterializeResult:
+    return _run(twin, model.build_topics, context.partition_key)
+
+
+@asset(group_name="graph", deps=[entities], kinds={"networkx"}, **COMMON,
+       description="Knowledge graph of entities and records (tier on every node and edge, weights over time), "
+       "saved as a versioned, encrypted snapshot.")
+@content_safe
+def knowledge_graph(context: AssetExecutionContext, twin: TwinResource) -> MaterializeResult:
+    return _run(twin, model.build_graph, context.partition_key)
+
+
+@asset(group_name="graph", deps=[knowledge_graph], kinds={"networkx"}, **COMMON,
+       description="PageRank, approximate betweenness and Louvain communities over the entity graph.")
+@content_safe
+def graph_metrics(context: AssetExecutionContext, twin: TwinResource) -> MaterializeResult:
+    return _run(twin, model.build_graph_metrics, context.partition_key)
+
+
+def _check_all_views(twin: TwinResource, fn: Callable[[Twin, str], checks.CheckOutcome]) -> AssetCheckResult:
+    t = twin.open()
+    try:
+        outcomes = {v: fn(t, v) for v in TIERS if t.derived(v).count("resolution")}
+    finally:
+        t.close()
+    metadata = {f"{v.lower()}_{k}": n for v, o in outcomes.items() for k, n in o.counts.items()}
+    return AssetCheckResult(passed=all(o.passed for o in outcomes.values()), metadata=metadata)
+
+
+@asset_check(asset=entities, description="Every mention points at a stored record and a stored entity.")
+def no_orphan_mentions(twin: TwinResource) -> AssetCheckResult:
+    return _check_all_views(twin, checks.orphan_mentions)
+
+
+@asset_check(asset=entities, description="On the demo: no entity merges two different ground-truth people.")
+def no_cross_person_merge(twin: TwinResource) -> AssetCheckResult:
+    return _check_all_views(twin, checks.merges_across_people)
+
+
+@asset_check(asset=timeline, description="Every dated record is on the timeline.")
+def every_dated_record_on_timeline(twin: TwinResource) -> AssetCheckResult:
+    return _check_all_views(twin, checks.timeline_coverage)
+
+
+processing_assets = [entities, sentiment, timeline, topics, knowledge_graph, graph_metrics]
+processing_checks = [no_orphan_mentions, no_cross_person_merge, every_dated_record_on_timeline]

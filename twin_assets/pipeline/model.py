@@ -1,0 +1,238 @@
+"""Build the model of a life for one tier *view* and store it in that tier's store.
+
+A view is cumulative: the LOW view is built from LOW documents only, MEDIUM from
+MEDIUM and LOW, HIGH from everything. So nothing stored in (or served from) a
+lower view derives from higher-tier evidence (invariant 2), and a caller reads
+the view of the highest tier their scopes allow.
+
+Each ``build_*`` is one asset's work: it reads documents and what earlier steps
+stored, computes with :mod:`twin_assets.processing`, and swaps the results in.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import asdict
+from itertools import combinations
+from typing import Any
+
+import networkx as nx
+import numpy as np
+
+from twin_assets.processing import sentiment as sentiment_mod
+from twin_assets.processing import timeline as timeline_mod
+from twin_assets.processing import topics as topics_mod
+from twin_assets.processing.resolution import Entity, EntityMention, Merge, Resolution, ResolveOptions, resolve
+from twin_assets.processing.text import normalise
+from twin_assets.stores import HIGH, TIER_RANK, TIERS, max_tier
+from twin_assets.stores.derived import Artifact
+from twin_assets.stores.documents import Document
+from twin_assets.twin import Twin
+
+
+def view_tiers(view: str) -> tuple[str, ...]:
+    """The document tiers a view is built from."""
+    return tuple(t for t in TIERS if TIER_RANK[t] <= TIER_RANK[view])
+
+
+def view_documents(twin: Twin, view: str) -> list[Document]:
+    docs: list[Document] = []
+    for tier in view_tiers(view):
+        store = twin.store(tier)
+        ids = store.ids()
+        for start in range(0, len(ids), 1000):
+            docs.extend(store.get_many(ids[start : start + 1000]).values())
+    docs.sort(key=lambda d: (d.event_time.timestamp() if d.event_time else 0.0, d.id))
+    return docs
+
+
+# ---- entities ------------------------------------------------------------------------------
+def _entity_from(data: dict[str, Any]) -> Entity:
+    data = dict(data)
+    data["merges"] = [Merge(**m) for m in data.get("merges", [])]
+    return Entity(**data)
+
+
+def load_resolution(twin: Twin, view: str) -> Resolution:
+    derived = twin.derived(view)
+    entities = [_entity_from(d) for _, d in derived.iter("entity")]
+    mentions = [EntityMention(**m) for _, d in derived.iter("mentions") for m in d["mentions"]]
+    meta = derived.get("resolution", "meta") or {}
+    return Resolution(entities=entities, mentions=mentions, self_id=meta.get("self_id"),
+                      key_index=meta.get("key_index", {}))
+
+
+def build_entities(twin: Twin, view: str) -> dict[str, int]:
+    docs = view_documents(twin, view)
+    norms = {d.id: normalise(d) for d in docs}
+    # Entity ids are keyed hashes: a plain hash of an address could be reversed by guessing.
+    secret = bytes.fromhex(twin.keyring.keyed_hash("entity-id", b"v1", 64))
+    res = resolve(docs, norms, ResolveOptions(secret=secret))
+    by_entity: dict[str, list[EntityMention]] = defaultdict(list)
+    for m in res.mentions:
+        by_entity[m.entity_id].append(m)
+    derived = twin.derived(view)
+    n_entities = derived.replace_kind("entity", (Artifact("entity", e.id, asdict(e), e.evidence) for e in res.entities))
+    derived.replace_kind(
+        "mentions",
+        (Artifact("mentions", eid, {"mentions": [asdict(m) for m in ms]}, [m.doc_id for m in ms])
+         for eid, ms in by_entity.items()),
+    )
+    derived.replace_kind("resolution", [Artifact("resolution", "meta",
+                                                 {"self_id": res.self_id, "key_index": res.key_index}, [])])
+    return {"documents": len(docs), "entities": n_entities, "mentions": len(res.mentions),
+            "people": len(res.of_kind("person"))}
+
+
+# ---- sentiment -----------------------------------------------------------------------------
+def build_sentiment(twin: Twin, view: str) -> dict[str, int]:
+    docs = view_documents(twin, view)
+    res = load_resolution(twin, view)
+    doc_sent = sentiment_mod.document_sentiment(docs)
+    rel = sentiment_mod.relationship_sentiment(docs, res, doc_sent)
+    derived = twin.derived(view)
+    derived.replace_kind("doc_sentiment", (Artifact("doc_sentiment", s.doc_id, asdict(s), [s.doc_id])
+                                           for s in doc_sent))
+    derived.replace_kind("relationship", (Artifact("relationship", r.entity_id, asdict(r), r.evidence) for r in rel))
+    return {"documents": len(doc_sent), "relationships": len(rel)}
+
+
+# ---- timeline ------------------------------------------------------------------------------
+def build_timeline(twin: Twin, view: str) -> dict[str, int]:
+    docs = view_documents(twin, view)
+    res = load_resolution(twin, view)
+    tl = timeline_mod.build_timeline(docs, res)
+    derived = twin.derived(view)
+    derived.replace_kind("event", (Artifact("event", e.doc_id, asdict(e), [e.doc_id]) for e in tl.events))
+    derived.replace_kind("series", (Artifact("series", s.series_id, asdict(s), s.evidence) for s in tl.series))
+    derived.replace_kind(
+        "life_event",
+        (Artifact("life_event", f"{e.kind}:{e.start.isoformat()}", asdict(e), e.evidence) for e in tl.life_events),
+    )
+    dated = sum(1 for d in docs if d.event_time is not None)
+    return {"dated_documents": dated, "events": len(tl.events), "series": len(tl.series),
+            "life_events": len(tl.life_events)}
+
+
+# ---- topics --------------------------------------------------------------------------------
+def _vectors(twin: Twin, docs: list[Document]) -> dict[str, np.ndarray]:
+    """Stored embeddings for these documents (decrypted in memory for HIGH)."""
+    out: dict[str, np.ndarray] = {}
+    wanted = {d.id for d in docs}
+    by_tier: dict[str, list[str]] = defaultdict(list)
+    for d in docs:
+        by_tier[d.tier].append(d.id)
+    if HIGH in by_tier:
+        for ids, mat in twin.store(HIGH).iter_vectors():
+            out.update((i, v) for i, v in zip(ids, mat, strict=True) if i in wanted)
+    rest = [t for t in by_tier if t != HIGH]
+    if rest:
+        with twin.vectors() as vectors:
+            for tier in rest:
+                ids = by_tier[tier]
+                for start in range(0, len(ids), 1000):
+                    got = vectors.collection(tier).get(ids=ids[start : start + 1000], include=["embeddings"])
+                    out.update((i, np.asarray(v, dtype=np.float32))
+                               for i, v in zip(got["ids"], got["embeddings"], strict=True))
+    return out
+
+
+def build_topics(twin: Twin, view: str, seed: int = 0) -> dict[str, int]:
+    docs = [d for d in view_documents(twin, view) if topics_mod.is_topical(d)]
+    vecs = _vectors(twin, docs)
+    docs = [d for d in docs if d.id in vecs]
+    derived = twin.derived(view)
+    if len(docs) < 2:
+        derived.replace_kind("topic", [])
+        derived.replace_kind("topic_assignments", [])
+        return {"documents": len(docs), "topics": 0}
+    model = topics_mod.find_topics(docs, np.stack([vecs[d.id] for d in docs]), seed=seed)
+    derived.replace_kind("topic", (Artifact("topic", t.id, asdict(t), t.evidence) for t in model.topics))
+    derived.replace_kind("topic_assignments", [Artifact("topic_assignments", "all",
+                                                        {"assignments": model.assignments, "k": model.k}, [])])
+    return {"documents": len(docs), "topics": len(model.topics)}
+
+
+# ---- knowledge graph -----------------------------------------------------------------------
+MAX_EDGE_EVIDENCE = 50
+
+
+def graph_from(docs: list[Document], res: Resolution) -> nx.Graph:
+    """Entities and records as nodes; mentions, co-occurrence and reply edges, each with its tier."""
+    g = nx.Graph()
+    doc_by_id = {d.id: d for d in docs}
+    for e in res.entities:
+        g.add_node(e.id, type="entity", kind=e.kind, name=e.name, tier=e.tier, is_self=e.is_self)
+    for d in docs:
+        g.add_node(d.id, type="record", kind=d.kind, source=d.source, tier=d.tier,
+                   time=d.event_time.isoformat() if d.event_time else None)
+    per_doc: dict[str, set[str]] = defaultdict(set)
+    for m in res.mentions:
+        if m.doc_id not in doc_by_id or m.entity_id not in g:
+            continue
+        per_doc[m.doc_id].add(m.entity_id)
+        g.add_edge(m.entity_id, m.doc_id, type="mention", role=m.role, tier=doc_by_id[m.doc_id].tier, weight=1.0)
+    pair: dict[tuple[str, str], dict[str, Any]] = {}
+    for doc_id, ents in per_doc.items():
+        d = doc_by_id[doc_id]
+        for a, b in combinations(sorted(ents), 2):
+            p = pair.setdefault((a, b), {"weight": 0, "tier": d.tier, "evidence": [], "first": None, "last": None,
+                                         "by_month": defaultdict(int)})
+            p["weight"] += 1
+            p["tier"] = max_tier(p["tier"], d.tier)
+            if len(p["evidence"]) < MAX_EDGE_EVIDENCE:
+                p["evidence"].append(doc_id)
+            if d.event_time:
+                t = d.event_time.isoformat()
+                p["first"] = min(p["first"] or t, t)
+                p["last"] = max(p["last"] or t, t)
+                p["by_month"][d.event_time.strftime("%Y-%m")] += 1
+    for (a, b), p in pair.items():
+        g.add_edge(a, b, type="related", weight=float(p["weight"]), tier=p["tier"], evidence=p["evidence"],
+                   first=p["first"], last=p["last"], by_month=dict(p["by_month"]))
+    return g
+
+
+def build_graph(twin: Twin, view: str) -> dict[str, int]:
+    docs = view_documents(twin, view)
+    res = load_resolution(twin, view)
+    g = graph_from(docs, res)
+    version = twin.graphs(view).save(g)
+    return {"version": version, "nodes": g.number_of_nodes(), "edges": g.number_of_edges(),
+            "entities": len(res.entities)}
+
+
+def entity_graph(g: nx.Graph) -> nx.Graph:
+    """Entities and their 'related' edges only: what centrality and communities are about."""
+    keep = [n for n, a in g.nodes(data=True) if a.get("type") == "entity"]
+    sub = g.subgraph(keep).copy()
+    sub.remove_edges_from([(u, v) for u, v, a in sub.edges(data=True) if a.get("type") != "related"])
+    return sub
+
+
+def build_graph_metrics(twin: Twin, view: str, seed: int = 0) -> dict[str, int]:
+    loaded = twin.graphs(view).load()
+    derived = twin.derived(view)
+    if loaded is None:
+        return {"entities": 0}
+    version, g = loaded
+    eg = entity_graph(g)
+    n = eg.number_of_nodes()
+    if n == 0:
+        derived.replace_kind("centrality", [])
+        derived.replace_kind("community", [])
+        return {"entities": 0}
+    pagerank = nx.pagerank(eg, weight="weight")
+    between = nx.betweenness_centrality(eg, k=min(100, n), seed=seed, weight=None) if n > 2 else dict.fromkeys(eg, 0.0)
+    communities = nx.community.louvain_communities(eg, weight="weight", seed=seed)
+    derived.replace_kind("centrality", (
+        Artifact("centrality", node, {"pagerank": pagerank[node], "betweenness": between.get(node, 0.0),
+                                      "degree": eg.degree(node), "tier": eg.nodes[node]["tier"],
+                                      "graph_version": version}, [])
+        for node in eg.nodes))
+    derived.replace_kind("community", (
+        Artifact("community", f"c{i}", {"members": sorted(c), "size": len(c),
+                                        "tier": max_tier(*(eg.nodes[m]["tier"] for m in c)),
+                                        "graph_version": version}, [])
+        for i, c in enumerate(sorted(communities, key=lambda c: (-len(c), min(c))))))
+    return {"entities": n, "communities": len(communities), "graph_version": version}
