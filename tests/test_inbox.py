@@ -76,3 +76,18 @@ def test_files_still_being_written_wait(twin):
         result = inbox_sensor.evaluate_tick(build_sensor_context(instance=instance, definitions=defs))
     assert not result.run_requests and "being written: 1" in result.skip_message
     assert (inbox / "fresh.mbox").exists()
+
+
+def test_a_pending_drop_is_never_deleted_as_a_duplicate(twin):
+    """If the run for a drop has not processed it yet (or failed), later ticks must leave the file alone."""
+    inbox = twin.settings.inbox_dir
+    (inbox / "a.mbox").write_text(MBOX)
+    _age(inbox / "a.mbox")
+    with DagsterInstance.ephemeral() as instance:
+        first = inbox_sensor.evaluate_tick(build_sensor_context(instance=instance, definitions=defs))
+        assert len(first.run_requests) == 1
+        again = inbox_sensor.evaluate_tick(build_sensor_context(instance=instance, definitions=defs))
+    assert not again.run_requests
+    assert (inbox / "a.mbox").exists()  # still pending: the file is the only copy being ingested
+    assert sync_source(twin, "email").records_new == 3
+    assert not (inbox / "a.mbox").exists()

@@ -28,6 +28,8 @@ def dagster_yaml(settings: TwinSettings) -> dict:
             "pools": {"default_limit": 1},
         },
         "run_monitoring": {"enabled": True},
+        # A failed sensor-started run leaves its inputs pending; retrying it picks them up.
+        "run_retries": {"enabled": True, "max_retries": 2},
     }
 
 

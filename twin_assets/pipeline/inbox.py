@@ -58,7 +58,10 @@ def scan_inbox(twin: Twin, budget_seconds: float = 30.0, now: float | None = Non
             continue
         reg = register_input(twin, entry, connector.kind, "inbox")
         if reg.duplicate:
-            remove_plaintext(entry)
+            # Only once the known copy is ingested: a pending one (its run failed or has not
+            # started yet) still needs this file.
+            if reg.already_done:
+                remove_plaintext(entry)
             result.duplicates += 1
         else:
             result.registered.append(reg.input_id)

@@ -51,8 +51,9 @@ def content_hash(twin: Twin, path: Path) -> tuple[str, int]:
 
 @dataclass
 class Registered:
-    input_id: str | None  # None: the same content was already ingested
+    input_id: str | None  # None: the same content is already known
     duplicate: bool
+    already_done: bool = False  # the known copy was fully processed (safe to drop this one)
 
 
 def register_input(twin: Twin, path: Path, source: str, origin: str) -> Registered:
@@ -65,7 +66,7 @@ def register_input(twin: Twin, path: Path, source: str, origin: str) -> Register
             )
         ).first()
         if existing is not None:
-            return Registered(None, True)
+            return Registered(None, True, already_done=existing.status == "done")
         row = Input(
             id=uuid.uuid4().hex,
             source=source,
