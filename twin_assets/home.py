@@ -18,6 +18,7 @@ from twin_assets.settings import TwinSettings
 def dagster_yaml(settings: TwinSettings) -> dict:
     return {
         "telemetry": {"enabled": False},
+        "nux": {"enabled": False},  # no first-visit prompt asking for an e-mail address
         "compute_logs": {
             "module": "dagster._core.storage.noop_compute_log_manager",
             "class": "NoOpComputeLogManager",

@@ -97,3 +97,23 @@ def _failure_text(event) -> str:
     else:
         desc = "failed"
     return f"{event.step_key}: {desc}"
+
+
+def unmaterialized(settings: TwinSettings) -> list[str]:
+    """Assets (and tier partitions) this home's Dagster instance has never materialized."""
+    use_dagster_home(settings)
+    from dagster import DagsterInstance
+
+    from twin_assets.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    missing: list[str] = []
+    with DagsterInstance.get() as instance:
+        for key in graph.get_all_asset_keys():
+            node = graph.get(key)
+            if node.is_partitioned:
+                done = instance.get_materialized_partitions(key)
+                missing += [f"{key.to_user_string()}[{p}]" for p in TIERS if p not in done]
+            elif instance.get_latest_materialization_event(key) is None:
+                missing.append(key.to_user_string())
+    return missing

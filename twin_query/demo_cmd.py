@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -32,7 +34,7 @@ EXPORTS = (
 
 def generate_and_ingest(settings: TwinSettings, *, seed: int, people: int, years: int, out_dir: Path) -> dict:
     from twin_assets.demo import generate
-    from twin_assets.run import materialize
+    from twin_assets.run import materialize, unmaterialized
     from twin_query.ingest import ingest_paths
 
     report = init_home(settings)
@@ -45,9 +47,12 @@ def generate_and_ingest(settings: TwinSettings, *, seed: int, people: int, years
     paths = [out_dir / p for p in EXPORTS if (out_dir / p).exists()]
     t0 = time.monotonic()
     result = ingest_paths(settings, paths, source=None, dry_run=False)
-    outcome = materialize(settings, None)  # everything else, so the UI shows the whole graph materialized
-    if not outcome.success:
-        raise TwinError("materialization failed: " + "; ".join(outcome.failures))
+    # Everything else too, so the UI shows the whole graph materialized; a repeat demo with
+    # nothing new skips this (ingest already ran whatever the new records affect).
+    if result["records"] or unmaterialized(settings):
+        outcome = materialize(settings, None)
+        if not outcome.success:
+            raise TwinError("materialization failed: " + "; ".join(outcome.failures))
     console.print(
         f"ingested {result['records']} records from {result['files']} exports and materialized all assets "
         f"in {time.monotonic() - t0:.1f}s ({len(result['quarantined'])} quarantined)"
@@ -67,6 +72,20 @@ def _keep_truth_encrypted(settings: TwinSettings, out_dir: Path) -> None:
         save_demo_truth(twin, json.loads((out_dir / "ground_truth.json").read_text()))
     finally:
         twin.close()
+
+
+def _stop_group(proc: subprocess.Popen) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(20)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+    # The webserver and daemon can outlive `dagster dev` itself; the group reaches them.
+    time.sleep(1)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
 
 
 def _wait(url: str, timeout: float) -> bool:
@@ -98,11 +117,14 @@ def run_demo(settings: TwinSettings, *, seed: int, people: int, years: int, out_
     with chroma_for(settings) as chroma_url:
         env = {**os.environ, "TWIN_HOME": str(settings.home_path), "TWIN_CHROMA_URL": chroma_url,
                "DAGSTER_HOME": os.environ["DAGSTER_HOME"]}
+        # Its own process group: `dagster dev` starts a webserver, a daemon and code servers,
+        # and all of them must go when the demo stops, however it is stopped.
         dagster = subprocess.Popen(
             [str(Path(sys.executable).with_name("dagster")), "dev", "-m", "twin_assets.definitions",
              "-h", "127.0.0.1", "-p", "3000"],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
         )
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # run the cleanup below on `kill` too
         try:
             ui_up = _wait("http://127.0.0.1:3000/server_info", 120)
             console.print(f"Dagster UI: http://127.0.0.1:3000{'' if ui_up else ' (still starting)'}")
@@ -111,8 +133,4 @@ def run_demo(settings: TwinSettings, *, seed: int, people: int, years: int, out_
             console.print(f'Try: curl -H "Authorization: Bearer {token}" "http://127.0.0.1:8000/v1/search?q=rent"')
             uvicorn.run(create_app(settings), host="127.0.0.1", port=8000, access_log=False, log_level="warning")
         finally:
-            dagster.terminate()
-            try:
-                dagster.wait(20)
-            except subprocess.TimeoutExpired:
-                dagster.kill()
+            _stop_group(dagster)
