@@ -24,6 +24,8 @@ def built(twin, tmp_path):
     sync_source(twin, "calendar")
     build_documents(twin)
     embed_pending(twin)
+    for tier in ("LOW", "MEDIUM", "HIGH"):
+        model.build_text(twin, tier)
     for view in ("LOW", "MEDIUM", "HIGH"):
         for step in (model.build_entities, model.build_sentiment, model.build_timeline, model.build_topics,
                      model.build_graph, model.build_graph_metrics):
@@ -67,3 +69,15 @@ def test_checks_pass_on_a_consistent_view(built):
 def test_orphan_check_can_fail(built):
     built.store("HIGH").delete([d.id for d in model.view_documents(built, "HIGH") if d.tier == "HIGH"][:1])
     assert not checks.orphan_mentions(built, "HIGH").passed
+
+
+def test_text_artifacts_are_offsets_into_the_stored_body(built):
+    for tier in ("LOW", "MEDIUM", "HIGH"):
+        store, derived = built.store(tier), built.derived(tier)
+        assert derived.count("text") == store.count()
+        for doc_id, data in derived.iter("text"):
+            doc = store.get(doc_id)
+            for start, end, field in data["passages"]:
+                source = doc.body if field == "body" else doc.title
+                assert 0 <= start < end <= len(source)
+            assert "body" not in data and "text" not in data  # offsets, never copies

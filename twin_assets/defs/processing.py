@@ -37,6 +37,14 @@ COMMON = {"partitions_def": tier_partitions, "automation_condition": AutomationC
           "pool": "twin_writer"}
 
 
+@asset(group_name="processing", deps=[documents], kinds={"python"}, **COMMON,
+       description="Text of each record of this tier: language, quoted replies, signatures and boilerplate as "
+       "offset ranges (not copies), and citable passages with their offsets.")
+@content_safe
+def text(context: AssetExecutionContext, twin: TwinResource) -> MaterializeResult:
+    return _run(twin, model.build_text, context.partition_key)
+
+
 @asset(group_name="processing", deps=[documents], kinds={"spacy"}, **COMMON,
        description="People, organisations, places and projects resolved across sources (aliases merged with "
        "evidence), and which records mention them. Partition = tier view: built only from records at or "
@@ -108,5 +116,5 @@ def every_dated_record_on_timeline(twin: TwinResource) -> AssetCheckResult:
     return _check_all_views(twin, checks.timeline_coverage)
 
 
-processing_assets = [entities, sentiment, timeline, topics, knowledge_graph, graph_metrics]
+processing_assets = [text, entities, sentiment, timeline, topics, knowledge_graph, graph_metrics]
 processing_checks = [no_orphan_mentions, no_cross_person_merge, every_dated_record_on_timeline]

@@ -19,6 +19,7 @@ from typing import Any
 import networkx as nx
 import numpy as np
 
+from twin_assets.lifecycle.suppress import apply_suppression
 from twin_assets.processing import sentiment as sentiment_mod
 from twin_assets.processing import timeline as timeline_mod
 from twin_assets.processing import topics as topics_mod
@@ -46,6 +47,36 @@ def view_documents(twin: Twin, view: str) -> list[Document]:
     return docs
 
 
+# ---- text ----------------------------------------------------------------------------------
+def build_text(twin: Twin, tier: str) -> dict[str, int]:
+    """Per record of exactly this tier: language, quoted/signature/boilerplate ranges and citable
+    passages, all as offsets into the stored body (never copies)."""
+    from twin_assets.processing.text import normalise, passages
+
+    store = twin.store(tier)
+    ids = store.ids()
+    languages: dict[str, int] = defaultdict(int)
+    n_passages = 0
+
+    def artifacts():
+        nonlocal n_passages
+        for start in range(0, len(ids), 1000):
+            for doc in store.get_many(ids[start : start + 1000]).values():
+                norm = normalise(doc)
+                ps = passages(doc, norm)
+                n_passages += len(ps)
+                languages[norm.language or "unknown"] += 1
+                yield Artifact("text", doc.id, {
+                    "language": norm.language, "language_confidence": norm.language_confidence,
+                    "removed": [[sp.start, sp.end, sp.kind] for sp in norm.removed],
+                    "signer": list(norm.signer) if norm.signer else None,
+                    "passages": [[p.start, p.end, p.field] for p in ps],
+                }, [doc.id])
+
+    n = twin.derived(tier).replace_kind("text", artifacts())
+    return {"documents": n, "passages": n_passages, "languages": len(languages)}
+
+
 # ---- entities ------------------------------------------------------------------------------
 def _entity_from(data: dict[str, Any]) -> Entity:
     data = dict(data)
@@ -68,6 +99,7 @@ def build_entities(twin: Twin, view: str) -> dict[str, int]:
     # Entity ids are keyed hashes: a plain hash of an address could be reversed by guessing.
     secret = bytes.fromhex(twin.keyring.keyed_hash("entity-id", b"v1", 64))
     res = resolve(docs, norms, ResolveOptions(secret=secret))
+    res = apply_suppression(twin, res)  # entities the user asked to forget stay forgotten
     by_entity: dict[str, list[EntityMention]] = defaultdict(list)
     for m in res.mentions:
         by_entity[m.entity_id].append(m)
