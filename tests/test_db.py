@@ -40,7 +40,7 @@ def test_migrations_create_every_table(db_url):
     migrate(engine)
     assert set(inspect(engine).get_table_names()) >= TABLES
     with engine.connect() as c:
-        assert c.execute(text("SELECT version_num FROM alembic_version")).scalar() == head_revision()
+        assert c.execute(text("SELECT version_num FROM twin_alembic_version")).scalar() == head_revision()
     migrate(engine)  # idempotent
     engine.dispose()
 
@@ -49,7 +49,7 @@ def test_newer_schema_is_refused(db_url):
     engine = make_engine(db_url)
     migrate(engine)
     with engine.begin() as c:
-        c.execute(text("UPDATE alembic_version SET version_num = '9999_future'"))
+        c.execute(text("UPDATE twin_alembic_version SET version_num = '9999_future'"))
     with pytest.raises(SchemaError, match="newer"):
         migrate(engine)
     engine.dispose()

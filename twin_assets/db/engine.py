@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from twin_assets.errors import ConfigError, SchemaError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+VERSION_TABLE = "twin_alembic_version"
 
 
 def _alembic_config() -> Config:
@@ -72,7 +73,7 @@ def migrate(engine: Engine) -> None:
     script = ScriptDirectory.from_config(_alembic_config())
     try:
         with engine.begin() as conn:
-            current = MigrationContext.configure(conn).get_current_revision()
+            current = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE}).get_current_revision()
             if current is not None and not _known(script, current):
                 raise SchemaError(
                     f"the metadata database is at schema {current}, newer than this twin knows "

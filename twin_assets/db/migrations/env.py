@@ -2,6 +2,7 @@
 
 from alembic import context
 
+from twin_assets.db.engine import VERSION_TABLE
 from twin_assets.db.models import Base
 
 target_metadata = Base.metadata
@@ -14,6 +15,8 @@ if connection is None:  # `alembic` command line: build an engine from the ini U
 context.configure(
     connection=connection,
     target_metadata=target_metadata,
+    # Dagster's PostgreSQL storage can share the database and has its own `alembic_version`.
+    version_table=VERSION_TABLE,
     render_as_batch=connection.dialect.name == "sqlite",
     compare_type=True,
 )
