@@ -11,18 +11,36 @@ secret unlocks the twin:
 * keyed hashes (HMAC-SHA256) for content hashes and blind indexes, from a
   separate index secret (``keys/index.key``) that rotation leaves alone, so
   the indexes stay valid without re-hashing everything.
+
+Key sources (where the master secrets come from):
+
+* ``file`` (default): ``keys/master.json`` holds the secrets, mode 0600;
+* ``env``: ``TWIN_MASTER_KEY`` (and, while rotating, ``TWIN_PREVIOUS_MASTER_KEY``);
+* ``passphrase``: ``keys/master.json`` holds the secrets (and the index secret)
+  wrapped under a key derived from a passphrase with argon2id (salt and a
+  verifier in ``keys/kdf.json``); the passphrase comes from ``TWIN_PASSPHRASE``
+  or a prompt;
+* ``keyring``: the same wrapping, with the wrapping key kept in the OS keyring
+  (service ``digital-twin``, user: the home's path).
+
+A SQLCipher store's key follows the key id it was last (re)keyed under; a small
+plaintext sidecar, ``stores/store_keys.json``, names that id (not secret), so
+rotation can re-key one file at a time and resume.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import functools
+import getpass
 import hashlib
 import hmac
 import json
 import os
 import secrets
 import struct
+import sys
 import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -34,12 +52,21 @@ from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from twin_assets.errors import KeyFileError
+from twin_assets.errors import ConfigError, KeyFileError
 from twin_assets.settings import TwinSettings
 
 MASTER_FILE = "master.json"
 INDEX_FILE = "index.key"
+KDF_FILE = "kdf.json"
+STORE_KEYS_FILE = "store_keys.json"
+KEYRING_SERVICE = "digital-twin"
+KEY_SOURCES = ("file", "env", "passphrase", "keyring")
+WRONG_PASSPHRASE = "passphrase does not open this twin"
 _SEP = b":"
+# argon2id cost: ~0.1-0.3 s on a laptop core, 64 MiB.
+ARGON2_TIME_COST = 3
+ARGON2_MEMORY_KIB = 64 * 1024
+ARGON2_PARALLELISM = 1
 
 
 def _hkdf(secret: bytes, info: str, length: int = 32) -> bytes:
@@ -74,7 +101,7 @@ def _write_private(path: Path, data: str) -> None:
 @dataclass(frozen=True)
 class KeyEntry:
     key_id: str
-    secret: bytes
+    secret: bytes | None  # None: retired and dropped (nothing may still need it)
     created: str
     retired: str | None = None
 
@@ -83,7 +110,7 @@ class Keyring:
     """All keys of one twin home; the active key encrypts, any known key decrypts."""
 
     def __init__(self, entries: list[KeyEntry], active_id: str, index_secret: bytes) -> None:
-        self._entries = {e.key_id: e for e in entries}
+        self._entries = {e.key_id: e for e in entries if e.secret is not None}
         if active_id not in self._entries:
             raise KeyFileError(f"active key {active_id!r} is not in the key file", hint="restore it from backup")
         self.active_id = active_id
@@ -97,6 +124,7 @@ class Keyring:
             entry = self._entries.get(key_id)
             if entry is None:
                 raise KeyFileError(f"data is encrypted under unknown key id {key_id!r}", hint="restore the key")
+            assert entry.secret is not None
             f = Fernet(base64.urlsafe_b64encode(_hkdf(entry.secret, "twin/fernet/v1")))
             self._fernets[key_id] = f
         return f
@@ -127,7 +155,9 @@ class Keyring:
     # ---- stores ------------------------------------------------------------
     def store_key(self, store: str, key_id: str | None = None) -> str:
         """Raw hex SQLCipher key for a tier store under ``key_id`` (default: active)."""
-        entry = self._entries[key_id or self.active_id]
+        entry = self._entries.get(key_id or self.active_id)
+        if entry is None or entry.secret is None:
+            raise KeyFileError(f"a store is keyed under unknown key id {key_id!r}", hint="restore the key")
         return _hkdf(entry.secret, f"twin/sqlcipher/{store}/v1").hex()
 
     # ---- keyed hashes --------------------------------------------------------
@@ -155,6 +185,10 @@ class Keyring:
     def entries(self) -> Iterable[KeyEntry]:
         return self._entries.values()
 
+    def only(self, key_id: str) -> Keyring:
+        """A keyring holding just ``key_id`` (and the index secret): proves nothing needs the others."""
+        return Keyring([self._entries[key_id]], key_id, self._index_secret)
+
 
 # ---- chunked stream encryption for large raw exports -------------------------
 CHUNK = 1 << 20
@@ -179,37 +213,189 @@ def decrypt_stream(keyring: Keyring, src: BinaryIO) -> Iterator[bytes]:
         yield keyring.decrypt(src.read(size))
 
 
-# ---- loading and creating ----------------------------------------------------
-def _load_master_file(path: Path) -> tuple[list[KeyEntry], str]:
+# ---- key sources -------------------------------------------------------------
+_passphrase_override: str | None = None
+
+
+def use_passphrase(passphrase: str | None) -> None:
+    """Give the passphrase in-process (``twin init --passphrase`` asks for it); None forgets it."""
+    global _passphrase_override
+    _passphrase_override = passphrase
+
+
+def _setting(settings: TwinSettings, name: str) -> str | None:
+    """A ``TWIN_<NAME>`` value: from the settings object if it has the field, else the environment."""
+    value = getattr(settings, name, None)
+    if value is not None:
+        return value.get_secret_value() if hasattr(value, "get_secret_value") else str(value)
+    return os.environ.get(f"TWIN_{name.upper()}") or None
+
+
+def configured_source(settings: TwinSettings) -> str:
+    """The key source a new home is created with (``TWIN_KEY_SOURCE``; default ``file``)."""
+    if settings.master_key is not None:
+        return "env"
+    source = (_setting(settings, "key_source") or ("passphrase" if _passphrase_override else "file")).strip().lower()
+    if source not in ("file", "passphrase", "keyring"):
+        raise ConfigError(f"TWIN_KEY_SOURCE {source!r} is not one of file, passphrase, keyring",
+                          hint="unset it, or set it to one of those")
+    return source
+
+
+def key_source(settings: TwinSettings) -> str:
+    """Where this home's master secrets come from: file, env, passphrase or keyring."""
+    if settings.master_key is not None:
+        return "env"
+    master = settings.keys_dir / MASTER_FILE
+    if master.exists():
+        try:
+            return json.loads(master.read_text()).get("wrap") or "file"
+        except (OSError, ValueError, AttributeError):
+            return "file"  # loading reports the corrupt file
+    return configured_source(settings)
+
+
+def _read_passphrase(settings: TwinSettings) -> str:
+    value = _passphrase_override or _setting(settings, "passphrase")
+    if value is None and sys.stdin is not None and sys.stdin.isatty():
+        value = getpass.getpass("twin passphrase: ")
+    if not value:
+        raise KeyFileError("this twin is protected by a passphrase and none was given",
+                           hint="set TWIN_PASSPHRASE, or run the command in a terminal to be asked")
+    return value
+
+
+@functools.lru_cache(maxsize=8)
+def _argon2id(passphrase: str, salt: bytes, time_cost: int, memory_kib: int, parallelism: int) -> bytes:
+    from argon2.low_level import Type, hash_secret_raw
+
+    return hash_secret_raw(passphrase.encode(), salt, time_cost=time_cost, memory_cost=memory_kib,
+                           parallelism=parallelism, hash_len=32, type=Type.ID)
+
+
+def _verifier(kek: bytes) -> str:
+    """Proves a derived key is the right one without it opening anything (a wrong one gives no garbage)."""
+    return hmac.new(kek, b"twin/kek-verifier/v1", hashlib.sha256).hexdigest()
+
+
+def _create_kdf(settings: TwinSettings, passphrase: str) -> bytes:
+    salt = secrets.token_bytes(16)
+    kek = _argon2id(passphrase, salt, ARGON2_TIME_COST, ARGON2_MEMORY_KIB, ARGON2_PARALLELISM)
+    payload = {"version": 1, "kdf": "argon2id", "salt": base64.b64encode(salt).decode(),
+               "time_cost": ARGON2_TIME_COST, "memory_kib": ARGON2_MEMORY_KIB, "parallelism": ARGON2_PARALLELISM,
+               "verifier": _verifier(kek)}
+    _write_private(settings.keys_dir / KDF_FILE, json.dumps(payload, indent=2))
+    return kek
+
+
+def _passphrase_kek(settings: TwinSettings) -> bytes:
+    path = settings.keys_dir / KDF_FILE
     try:
         data = json.loads(path.read_text())
-        entries = [
-            KeyEntry(k["id"], _decode_secret(k["secret"], f"key {k['id']!r} in {path}"), k["created"],
-                     k.get("retired"))
-            for k in data["keys"]
-        ]
-        return entries, data["active"]
+        salt = base64.b64decode(data["salt"])
+        params = (int(data["time_cost"]), int(data["memory_kib"]), int(data["parallelism"]))
+        expected = str(data["verifier"])
+    except (OSError, ValueError, KeyError, TypeError, binascii.Error):
+        raise KeyFileError(f"{path} is missing or corrupt", hint="restore keys/ from backup") from None
+    kek = _argon2id(_read_passphrase(settings), salt, *params)
+    if not hmac.compare_digest(_verifier(kek), expected):
+        raise KeyFileError(WRONG_PASSPHRASE, hint="check TWIN_PASSPHRASE")
+    return kek
+
+
+def _os_keyring_kek(settings: TwinSettings, create: bool = False) -> bytes:
+    import keyring
+    from keyring.errors import KeyringError
+
+    user = str(settings.home_path)
+    try:
+        value = keyring.get_password(KEYRING_SERVICE, user)
+        if value is None and create:
+            value = new_secret()
+            keyring.set_password(KEYRING_SERVICE, user, value)
+    except KeyringError as exc:
+        raise KeyFileError(f"the OS keyring is not usable ({type(exc).__name__})",
+                           hint="unlock or install a keyring backend, or unset TWIN_KEY_SOURCE") from None
+    if value is None:
+        raise KeyFileError("the OS keyring holds no key for this twin",
+                           hint=f"restore it (service {KEYRING_SERVICE!r}, user: the home's path) or keys/ from backup")
+    return _decode_secret(value, "the OS keyring's twin key")
+
+
+def _kek(settings: TwinSettings, wrap: str, create: bool = False) -> bytes:
+    if wrap == "passphrase":
+        return _passphrase_kek(settings)
+    if wrap == "keyring":
+        return _os_keyring_kek(settings, create)
+    raise KeyFileError(f"the key file is wrapped by an unknown method {wrap!r}", hint="restore keys/ from backup")
+
+
+# ---- the key file ------------------------------------------------------------
+@dataclass
+class MasterFile:
+    entries: list[KeyEntry]
+    active: str
+    wrap: str | None = None  # None: secrets in the clear (mode 0600); passphrase / keyring: wrapped
+    kek: bytes | None = None
+    index_secret: bytes | None = None  # kept inside the file when it is wrapped
+
+
+def read_master(settings: TwinSettings, path: Path | None = None) -> MasterFile:
+    path = path or settings.keys_dir / MASTER_FILE
+    try:
+        data = json.loads(path.read_text())
+        wrap = data.get("wrap")
+    except (OSError, ValueError, AttributeError):
+        raise KeyFileError(f"key file {path} is corrupt or unreadable", hint="restore it from backup") from None
+    kek = _kek(settings, wrap) if wrap else None
+    fernet = Fernet(base64.urlsafe_b64encode(kek)) if kek else None
+    try:
+        entries = []
+        for k in data["keys"]:
+            if fernet is not None:
+                secret = fernet.decrypt(k["wrapped"].encode()) if k.get("wrapped") else None
+            else:
+                secret = _decode_secret(k["secret"], f"key {k['id']!r} in {path}") if k.get("secret") else None
+            if secret is not None and len(secret) != 32:
+                raise ValueError("bad key length")
+            entries.append(KeyEntry(k["id"], secret, k["created"], k.get("retired")))
+        index = fernet.decrypt(data["index"].encode()) if fernet is not None and data.get("index") else None
+        return MasterFile(entries, data["active"], wrap, kek, index)
+    except InvalidToken:
+        if wrap == "passphrase":
+            raise KeyFileError(WRONG_PASSPHRASE, hint="check TWIN_PASSPHRASE") from None
+        raise KeyFileError("the OS keyring's key does not open this twin", hint="restore keys/ from backup") from None
     except KeyFileError:
         raise
-    except (OSError, ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, AttributeError):
         raise KeyFileError(f"key file {path} is corrupt or unreadable", hint="restore it from backup") from None
 
 
-def save_master_file(path: Path, entries: Iterable[KeyEntry], active_id: str) -> None:
-    payload = {
-        "version": 1,
-        "active": active_id,
-        "keys": [
-            {
-                "id": e.key_id,
-                "secret": base64.urlsafe_b64encode(e.secret).decode(),
-                "created": e.created,
-                "retired": e.retired,
-            }
-            for e in entries
-        ],
-    }
+def save_master_file(
+    path: Path, entries: Iterable[KeyEntry], active_id: str, *, wrap: str | None = None, kek: bytes | None = None,
+    index_secret: bytes | None = None,
+) -> None:
+    fernet = Fernet(base64.urlsafe_b64encode(kek)) if wrap and kek else None
+    if wrap and (fernet is None or index_secret is None):
+        raise ValueError("a wrapped key file needs its wrapping key and the index secret")
+    keys = []
+    for e in entries:
+        item: dict[str, str | None] = {"id": e.key_id, "created": e.created, "retired": e.retired}
+        if fernet is not None:
+            item["wrapped"] = fernet.encrypt(e.secret).decode() if e.secret else None
+        else:
+            item["secret"] = base64.urlsafe_b64encode(e.secret).decode() if e.secret else None
+        keys.append(item)
+    payload: dict[str, object] = {"version": 2 if fernet else 1, "active": active_id, "keys": keys}
+    if fernet is not None and index_secret is not None:
+        payload["wrap"] = wrap
+        payload["index"] = fernet.encrypt(index_secret).decode()
     _write_private(path, json.dumps(payload, indent=2))
+
+
+def write_master(settings: TwinSettings, mf: MasterFile) -> None:
+    save_master_file(settings.keys_dir / MASTER_FILE, mf.entries, mf.active, wrap=mf.wrap, kek=mf.kek,
+                     index_secret=mf.index_secret)
 
 
 def new_key_id(existing: Iterable[str]) -> str:
@@ -220,48 +406,164 @@ def new_key_id(existing: Iterable[str]) -> str:
     return f"k{n}"
 
 
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
 def create_keys(settings: TwinSettings) -> list[str]:
     """Create missing key files; never overwrite one. Returns the files created."""
     created: list[str] = []
     keys_dir = settings.keys_dir
     keys_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     master = keys_dir / MASTER_FILE
+    source = key_source(settings)
     if settings.master_key is None and not master.exists():
-        now = datetime.now(UTC).isoformat(timespec="seconds")
-        save_master_file(master, [KeyEntry("k1", base64.urlsafe_b64decode(new_secret()), now)], "k1")
+        entry = KeyEntry("k1", secrets.token_bytes(32), _now())
+        if source == "file":
+            save_master_file(master, [entry], "k1")
+        else:
+            if source == "passphrase":
+                kek = _create_kdf(settings, _read_passphrase(settings))
+                created.append(str(keys_dir / KDF_FILE))
+            else:
+                kek = _os_keyring_kek(settings, create=True)
+            save_master_file(master, [entry], "k1", wrap=source, kek=kek, index_secret=secrets.token_bytes(32))
         created.append(str(master))
     index = keys_dir / INDEX_FILE
-    if not index.exists():
+    if source in ("file", "env") and not index.exists():
         _write_private(index, new_secret())
         created.append(str(index))
     return created
 
 
+def env_key_id(secret: bytes) -> str:
+    return "env-" + hashlib.sha256(b"twin/key-id" + secret).hexdigest()[:8]
+
+
+def _env_entry(text: str, what: str) -> KeyEntry:
+    secret = _decode_secret(text, what)
+    return KeyEntry(env_key_id(secret), secret, "env")
+
+
 def load_keyring(settings: TwinSettings) -> Keyring:
     keys_dir = settings.keys_dir
     index_path = keys_dir / INDEX_FILE
-    if settings.master_key is not None:
-        secret = _decode_secret(settings.master_key.get_secret_value(), "TWIN_MASTER_KEY")
-        key_id = "env-" + hashlib.sha256(b"twin/key-id" + secret).hexdigest()[:8]
-        entries = [KeyEntry(key_id, secret, "env")]
-        active = key_id
-        if (keys_dir / MASTER_FILE).exists():  # older keys still decrypt what they wrote
-            file_entries, _ = _load_master_file(keys_dir / MASTER_FILE)
-            entries += [e for e in file_entries if e.key_id != key_id]
-        index_secret = (
-            _decode_secret(index_path.read_text(), str(index_path))
-            if index_path.exists()
-            else _hkdf(secret, "twin/index-secret/v1")
-        )
-        return Keyring(entries, active, index_secret)
     master = keys_dir / MASTER_FILE
+    index_secret: bytes | None = None
+    if settings.master_key is not None:
+        active = _env_entry(settings.master_key.get_secret_value(), "TWIN_MASTER_KEY")
+        entries = [active]
+        previous_text = _setting(settings, "previous_master_key")
+        previous = _env_entry(previous_text, "TWIN_PREVIOUS_MASTER_KEY") if previous_text else None
+        if previous is not None and previous.key_id != active.key_id:
+            entries.append(previous)  # while rotating: the old key still decrypts what it wrote
+        if master.exists():  # older keys still decrypt what they wrote
+            mf = read_master(settings)
+            entries += [e for e in mf.entries if e.key_id not in {x.key_id for x in entries}]
+            index_secret = mf.index_secret
+        if index_secret is None:
+            index_secret = (
+                _decode_secret(index_path.read_text(), str(index_path))
+                if index_path.exists()
+                else _hkdf((previous or active).secret or b"", "twin/index-secret/v1")
+            )
+        return Keyring(entries, active.key_id, index_secret)
     if not master.exists():
         raise KeyFileError(f"no key file at {master}", hint="run `twin init` or set TWIN_MASTER_KEY")
-    if not index_path.exists():
-        raise KeyFileError(f"no index key at {index_path}", hint="restore it from backup")
-    entries, active = _load_master_file(master)
+    mf = read_master(settings)
+    index_secret = mf.index_secret
+    if index_secret is None:
+        if not index_path.exists():
+            raise KeyFileError(f"no index key at {index_path}", hint="restore it from backup")
+        try:
+            index_secret = _decode_secret(index_path.read_text(), str(index_path))
+        except OSError:
+            raise KeyFileError(f"index key {index_path} is unreadable", hint="check its permissions") from None
+    return Keyring(mf.entries, mf.active, index_secret)
+
+
+# ---- rotation support ----------------------------------------------------------
+def add_key(settings: TwinSettings) -> str:
+    """A new active key in ``keys/master.json``; the old ones stay until rotation retires them."""
+    mf = read_master(settings)
+    new_id = new_key_id(e.key_id for e in mf.entries)
+    mf.entries.append(KeyEntry(new_id, secrets.token_bytes(32), _now()))
+    mf.active = new_id
+    write_master(settings, mf)
+    return new_id
+
+
+def retire_keys(settings: TwinSettings, keep: str) -> list[str]:
+    """Mark every key but ``keep`` retired (with a time) and drop its secret; returns their ids."""
+    master = settings.keys_dir / MASTER_FILE
+    if not master.exists():
+        return []
+    mf = read_master(settings)
+    retired: list[str] = []
+    entries: list[KeyEntry] = []
+    for e in mf.entries:
+        if e.key_id != keep and e.secret is not None:
+            e = KeyEntry(e.key_id, None, e.created, e.retired or _now())
+            retired.append(e.key_id)
+        entries.append(e)
+    if retired:
+        mf.entries = entries
+        write_master(settings, mf)
+    return retired
+
+
+def persist_index_secret(settings: TwinSettings, keyring: Keyring) -> bool:
+    """Keep the index secret in ``keys/index.key`` if it was only derived (env key): rotation must not change it."""
+    index = settings.keys_dir / INDEX_FILE
+    if key_source(settings) not in ("file", "env") or index.exists():
+        return False
+    settings.keys_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    _write_private(index, base64.urlsafe_b64encode(keyring._index_secret).decode())
+    return True
+
+
+def describe_keys(settings: TwinSettings) -> dict[str, object]:
+    """Key ids, creation and retirement times, and where the secrets come from — never a secret."""
+    source = key_source(settings)
+    out: dict[str, object] = {"source": source, "active": None, "keys": []}
+    keys: list[dict[str, object]] = []
+    master = settings.keys_dir / MASTER_FILE
+    if master.exists():
+        try:
+            data = json.loads(master.read_text())
+            out["active"] = data.get("active")
+            for k in data.get("keys", []):
+                keys.append({"id": k.get("id"), "created": k.get("created"), "retired": k.get("retired"),
+                             "secret_kept": bool(k.get("secret") or k.get("wrapped"))})
+        except (OSError, ValueError, AttributeError):
+            out["error"] = "key file unreadable"
+    if settings.master_key is not None:
+        with_env = []
+        for name, what in (("master_key", "TWIN_MASTER_KEY"), ("previous_master_key", "TWIN_PREVIOUS_MASTER_KEY")):
+            text = _setting(settings, name)
+            if text:
+                entry = _env_entry(text, what)
+                with_env.append({"id": entry.key_id, "created": "env", "retired": None, "secret_kept": True,
+                                 "from": what})
+        out["active"] = with_env[0]["id"]
+        keys = with_env + [k for k in keys if k["id"] not in {e["id"] for e in with_env}]
+    out["keys"] = keys
+    return out
+
+
+# ---- which key id each SQLCipher store file is keyed under (not secret) --------------
+def store_key_ids(settings: TwinSettings) -> dict[str, str]:
     try:
-        index_secret = _decode_secret(index_path.read_text(), str(index_path))
-    except OSError:
-        raise KeyFileError(f"index key {index_path} is unreadable", hint="check its permissions") from None
-    return Keyring(entries, active, index_secret)
+        data = json.loads((settings.stores_dir / STORE_KEYS_FILE).read_text())
+    except (OSError, ValueError):
+        return {}
+    return {k: v for k, v in data.items() if isinstance(v, str)} if isinstance(data, dict) else {}
+
+
+def set_store_key_id(settings: TwinSettings, filename: str, key_id: str) -> None:
+    ids = store_key_ids(settings)
+    if ids.get(filename) == key_id:
+        return
+    ids[filename] = key_id
+    settings.stores_dir.mkdir(parents=True, exist_ok=True)
+    _write_private(settings.stores_dir / STORE_KEYS_FILE, json.dumps(ids, indent=2, sort_keys=True))

@@ -14,8 +14,9 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from twin_assets.db.engine import get_engine, session_scope
+from twin_assets.errors import KeyFileError
 from twin_assets.home import require_home
-from twin_assets.keys import Keyring, load_keyring
+from twin_assets.keys import Keyring, load_keyring, set_store_key_id, store_key_ids
 from twin_assets.settings import TwinSettings, get_settings
 from twin_assets.stores import HIGH, LOW, MEDIUM, TIERS
 from twin_assets.stores.chroma_client import open_chroma
@@ -44,10 +45,38 @@ class Twin:
     def store(self, tier: str) -> DocumentStore:
         store = self._stores.get(tier)
         if store is None:
-            key = None if tier == LOW else self.keyring.store_key(tier.lower())
-            store = DocumentStore(self.store_path(tier), tier, self.keyring, key)
+            store = self._open_store(tier)
             self._stores[tier] = store
         return store
+
+    def _open_store(self, tier: str) -> DocumentStore:
+        path = self.store_path(tier)
+        if tier == LOW:
+            return DocumentStore(path, tier, self.keyring, None)
+        # A SQLCipher file is keyed under the key id it was last (re)keyed with: the sidecar names
+        # it (it differs from the active key during a rotation); any other known key is tried
+        # next, so an interrupted rotation never leaves a store that no key opens.
+        named = store_key_ids(self.settings).get(path.name)
+        first = named if named in self.keyring.key_ids else self.keyring.active_id
+        candidates = [first] + [k for k in self.keyring.key_ids if k != first and path.exists()]
+        for i, key_id in enumerate(candidates):
+            try:
+                store = DocumentStore(path, tier, self.keyring, self.keyring.store_key(tier.lower(), key_id))
+            except KeyFileError:
+                if i == len(candidates) - 1:
+                    raise
+                continue
+            if named != key_id:
+                set_store_key_id(self.settings, path.name, key_id)
+            return store
+        raise AssertionError("unreachable")
+
+    def store_key_id(self, tier: str) -> str | None:
+        """The key id the tier's SQLCipher file is keyed under (None for the plain LOW store)."""
+        if tier == LOW:
+            return None
+        self.store(tier)
+        return store_key_ids(self.settings).get(STORE_FILES[tier], self.keyring.active_id)
 
     def stores(self) -> Iterator[DocumentStore]:
         for tier in TIERS:

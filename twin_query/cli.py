@@ -36,11 +36,25 @@ def _dump(data: object) -> None:
 
 # ---- init -----------------------------------------------------------------------
 @app.command()
-def init() -> None:
+def init(
+    passphrase: Annotated[bool, typer.Option(
+        "--passphrase", help="Protect the keys with a passphrase (asked for here, or TWIN_PASSPHRASE); "
+        "later commands read TWIN_PASSPHRASE or ask.")] = False,
+) -> None:
     """Create TWIN_HOME, keys, dagster.yaml and a first API token (printed once)."""
     from twin_query.setup import init_home
 
-    report = init_home(get_settings())
+    if passphrase:
+        from twin_assets.keys import use_passphrase
+
+        given = os.environ.get("TWIN_PASSPHRASE") or typer.prompt(
+            "passphrase", hide_input=True, confirmation_prompt=True)
+        use_passphrase(given)
+    try:
+        report = init_home(get_settings())
+    finally:
+        if passphrase:
+            use_passphrase(None)
     for line in report.created:
         out.print(f"created {line}")
     if not report.created:
@@ -119,6 +133,72 @@ def search(
     out.print(table if hits else "no hits")
 
 
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="A question in plain language, e.g. 'how do I know Anna?'.")],
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Answer as if now were this date (YYYY-MM-DD) "
+                                              "or ISO date-time; relative dates count from it.")] = None,
+    k: Annotated[int, typer.Option("--k", min=1, max=50, help="Items retrieved per step.")] = 10,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Intent → retrieval → reasoning: an answer in steps, each citing the records it rests on."""
+    from datetime import datetime
+
+    from twin_assets.twin import open_twin
+    from twin_query.ask import ask as run_ask
+
+    if not question.strip() or len(question) > 2000:
+        raise TwinError("the question must be 1 to 2000 characters", hint="e.g. twin ask 'who will I meet next week?'")
+    when = None
+    if as_of:
+        try:
+            when = datetime.fromisoformat(as_of)
+        except ValueError:
+            raise TwinError("--as-of is not a date", hint="use YYYY-MM-DD or an ISO 8601 date-time") from None
+    result = run_ask(open_twin(get_settings()), question, as_of=when, k=k)
+    if as_json:
+        _dump({k: result[k] for k in ("intent", "answer", "reasoning", "evidence", "slots", "answered_by")})
+        return
+    out.print(f"[bold]{escape(result['answer'])}[/bold]")
+    out.print(f"[dim]intent: {result['intent']}[/dim]")
+    for step in result["reasoning"]:
+        cites = f" [dim]{', '.join(step['evidence'][:6])}{' …' if len(step['evidence']) > 6 else ''}[/dim]" \
+            if step["evidence"] else ""
+        out.print(f"  {step['step']}. {escape(step['text'])}{cites}")
+    if result["evidence"]:
+        table = Table("id", "source", "tier", "when", "title / snippet")
+        for e in result["evidence"]:
+            snippet = e["snippet"] if len(e["snippet"]) <= 160 else e["snippet"][:159] + "…"
+            table.add_row(e["id"], e["source"], e["tier"], (e["timestamp"] or "")[:10],
+                          f"[bold]{escape(e['title'])}[/bold]\n{escape(snippet)}")
+        out.print(table)
+
+
+@app.command("insights")
+def insights_cmd(
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of",
+            help="Cut-off date (YYYY-MM-DD) or ISO date-time; only records before it are used. "
+            "Default: the stored 'now'.",
+        ),
+    ] = None,
+    kind: Annotated[
+        str | None,
+        typer.Option(
+            help="One kind: next_contacts, relationship_health, upcoming_commitments, "
+            "spending, topics, communication_anomalies."
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Predictions with calibrated scores, reasoning and evidence, from records before --as-of."""
+    from twin_query.cli_insights import insights
+
+    insights(as_of, kind, as_json)
+
+
 # ---- serve / demo ---------------------------------------------------------------------------
 @app.command()
 def serve(
@@ -167,6 +247,11 @@ def webhooks_create(name: Annotated[str, typer.Argument(help="Sender name, used 
     secret = create_webhook_source(open_twin(get_settings()), name)
     out.print(f"POST /v1/webhooks/{name}")
     out.print(f"secret (shown once): {secret}")
+
+
+from twin_query.cli_admin import register as _register_admin  # noqa: E402 - `twin keys`, `forget`, `audit`
+
+_register_admin(app)
 
 
 def main() -> None:

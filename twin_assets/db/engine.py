@@ -15,7 +15,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -74,6 +74,8 @@ def migrate(engine: Engine) -> None:
     try:
         with engine.begin() as conn:
             current = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE}).get_current_revision()
+            if current is None:
+                current = _adopt_legacy_version(conn, script)
             if current is not None and not _known(script, current):
                 raise SchemaError(
                     f"the metadata database is at schema {current}, newer than this twin knows "
@@ -90,6 +92,19 @@ def migrate(engine: Engine) -> None:
             f"{str(exc.orig).splitlines()[0] if exc.orig else type(exc).__name__}",
             hint="check TWIN_DATABASE_URL and that the server is running",
         ) from None
+
+
+def _adopt_legacy_version(conn: Connection, script: ScriptDirectory) -> str | None:
+    """Homes created before the version table was renamed keep their revision in `alembic_version`."""
+    from sqlalchemy import inspect, text
+
+    if "alembic_version" not in inspect(conn).get_table_names() or "records" not in inspect(conn).get_table_names():
+        return None
+    legacy = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    if legacy is None or not _known(script, legacy):
+        return None  # Dagster's, or someone else's
+    MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE}).stamp(script, legacy)
+    return legacy
 
 
 def _known(script: ScriptDirectory, rev: str) -> bool:

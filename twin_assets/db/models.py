@@ -188,3 +188,13 @@ class ApiState(Base):
     cursor_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     token_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class HighRead(Base):
+    """A HIGH record read through the API, by id: which token (its id, never the token) and when; no content."""
+
+    __tablename__ = "high_reads"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    record_id: Mapped[str] = mapped_column(String(40), index=True)
+    token_id: Mapped[str | None] = mapped_column(String(16))
+    read_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)

@@ -11,9 +11,10 @@ from sqlalchemy import select
 
 from twin_assets.classify import classify
 from twin_assets.db.models import RecordRow
+from twin_assets.lifecycle.blind_index import index_documents
 from twin_assets.pipeline.lineage import add_lineage
 from twin_assets.records import Record
-from twin_assets.stores import TIERS
+from twin_assets.stores import MEDIUM, TIERS
 from twin_assets.stores.documents import Document
 from twin_assets.twin import Twin
 
@@ -62,6 +63,8 @@ def build_documents(twin: Twin, progress: Callable[[int], None] | None = None) -
             # a crash in between re-stores (idempotent upsert), never loses.
             for tier, docs in by_tier.items():
                 twin.store(tier).put_many(docs)
+                if tier == MEDIUM:  # keyed equality indexes (attendee, organizer, contact address/phone)
+                    index_documents(twin, docs)
                 counts[tier] += len(docs)
             for row in rows:
                 row.status = "stored"

@@ -1,0 +1,227 @@
+"""Ask: intent and slot rules (fast, no model), then intent → retrieval → reasoning on a built home (slow)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from typer.testing import CliRunner
+
+from tests.test_api_scopes import api_home, auth, client  # noqa: F401  (fixtures)
+from twin_query.ask.intent import INTENTS, parse, parse_amounts, parse_time
+from twin_query.views import ViewData, _load_view
+
+NOW = datetime(2024, 1, 20, 12, tzinfo=UTC)  # a Saturday
+
+
+def _d(s: str) -> datetime:
+    return datetime.fromisoformat(s).replace(tzinfo=UTC)
+
+
+def _view() -> ViewData:
+    """A hand-made view: two people (one with a nickname), an organisation and the owner."""
+    entities = {
+        "per_a": {"id": "per_a", "kind": "person", "name": "Jekaterina Roth", "is_self": False,
+                  "aliases": {"names": ["Katja", "Katja Roth"], "emails": ["katja@example.org"], "handles": []},
+                  "evidence": ["r1", "r2", "r3"]},
+        "per_b": {"id": "per_b", "kind": "person", "name": "Will Smith", "is_self": False,
+                  "aliases": {"names": ["Will Smith"], "emails": [], "handles": ["slack:wsmith"]}, "evidence": ["r4"]},
+        "org_c": {"id": "org_c", "kind": "organisation", "name": "Helio Labs GmbH", "is_self": False,
+                  "aliases": {"names": ["Helio Labs GmbH"], "emails": [], "handles": []}, "evidence": ["r5"]},
+        "per_me": {"id": "per_me", "kind": "person", "name": "Lena Brandt", "is_self": True,
+                   "aliases": {"names": ["Lena Brandt", "Lena"], "emails": [], "handles": []}, "evidence": ["r1"]},
+    }
+
+    class FakeDerived:
+        def iter(self, kind):
+            return iter(entities.items()) if kind == "entity" else iter(())
+
+        def get(self, kind, _id):
+            return {"self_id": "per_me"} if kind == "resolution" else None
+
+    class FakeTwin:
+        def derived(self, _view):
+            return FakeDerived()
+
+    return _load_view(FakeTwin(), "HIGH", ())
+
+
+@pytest.mark.parametrize(("text", "since", "until"), [
+    ("what happened in march 2023", "2023-03-01", "2023-04-01"),
+    ("what happened in 2023-03", "2023-03-01", "2023-04-01"),
+    ("spending in 2022", "2022-01-01", "2023-01-01"),
+    ("how much last year", "2023-01-01", "2024-01-01"),
+    ("this year", "2024-01-01", "2025-01-01"),
+    ("who will i meet next week", "2024-01-22", "2024-01-29"),
+    ("what did i do last week", "2024-01-08", "2024-01-15"),
+    ("last month", "2023-12-01", "2024-01-01"),
+    ("next month", "2024-02-01", "2024-03-01"),
+    ("yesterday", "2024-01-19", "2024-01-20"),
+    ("tomorrow", "2024-01-21", "2024-01-22"),
+    ("on 15 march 2023", "2023-03-15", "2023-03-16"),
+    ("on march 15, 2023", "2023-03-15", "2023-03-16"),
+    ("between january 2023 and march 2023", "2023-01-01", "2023-04-01"),
+    ("what happened in december", "2023-12-01", "2024-01-01"),
+    ("last 3 months", "2023-10-20", "2024-01-20"),
+])
+def test_time_expressions(text, since, until):
+    rng, span = parse_time(text, NOW, future="next" in text or "will" in text)
+    assert rng is not None and span is not None, text
+    assert rng.since.date() == _d(since).date() and rng.until.date() == _d(until).date(), (text, rng)
+
+
+def test_open_ranges_and_no_time():
+    rng, _ = parse_time("emails since march 2023", NOW)
+    assert rng.since == _d("2023-03-01") and rng.until is None
+    rng, _ = parse_time("before 2020", NOW)
+    assert rng.since is None and rng.until == _d("2020-01-01")
+    assert parse_time("tell me about katja", NOW) == (None, None)
+    assert parse_time("call jan about the may release", NOW)[0] is None  # names and verbs are not months
+
+
+def test_amounts():
+    amounts, op, _ = parse_amounts("transactions over 100 eur in 2023")
+    assert amounts == [100.0] and op == ">"
+    amounts, op, _ = parse_amounts("payments under €1.234,50")
+    assert amounts == [1234.5] and op == "<"
+    assert parse_amounts("how much did i spend in 2023")[0] == []
+
+
+@pytest.mark.parametrize(("question", "intent"), [
+    ("who is Katja?", "person_profile"),
+    ("tell me about Jekaterina Roth", "person_profile"),
+    ("Katja Roth", "person_profile"),
+    ("how do I know Katja?", "relationship"),
+    ("how am I connected to Will Smith", "relationship"),
+    ("how is Katja connected to Will Smith?", "relationship"),
+    ("what happened in March 2023?", "timeline"),
+    ("what did I do last week", "timeline"),
+    ("when did I last see Katja", "timeline"),
+    ("how much did I spend on travel last year?", "aggregate"),
+    ("how many emails did I get from Katja in 2023", "aggregate"),
+    ("what did I earn in 2023", "aggregate"),
+    ("who will I meet next week?", "prediction"),
+    ("what's coming up tomorrow", "prediction"),
+    ("what topics do I talk about lately", "topic"),
+    ("what are my social circles", "topic"),
+    ("flight to Lisbon", "search"),
+    ("invoice from the dentist", "search"),
+])
+def test_intents(question, intent):
+    assert intent in INTENTS
+    assert parse(question, _view(), NOW).name == intent, question
+
+
+def test_slots_resolve_entities_in_the_view():
+    vd = _view()
+    it = parse("how do I know Katja?", vd, NOW)
+    assert [e["id"] for e in it.entities] == ["per_a"]
+    it = parse("how is katja@example.org connected to Will Smith", vd, NOW)
+    assert {e["id"] for e in it.entities} == {"per_a", "per_b"}
+    it = parse("how much did I pay Helio Labs in 2023", vd, NOW)
+    assert [e["id"] for e in it.entities] == ["org_c"] and it.time.label.endswith("2023")
+    # "will" is a verb here, not Will Smith; "I"/"me" never resolve to anyone.
+    assert parse("who will I meet next week", vd, NOW).entities == []
+    it = parse("how much did I spend on flights over 100 euros last year?", vd, NOW)
+    assert it.category == "flights" and it.amounts == [100.0] and it.amount_op == ">" and it.measure == "spend"
+    assert it.time.since == _d("2023-01-01")
+
+
+def test_no_view_means_no_entities():
+    it = parse("who is Katja?", None, NOW)
+    assert it.entities == [] and it.name == "search"
+
+
+# ---- end to end on a built home -------------------------------------------------------------------------
+def _ask(client, api_home, question, scope="high", as_of="2024-01-20T12:00:00Z"):  # noqa: F811
+    r = client.post("/v1/ask", json={"question": question, "as_of": as_of}, headers=auth(api_home, scope))
+    assert r.status_code == 200, r.text
+    body = r.json()
+    cited = {e["id"] for e in body["evidence"]}
+    for step in body["reasoning"]:
+        assert set(step["evidence"]) <= cited  # every claim's ids are in the evidence list...
+    for e in body["evidence"]:
+        assert e["timestamp"] and e["snippet"] is not None  # ...each with a timestamp and a snippet
+    return body
+
+
+@pytest.mark.slow
+def test_ask_aggregate_sums_transactions(client, api_home):  # noqa: F811
+    body = _ask(client, api_home, "how much did I spend on travel in January 2024?")
+    assert body["intent"] == "aggregate"
+    assert "730.50 EUR" in body["answer"]  # 320.50 flight + 410.00 hotel; groceries and 2023 left out
+    body = _ask(client, api_home, "how much did I spend on groceries in 2024?")
+    assert "87.30 EUR" in body["answer"] and len(body["evidence"]) == 2
+    body = _ask(client, api_home, "how much did I earn last month?", as_of="2024-02-10T00:00:00Z")
+    assert "3,000.00 EUR" in body["answer"]
+
+
+@pytest.mark.slow
+def test_ask_prediction_uses_the_recurring_series(client, api_home):  # noqa: F811
+    body = _ask(client, api_home, "who will I meet next week?")
+    assert body["intent"] == "prediction"
+    assert "Basil Futureman" in body["answer"] and "weekly" in body["answer"]
+    assert all(e["timestamp"].startswith("2024-01-2") for e in body["evidence"])
+
+
+@pytest.mark.slow
+def test_ask_timeline_profile_relationship_topic_search(client, api_home):  # noqa: F811
+    body = _ask(client, api_home, "what happened in January 2024?")
+    assert body["intent"] == "timeline" and body["evidence"]
+    assert all(e["timestamp"] < "2024-02" for e in body["evidence"])
+    body = _ask(client, api_home, "who is Basil Futureman?")
+    assert body["intent"] == "person_profile" and body["answer"].startswith("Basil Futureman is a person")
+    body = _ask(client, api_home, "how do I know Wren Featherstone?")
+    assert body["intent"] == "relationship" and "Wren Featherstone" in body["answer"] and body["evidence"]
+    body = _ask(client, api_home, "how is Peregrine Lowmount connected to Wren Featherstone?")
+    assert body["intent"] == "relationship" and "directly linked" in body["answer"]
+    body = _ask(client, api_home, "what are my communities?")
+    assert body["intent"] == "topic"
+    body = _ask(client, api_home, "tomato blight spray")
+    assert body["intent"] == "search" and "Tomato blight" in body["answer"]
+
+
+@pytest.mark.slow
+def test_cli_ask_json(api_home, monkeypatch):  # noqa: F811
+    from twin_query.cli import app
+
+    monkeypatch.setenv("TWIN_HOME", str(api_home["home"]))
+    import json
+
+    result = CliRunner().invoke(app, ["ask", "how much did I spend on travel in January 2024?", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert set(data) >= {"intent", "answer", "reasoning", "evidence"} and data["intent"] == "aggregate"
+    result = CliRunner().invoke(app, ["ask", "how much did I spend on travel in January 2024?"])
+    assert result.exit_code == 0 and "730.50" in result.stdout
+    result = CliRunner().invoke(app, ["ask", ""])
+    assert result.exit_code != 0
+
+
+def test_llm_answerer_is_off_by_default_and_guarded(monkeypatch):
+    """No TWIN_LLM_URL: no model. A remote URL needs an explicit opt-in. Uncited answers are discarded."""
+    from twin_query.ask import llm
+
+    assert llm.config_from_env() is None
+    monkeypatch.setenv("TWIN_LLM_URL", "https://llm.example.com/v1")
+    assert llm.config_from_env() is None
+    monkeypatch.setenv("TWIN_LLM_URL", "http://127.0.0.1:9/v1")
+    config = llm.config_from_env()
+    assert config is not None and config.url == "http://127.0.0.1:9/v1"
+    result = {"answer": "draft", "reasoning": [{"text": "s", "evidence": ["r1"]}],
+              "evidence": [{"id": "r1", "timestamp": "2024-01-01", "source": "email", "title": "t", "snippet": "x"}]}
+    replies = iter(["You met them in January [r1].", "Made up [r999].", "No citation at all."])
+
+    class Reply:
+        def raise_for_status(self):
+            return None
+
+        def json(self):
+            return {"choices": [{"message": {"content": next(replies)}}]}
+
+    sent = []
+    monkeypatch.setattr("httpx.post", lambda url, **kw: sent.append((url, kw["json"])) or Reply())
+    assert llm.rephrase("q?", result, config) == "You met them in January [r1]."
+    assert sent[0][0] == "http://127.0.0.1:9/v1/chat/completions"
+    assert llm.rephrase("q?", result, config) is None  # cites a record it was not given
+    assert llm.rephrase("q?", result, config) is None  # cites nothing

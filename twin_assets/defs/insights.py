@@ -1,0 +1,31 @@
+"""Predictive insights, one partition per tier view (see twin_assets.insights)."""
+
+from dagster import AssetExecutionContext, AutomationCondition, MaterializeResult, asset
+
+from twin_assets.defs.partitions import tier_partitions
+from twin_assets.defs.processing import entities, sentiment
+from twin_assets.defs.resources import TwinResource, content_safe
+from twin_assets.insights.store import build_insights
+
+
+@asset(
+    group_name="insights",
+    deps=[entities, sentiment],
+    partitions_def=tier_partitions,
+    automation_condition=AutomationCondition.eager(),
+    pool="twin_writer",
+    kinds={"scikitlearn"},
+    description="Predictions that explain themselves: next contacts (7/30 days), relationship health, upcoming "
+    "commitments, spending forecast and anomalies, rising/declining topics, communication anomalies. Each has a "
+    "calibrated score, reasoning and evidence ids, computed only from records before 'now' (the day after the "
+    "latest observed record). Partition = tier view: built only from records at or below that tier. Stored as "
+    "derived artifacts of kind 'insight'.",
+)
+@content_safe
+def insights(context: AssetExecutionContext, twin: TwinResource) -> MaterializeResult:
+    t = twin.open()
+    try:
+        counts = build_insights(t, context.partition_key)
+    finally:
+        t.close()
+    return MaterializeResult(metadata=counts)

@@ -1,0 +1,10 @@
+"""The twin's data over its life: key rotation, forgetting, audit, blind indexes.
+
+* :mod:`.rotate` — ``twin keys rotate``: re-encrypt everything under a new key, resumably;
+* :mod:`.forget` — ``twin forget``: remove a record, a source or an entity from every store;
+* :mod:`.audit` — ``twin audit``: what is stored where, at which tier, under which key, and why;
+* :mod:`.blind_index` — keyed equality indexes over MEDIUM fields (no plaintext addresses);
+* :mod:`.suppress` — forgotten entities stay forgotten when the model is rebuilt.
+
+Importing this package imports nothing else (the pipeline imports its small helpers).
+"""

@@ -1,0 +1,342 @@
+"""``twin forget``: remove a record, a source or an entity, and everything derived from it.
+
+Records (``--record ID``; ``--source NAME`` forgets every record of the source):
+
+* the document and its keyword-index entries in its tier store (deleted with SQLite's
+  ``secure_delete``, the keyword index optimised and the file vacuumed, so the bytes are gone,
+  not just unlinked), its vector (Chroma for LOW/MEDIUM; HIGH vectors live in the row), its
+  blind-index entries;
+* every derived artifact whose evidence includes it, in every view; the views that held any of
+  its data are then rebuilt (entities, sentiment, timeline, topics, graph, graph metrics), so
+  entities seen only in it disappear; every kept graph snapshot is rewritten without its node,
+  its edges' evidence, and entity nodes that only it mentioned;
+* lineage rows, the records row (with its staged copy), API read-log rows;
+* the raw archive of its input: an archive holds the forgotten content, so it is deleted (the
+  other records of that input stay in the stores; only re-parsing from the archive is lost);
+  when no record of the input is left, the input row and its quarantine rows go too;
+* for webhook records, the stored webhook event it came from.
+
+Re-ingesting the same export brings the content back: forgetting is not a block list for
+records. ``--source`` also removes the source's inputs, quarantine rows, sync batches (their
+cursors), webhook events and REST API state (cursor, tokens).
+
+Entities (``--entity ID``): the entity node, its aliases, mentions, relationship and sentiment
+artifacts and graph edges in every view and every kept graph snapshot; the records mentioning
+it are *not* deleted. Keyed hashes of its addresses, numbers, ids and full names join an
+encrypted suppression list that entity resolution consults, so it does not come back.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import networkx as nx
+from sqlalchemy import delete, func, select
+
+from twin_assets.db.models import (
+    ApiState,
+    HighRead,
+    Input,
+    Lineage,
+    Quarantine,
+    RecordRow,
+    Source,
+    SyncBatch,
+    WebhookEvent,
+)
+from twin_assets.errors import TwinError
+from twin_assets.lifecycle import blind_index, suppress
+from twin_assets.stores import HIGH, LOW, MEDIUM, TIER_RANK, TIERS
+from twin_assets.twin import Twin
+
+REBUILD_STEPS = ("build_entities", "build_sentiment", "build_timeline", "build_topics", "build_graph",
+                 "build_graph_metrics")
+
+
+@dataclass
+class ForgetReport:
+    what: str
+    removed: dict[str, Any] = field(default_factory=dict)
+    views_rebuilt: list[str] = field(default_factory=list)
+
+    def add(self, key: str, n: int, sub: str | None = None) -> None:
+        if sub is None:
+            self.removed[key] = self.removed.get(key, 0) + n
+        else:
+            bucket = self.removed.setdefault(key, {})
+            bucket[sub] = bucket.get(sub, 0) + n
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"what": self.what, "removed": self.removed, "views_rebuilt": self.views_rebuilt}
+
+
+def _chunks(items: list[str], size: int = 500) -> Iterable[list[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _view_is_built(twin: Twin, view: str) -> bool:
+    return bool(twin.derived(view).kinds()) or bool(twin.graphs(view).versions())
+
+
+def rebuild_views(twin: Twin, views: Iterable[str]) -> list[str]:
+    from twin_assets.pipeline import model
+
+    done = []
+    for view in [v for v in TIERS[::-1] if v in set(views)]:  # LOW, MEDIUM, HIGH
+        for step in REBUILD_STEPS:
+            getattr(model, step)(twin, view)
+        done.append(view)
+    return done
+
+
+def _secure(twin: Twin) -> None:
+    for tier in TIERS:
+        twin.store(tier).conn.execute("PRAGMA secure_delete = ON")
+
+
+def _compact(twin: Twin, tiers: Iterable[str]) -> None:
+    """Drop deleted bytes for good: optimise the keyword index, checkpoint the WAL, vacuum."""
+    for tier in tiers:
+        conn = twin.store(tier).conn
+        with contextlib.suppress(Exception), conn:
+            conn.execute("INSERT INTO fts(fts) VALUES('optimize')")
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        conn.execute("VACUUM")
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+# ---- graph snapshot rewriting ---------------------------------------------------------------
+def without_records(ids: set[str]) -> Callable[[nx.Graph], nx.Graph]:
+    def transform(g: nx.Graph) -> nx.Graph:
+        touched: set[str] = set()
+        for rid in ids & set(g.nodes):
+            touched.update(n for n in g.neighbors(rid) if g.nodes[n].get("type") == "entity")
+            g.remove_node(rid)
+        for u, v, attrs in list(g.edges(data=True)):
+            evidence = attrs.get("evidence")
+            if isinstance(evidence, list) and ids.intersection(evidence):
+                kept = [e for e in evidence if e not in ids]
+                if not kept:
+                    g.remove_edge(u, v)
+                else:
+                    attrs["evidence"] = kept
+                    attrs["weight"] = max(1.0, float(attrs.get("weight", 1.0)) - (len(evidence) - len(kept)))
+        for node in touched:
+            if node in g and not any(g.nodes[n].get("type") == "record" for n in g.neighbors(node)):
+                g.remove_node(node)  # seen only in forgotten records
+        return g
+
+    return transform
+
+
+def _rewrite_graphs(twin: Twin, transform: Callable[[nx.Graph], nx.Graph], report: ForgetReport) -> None:
+    for view in TIERS:
+        graphs = twin.graphs(view)
+        if graphs.versions():
+            report.add("graph_snapshots_rewritten", graphs.rewrite_all(transform), view)
+
+
+# ---- records --------------------------------------------------------------------------------
+def _webhook_hash(twin: Twin, event: WebhookEvent) -> str | None:
+    from twin_assets.pipeline.webhooks import parse_body, to_record
+
+    try:
+        record = to_record(event.source, event.id, parse_body(twin.keyring.decrypt(event.body_enc)), event.received_at)
+    except Exception:  # an unusable body was quarantined; it made no record
+        return None
+    return twin.keyring.keyed_hash("content", record.canonical_content(), 64)
+
+
+def _forget_records(twin: Twin, ids: list[str], report: ForgetReport, *, source: str | None = None) -> None:
+    with twin.session() as s:
+        rows = [r for chunk in _chunks(ids) for r in s.scalars(select(RecordRow).where(RecordRow.id.in_(chunk)))]
+    ids = list(dict.fromkeys(ids))
+    tiers = {r.tier for r in rows if r.tier}
+    input_ids = {r.input_id for r in rows if r.input_id}
+    hashes = {r.content_hash for r in rows if r.source == "webhook"}
+    if not ids:
+        return
+    _secure(twin)
+    touched_tiers: set[str] = set()
+    # documents, keyword index, HIGH vectors, blind index
+    for tier in TIERS:
+        store = twin.store(tier)
+        present = [r[0] for chunk in _chunks(ids) for r in store.conn.execute(
+            f"SELECT id FROM docs WHERE id IN ({','.join('?' * len(chunk))})", chunk)]
+        if not present:
+            continue
+        touched_tiers.add(tier)
+        tiers.add(tier)
+        if tier == HIGH:
+            n_vec = sum(store.conn.execute(
+                f"SELECT count(*) FROM docs WHERE vector IS NOT NULL AND id IN ({','.join('?' * len(c))})", c
+            ).fetchone()[0] for c in _chunks(present))
+            report.add("vectors", n_vec, HIGH)
+        report.add("documents", store.delete(present), tier)
+    report.add("blind_index", blind_index.remove(twin, ids))
+    # Chroma (LOW, MEDIUM)
+    if tiers & {LOW, MEDIUM}:
+        with twin.vectors() as vectors:
+            for tier in (LOW, MEDIUM):
+                if tier not in tiers:
+                    continue
+                col = vectors.collection(tier)
+                for chunk in _chunks(ids):
+                    found = col.get(ids=chunk, include=[])["ids"]
+                    if found:
+                        col.delete(ids=found)
+                        report.add("vectors", len(found), tier)
+    # derived artifacts, graph snapshots, rebuilt views
+    lowest = min((TIER_RANK[t] for t in tiers), default=0)
+    rebuild: set[str] = set()
+    for view in TIERS:
+        derived = twin.derived(view)
+        keys = derived.derived_from(ids)
+        if keys:
+            report.add("artifacts", derived.delete(keys), view)
+        if (keys or TIER_RANK[view] >= lowest) and tiers and _view_is_built(twin, view):
+            rebuild.add(view)
+    _rewrite_graphs(twin, without_records(set(ids)), report)
+    report.views_rebuilt += rebuild_views(twin, rebuild)
+    touched_tiers |= rebuild
+    # metadata: webhook events, raw archives, inputs, quarantine, lineage, read log, records
+    with twin.session() as s:
+        if hashes or source == "webhook":
+            for ev in s.scalars(select(WebhookEvent)):
+                if source == "webhook" or _webhook_hash(twin, ev) in hashes:
+                    s.delete(ev)
+                    report.add("webhook_events", 1)
+        for chunk in _chunks(ids):
+            report.add("lineage", s.execute(delete(Lineage).where(Lineage.record_id.in_(chunk))).rowcount)
+            report.add("high_reads", s.execute(delete(HighRead).where(HighRead.record_id.in_(chunk))).rowcount)
+            report.add("records", s.execute(delete(RecordRow).where(RecordRow.id.in_(chunk))).rowcount)
+        s.flush()
+        for input_id in sorted(input_ids):
+            _drop_input_archive(twin, s, input_id, report)
+    _compact(twin, touched_tiers)
+
+
+def _drop_input_archive(twin: Twin, s, input_id: str, report: ForgetReport) -> None:
+    inp = s.get(Input, input_id)
+    if inp is None:
+        return
+    if inp.raw_location:
+        path = twin.settings.home_path / inp.raw_location
+        if path.exists():
+            path.unlink()
+            report.add("raw_archives", 1)
+        inp.raw_location = None
+    left = s.scalar(select(func.count()).select_from(RecordRow).where(RecordRow.input_id == input_id))
+    if not left:
+        report.add("quarantine", s.execute(delete(Quarantine).where(Quarantine.input_id == input_id)).rowcount)
+        s.delete(inp)
+        report.add("inputs", 1)
+
+
+def forget_record(twin: Twin, record_id: str) -> ForgetReport:
+    """Forget one record and everything derived from it (see the module doc)."""
+    with twin.session() as s:
+        known = s.get(RecordRow, record_id) is not None
+    if not known and not any(twin.store(t).get(record_id) for t in TIERS):
+        raise TwinError(f"no record {record_id!r}", hint="ids are shown by `twin search --json` and `twin audit`")
+    report = ForgetReport("record")
+    _forget_records(twin, [record_id], report)
+    return report
+
+
+def forget_source(twin: Twin, name: str) -> ForgetReport:
+    """Forget every record of a source, its inputs and archives, events, cursors and tokens."""
+    with twin.session() as s:
+        ids = list(s.scalars(select(RecordRow.id).where(RecordRow.source == name)))
+        inputs = list(s.scalars(select(Input.id).where(Input.source == name)))
+        known = (ids or inputs or s.get(Source, name) is not None or s.get(ApiState, name) is not None
+                 or s.scalars(select(WebhookEvent.id).where(WebhookEvent.source == name)).first() is not None)
+        hashes = {h for ev in s.scalars(select(WebhookEvent).where(WebhookEvent.source == name))
+                  if (h := _webhook_hash(twin, ev))}
+        if hashes:  # a webhook sender's events became "webhook" records
+            ids += list(s.scalars(select(RecordRow.id).where(RecordRow.content_hash.in_(hashes))))
+    if not known:
+        raise TwinError(f"no source {name!r}", hint="`twin audit` lists the sources")
+    report = ForgetReport("source")
+    _forget_records(twin, ids, report, source=name)
+    with twin.session() as s:
+        for ev in s.scalars(select(WebhookEvent).where(WebhookEvent.source == name)):
+            s.delete(ev)
+            report.add("webhook_events", 1)
+        for input_id in inputs:
+            _drop_input_archive(twin, s, input_id, report)
+        s.flush()
+        report.add("quarantine", s.execute(delete(Quarantine).where(Quarantine.source == name)).rowcount)
+        batches = list(s.scalars(select(SyncBatch.id).where(SyncBatch.source == name)))
+        if batches:
+            # Records of this source are gone; anything else pointing at its batches loses the link only.
+            s.execute(Quarantine.__table__.update().where(Quarantine.batch_id.in_(batches)).values(batch_id=None))
+            s.execute(Input.__table__.update().where(Input.batch_id.in_(batches)).values(batch_id=None))
+            s.execute(RecordRow.__table__.update().where(RecordRow.batch_id.in_(batches)).values(batch_id=None))
+            report.add("sync_batches", s.execute(delete(SyncBatch).where(SyncBatch.id.in_(batches))).rowcount)
+        report.add("api_state", s.execute(delete(ApiState).where(ApiState.name == name)).rowcount)
+        report.add("sources", s.execute(delete(Source).where(Source.name == name)).rowcount)
+    return report
+
+
+# ---- entities ---------------------------------------------------------------------------------
+def find_entity(twin: Twin, entity_id: str) -> tuple[str, dict[str, Any]] | None:
+    for view in TIERS:  # HIGH first: the fullest picture of the entity
+        data = twin.derived(view).get("entity", entity_id)
+        if data is not None:
+            return view, data
+    return None
+
+
+def forget_entity(twin: Twin, entity_id: str) -> ForgetReport:
+    """Remove an entity from every view and snapshot and keep it out of rebuilds; records stay."""
+    found = find_entity(twin, entity_id)
+    if found is None:
+        raise TwinError(f"no entity {entity_id!r}", hint="entity ids are shown by the API's /v1/entities")
+    report = ForgetReport("entity")
+    hashes = suppress.entity_hashes(twin, found[1])
+    report.add("suppression_keys", suppress.add(twin, hashes))
+    _secure(twin)
+    matched: set[str] = set()
+    rebuild: set[str] = set()
+    for view in TIERS:
+        derived = twin.derived(view)
+        ids = {eid for eid, data in derived.iter("entity") if suppress.entity_hashes(twin, data) & hashes}
+        if ids:
+            matched |= ids
+            keys = {(kind, eid) for eid in ids for kind in ("entity", "mentions", "relationship", "centrality")}
+            report.add("artifacts", derived.delete(keys), view)
+            rebuild.add(view)
+
+    def drop_entity(g: nx.Graph) -> nx.Graph:
+        gone = [n for n, a in g.nodes(data=True)
+                if a.get("type") == "entity" and (n in matched or suppress.node_hashes(twin, n, a) & hashes)]
+        g.remove_nodes_from(gone)
+        return g
+
+    _rewrite_graphs(twin, drop_entity, report)
+    report.views_rebuilt += rebuild_views(twin, rebuild)
+    with twin.session() as s:
+        if matched:
+            report.add("lineage", s.execute(delete(Lineage).where(Lineage.artifact_id.in_(sorted(matched)))).rowcount)
+    report.add("entities", len(matched))
+    _compact(twin, rebuild)
+    return report
+
+
+def report_lines(report: ForgetReport) -> list[str]:
+    """Counts per store, for the CLI (ids and counts only)."""
+    lines = []
+    for key, value in report.removed.items():
+        if isinstance(value, dict):
+            lines.append(f"{key}: " + ", ".join(f"{k} {v}" for k, v in value.items()))
+        else:
+            lines.append(f"{key}: {value}")
+    if report.views_rebuilt:
+        lines.append("views rebuilt: " + ", ".join(report.views_rebuilt))
+    return lines
+

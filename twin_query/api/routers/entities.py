@@ -1,0 +1,115 @@
+"""Entities of the caller's view: search by name or alias, profiles, graph neighbours with evidence."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, HTTPException, Path, Query
+
+from twin_assets.twin import Twin
+from twin_query import views
+from twin_query.api.deps import Caller, get_caller, get_twin
+from twin_query.api.schemas import EntityList, EntityMatch, EntityProfile, ErrorOut, NeighborOut, NeighborsOut
+
+router = APIRouter(prefix="/v1", tags=["entities"])
+NOT_AVAILABLE = "entity not available to this token"
+ERRORS = {401: {"model": ErrorOut}, 403: {"model": ErrorOut}, 404: {"model": ErrorOut},
+          429: {"model": ErrorOut}}
+
+
+def caller_view(caller: Caller = Depends(get_caller), twin: Twin = Depends(get_twin)) -> views.ViewData | None:
+    """The view of the highest tier the token may read."""
+    view = views.view_for(caller.tiers)
+    return views.view_data(twin, view) if view else None
+
+
+def unavailable(caller: Caller) -> HTTPException:
+    # Below full scope, "absent" and "above your scope" must look the same.
+    if caller.can_read("HIGH"):
+        return HTTPException(404, "no such entity")
+    return HTTPException(403, NOT_AVAILABLE)
+
+
+def resolve_or_fail(vd: views.ViewData | None, caller: Caller, ref: str) -> dict:
+    entity = vd.resolve(ref) if vd is not None else None
+    if entity is None:
+        raise unavailable(caller)
+    return entity
+
+
+@router.get(
+    "/entities",
+    response_model=EntityList,
+    responses=ERRORS,
+    summary="Search people, organisations, places and projects by name or alias",
+    description="Exact alias matches first, then word prefixes, then substrings; within the token's view.",
+)
+def list_entities(
+    q: str | None = Query(None, max_length=200, description="Name, alias, e-mail or handle (part of it)."),
+    kind: str | None = Query(None, pattern="^(person|organisation|place|project)$"),
+    limit: int = Query(20, ge=1, le=200),
+    caller: Caller = Depends(get_caller),
+    vd: views.ViewData | None = Depends(caller_view),
+) -> EntityList:
+    if vd is None:
+        return EntityList(entities=[])
+    if q and q.strip():
+        found = vd.find(q, kind=kind, limit=limit)
+    else:
+        ranked = sorted(vd.entities.values(), key=lambda e: (-vd.weight(e["id"]), e["id"]))
+        found = [e for e in ranked if not kind or e["kind"] == kind][:limit]
+    out = []
+    for e in found:
+        names = [n for n in (e.get("aliases") or {}).get("names", []) if n != e["name"]]
+        out.append(EntityMatch(**views.brief(e), aliases=names[:20], records=vd.weight(e["id"])))
+    return EntityList(entities=out)
+
+
+@router.get(
+    "/entities/{entity_id}",
+    response_model=EntityProfile,
+    responses=ERRORS,
+    summary="An entity's profile: aliases, counts, first/last seen, top related, sentiment",
+    description="Everything is computed within the token's view. An id the token may not read gets 403 "
+    "(404 only for tokens that can read everything), so the answer never tells what exists above the scope.",
+)
+def get_entity(
+    entity_id: str = Path(..., min_length=1, max_length=200),
+    related: int = Query(10, ge=0, le=100, description="How many related entities."),
+    caller: Caller = Depends(get_caller),
+    twin: Twin = Depends(get_twin),
+    vd: views.ViewData | None = Depends(caller_view),
+) -> EntityProfile:
+    entity = vd.entity(entity_id) if vd is not None else None
+    if entity is None or vd is None:
+        raise unavailable(caller)
+    return EntityProfile(**views.profile(twin, vd, entity, related_limit=related))
+
+
+@router.get(
+    "/entities/{entity_id}/neighbors",
+    response_model=NeighborsOut,
+    responses=ERRORS,
+    summary="Graph neighbours with the evidence for each edge (record ids, timestamps, snippets)",
+)
+def get_neighbors(
+    entity_id: str = Path(..., min_length=1, max_length=200),
+    limit: int = Query(20, ge=1, le=200, description="How many neighbours, strongest first."),
+    evidence: int = Query(3, ge=0, le=20, description="Evidence records per edge."),
+    caller: Caller = Depends(get_caller),
+    twin: Twin = Depends(get_twin),
+    vd: views.ViewData | None = Depends(caller_view),
+) -> NeighborsOut:
+    entity = vd.entity(entity_id) if vd is not None else None
+    if entity is None or vd is None:
+        raise unavailable(caller)
+    graph = views.view_graph(twin, vd.view)
+    rel = views.related(graph[2] if graph else None, vd, entity_id, limit)
+    ids = [i for r in rel for i in r["evidence_ids"]]
+    docs = views.fetch_docs(twin, caller.tiers, ids) if evidence else {}
+    out = []
+    for r in rel:
+        picked = sorted((docs[i] for i in r["evidence_ids"] if i in docs),
+                        key=lambda d: (d.event_time is None, d.event_time or 0, d.id), reverse=True)[:evidence]
+        terms = views.entity_terms(entity) + views.entity_terms(vd.entity(r["entity"]["id"]))
+        out.append(NeighborOut(entity=r["entity"], weight=r["weight"], first=r["first"], last=r["last"],
+                               evidence=[views.evidence_item(d, terms) for d in picked]))
+    return NeighborsOut(entity=views.brief(entity), neighbors=out)

@@ -1,0 +1,68 @@
+"""The timeline of the caller's view: dated records as events, plus life events (trips, job changes, moves)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter, Depends, Query
+
+from twin_assets.twin import Twin
+from twin_query import views
+from twin_query.api.deps import Caller, get_caller, get_twin
+from twin_query.api.routers.entities import ERRORS, caller_view, resolve_or_fail
+from twin_query.api.schemas import LifeEventOut, TimelineEventOut, TimelineOut
+from twin_query.ask.retrieve import events_between
+
+router = APIRouter(prefix="/v1", tags=["timeline"])
+
+
+@router.get(
+    "/timeline",
+    response_model=TimelineOut,
+    responses=ERRORS,
+    summary="Events between since and until, optionally for one entity (id or name), with life events",
+    description="Oldest first; `total` counts every matching event in the token's view, `events` is one page.",
+)
+def get_timeline(
+    entity: str | None = Query(None, min_length=1, max_length=200, description="Entity id or name."),
+    since: datetime | None = Query(None, description="From this time (ISO 8601; UTC if no offset)."),
+    until: datetime | None = Query(None, description="Before this time (ISO 8601; UTC if no offset)."),
+    source: str | None = Query(None, max_length=64, description="Only this source (e.g. calendar)."),
+    kind: str | None = Query(None, max_length=32, description="Only this record kind (e.g. event, message)."),
+    limit: int = Query(100, ge=1, le=1000),
+    offset: int = Query(0, ge=0, le=1_000_000),
+    caller: Caller = Depends(get_caller),
+    twin: Twin = Depends(get_twin),
+    vd: views.ViewData | None = Depends(caller_view),
+) -> TimelineOut:
+    since, until = views.as_utc(since), views.as_utc(until)
+    who = resolve_or_fail(vd, caller, entity) if entity else None
+    if vd is None:
+        return TimelineOut(entity=None, since=since, until=until, total=0, events=[], life_events=[])
+    evs = events_between(views.events(twin, vd), since, until)
+    evs = [e for e in evs if caller.can_read(e.get("tier")) and (not source or e.get("source") == source)
+           and (not kind or e.get("kind") == kind) and (who is None or who["id"] in (e.get("entity_ids") or []))]
+    page = evs[offset : offset + limit]
+    out = []
+    for e in page:
+        ents = [views.brief(x) for i in e.get("entity_ids") or [] if (x := vd.entity(i))]
+        out.append(TimelineEventOut(id=e["doc_id"], time=e["_t"], end=views.parse_time(e.get("end")),
+                                    local_time=e.get("local_time"), kind=e.get("kind") or "", source=e.get("source")
+                                    or "", title=e.get("title") or "", entities=ents, series_id=e.get("series_id")))
+    mine = set(who.get("evidence") or []) if who else set()
+    lifes = []
+    for _, le in sorted(views.artifacts(twin, vd, "life_event").items()):
+        start = views.parse_time(le.get("start"))
+        end = views.parse_time(le.get("end"))
+        if start is None or not caller.can_read(le.get("tier")):
+            continue
+        if (until is not None and start >= until) or (since is not None and (end or start) < since):
+            continue
+        if who is not None and not mine & set(le.get("evidence") or []):
+            continue
+        lifes.append(LifeEventOut(kind=le.get("kind") or "", start=start, end=end,
+                                  confidence=float(le.get("confidence") or 0.0), details=le.get("details") or {},
+                                  evidence=list(le.get("evidence") or [])))
+    lifes.sort(key=lambda le: le.start)
+    return TimelineOut(entity=views.brief(who) if who else None, since=since, until=until, total=len(evs),
+                       events=out, life_events=lifes)

@@ -1,0 +1,441 @@
+"""Reading a tier view for a caller: entities, graph, timeline and evidence.
+
+A token reads the view of the highest tier its scopes allow (model.py builds
+view T only from documents at or below T and stores it in store T). So
+everything a view holds — names, counts, degrees, community sizes — is already
+computed without higher-tier evidence, and lower-scope callers cannot learn
+from it that higher-tier items exist.
+
+Views are cached per process: the derived artifacts by a cheap file signature
+of the tier store (any commit by a Dagster run changes it), the graph by its
+snapshot version. The cache is shared by threads; each thread reads through
+its own :class:`Twin` (SQLite connections are per thread).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import networkx as nx
+
+from twin_assets.processing.names import fold
+from twin_assets.settings import TwinSettings
+from twin_assets.stores import TIER_RANK, TIERS
+from twin_assets.stores.documents import Document
+from twin_assets.twin import Twin, open_twin
+
+SNIPPET = 200
+LEGAL_SUFFIXES = frozenset({"gmbh", "ag", "inc", "ltd", "llc", "kg", "se", "plc", "co", "corp", "sa", "bv", "ug", "ev"})
+
+_local = threading.local()
+_lock = threading.Lock()
+_views: dict[tuple[str, str], ViewData] = {}
+_graphs: dict[tuple[str, str], tuple[int, nx.Graph, nx.Graph]] = {}
+
+
+def thread_twin(settings: TwinSettings) -> Twin:
+    """A twin handle for the current thread (WebSocket work runs in a thread pool)."""
+    twin = getattr(_local, "twin", None)
+    if twin is None or twin.settings is not settings:
+        twin = open_twin(settings)
+        _local.twin = twin
+    return twin
+
+
+def view_for(tiers: tuple[str, ...] | list[str]) -> str | None:
+    """The highest tier the caller may read: the view they get."""
+    readable = [t for t in TIERS if t in set(tiers)]
+    return max(readable, key=TIER_RANK.__getitem__) if readable else None
+
+
+def as_utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def parse_time(value: Any) -> datetime | None:
+    """Artifact times are stored as ``str(datetime)``."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return as_utc(value)
+    try:
+        return as_utc(datetime.fromisoformat(str(value)))
+    except ValueError:
+        return None
+
+
+def iso(value: Any) -> str | None:
+    t = parse_time(value)
+    return t.isoformat() if t else None
+
+
+def _store_signature(twin: Twin, tier: str) -> tuple[int, ...]:
+    """Changes whenever another process commits to the store (WAL mode writes the -wal file)."""
+    path = twin.store_path(tier)
+    sig: list[int] = []
+    for p in (path, path.with_name(path.name + "-wal")):
+        try:
+            st = os.stat(p)
+            sig += [st.st_mtime_ns, st.st_size]
+        except OSError:
+            sig += [0, 0]
+    return tuple(sig)
+
+
+def _name_keys(name: str) -> set[str]:
+    key = fold(name)
+    if not key:
+        return set()
+    keys = {key}
+    words = key.split()
+    while len(words) > 1 and words[-1] in LEGAL_SUFFIXES:
+        words = words[:-1]
+        keys.add(" ".join(words))
+    return keys
+
+
+@dataclass
+class ViewData:
+    """One view's derived artifacts, loaded once per store change."""
+
+    view: str
+    signature: tuple[int, ...]
+    entities: dict[str, dict[str, Any]]
+    self_id: str | None
+    alias_index: dict[str, set[str]]  # folded name/alias -> entity ids
+    first_names: dict[str, set[str]]  # folded first name -> person ids
+    _lazy: dict[str, Any] = field(default_factory=dict)
+
+    def entity(self, entity_id: str) -> dict[str, Any] | None:
+        return self.entities.get(entity_id)
+
+    def weight(self, entity_id: str) -> int:
+        return len(self.entities[entity_id].get("evidence") or [])
+
+    def resolve(self, text: str) -> dict[str, Any] | None:
+        """An entity by id, name, alias, e-mail or handle; the best-evidenced one if several match."""
+        text = text.strip()
+        if text in self.entities:
+            return self.entities[text]
+        ids: set[str] = set(self.alias_index.get(text.lower(), set()))  # e-mail addresses are kept as is
+        for key in _name_keys(text):
+            ids |= self.alias_index.get(key, set())
+        if not ids:
+            ids = set(self.first_names.get(fold(text), set()))
+        if not ids:
+            return None
+        return self.entities[max(ids, key=lambda i: (self.weight(i), i))]
+
+    def find(self, query: str, kind: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
+        """Entities whose name or an alias matches: exact, then word prefix, then substring."""
+        q = fold(query)
+        if not q:
+            return []
+        scored: list[tuple[int, int, str]] = []
+        for eid, e in self.entities.items():
+            if kind and e["kind"] != kind:
+                continue
+            best = 0
+            for alias in _aliases(e):
+                a = fold(alias)
+                if not a:
+                    continue
+                if a == q:
+                    best = 3
+                    break
+                if a.startswith(q) or f" {q}" in f" {a}":
+                    best = max(best, 2)
+                elif q in a:
+                    best = max(best, 1)
+            if best:
+                scored.append((best, self.weight(eid), eid))
+        scored.sort(key=lambda s: (-s[0], -s[1], s[2]))
+        return [self.entities[eid] for _, _, eid in scored[:limit]]
+
+    def lazy(self, key: str, load: Any) -> Any:
+        if key not in self._lazy:
+            self._lazy[key] = load()
+        return self._lazy[key]
+
+
+def _aliases(e: dict[str, Any]) -> list[str]:
+    a = e.get("aliases") or {}
+    return [e["name"], *a.get("names", []), *a.get("emails", []), *a.get("handles", [])]
+
+
+def _load_view(twin: Twin, view: str, signature: tuple[int, ...]) -> ViewData:
+    derived = twin.derived(view)
+    entities = {eid: data for eid, data in derived.iter("entity")}
+    meta = derived.get("resolution", "meta") or {}
+    alias_index: dict[str, set[str]] = defaultdict(set)
+    firsts: dict[str, set[str]] = defaultdict(set)
+    for eid, e in entities.items():
+        for alias in [e["name"], *(e.get("aliases") or {}).get("names", [])]:
+            for key in _name_keys(alias):
+                alias_index[key].add(eid)
+            if e["kind"] == "person":
+                words = fold(alias).split()
+                if len(words) > 1 and len(words[0]) > 2:
+                    firsts[words[0]].add(eid)
+        for alias in (e.get("aliases") or {}).get("emails", []):
+            alias_index[alias.lower()].add(eid)
+        for alias in (e.get("aliases") or {}).get("handles", []):
+            alias_index[fold(alias.split(":", 1)[-1])].add(eid)
+    return ViewData(view, signature, entities, meta.get("self_id"), dict(alias_index), dict(firsts))
+
+
+def view_data(twin: Twin, view: str) -> ViewData:
+    key = (str(twin.settings.stores_dir), view)
+    signature = _store_signature(twin, view)
+    with _lock:
+        cached = _views.get(key)
+    if cached is not None and cached.signature == signature:
+        return cached
+    loaded = _load_view(twin, view, signature)
+    with _lock:
+        _views[key] = loaded
+    return loaded
+
+
+def view_graph(twin: Twin, view: str) -> tuple[int, nx.Graph, nx.Graph] | None:
+    """(version, full graph, entity graph of 'related' edges), cached by snapshot version."""
+    graphs = twin.graphs(view)
+    versions = graphs.versions()
+    if not versions:
+        return None
+    key = (str(twin.settings.stores_dir), view)
+    with _lock:
+        cached = _graphs.get(key)
+    if cached is not None and cached[0] == versions[-1]:
+        return cached
+    try:
+        loaded = graphs.load(versions[-1])
+    except (OSError, ValueError):  # pruned between listing and reading: next call retries
+        return cached
+    if loaded is None:
+        return None
+    version, g = loaded
+    keep = [n for n, a in g.nodes(data=True) if a.get("type") == "entity"]
+    eg = nx.Graph()
+    eg.add_nodes_from((n, g.nodes[n]) for n in keep)
+    eg.add_edges_from(
+        (u, v, a) for u, v, a in g.subgraph(keep).edges(data=True) if a.get("type") == "related"
+    )
+    entry = (version, g, eg)
+    with _lock:
+        _graphs[key] = entry
+    return entry
+
+
+# ---- artifacts --------------------------------------------------------------------------------
+def events(twin: Twin, vd: ViewData) -> list[dict[str, Any]]:
+    """The view's timeline events, oldest first, each with a parsed ``_t``."""
+
+    def load() -> list[dict[str, Any]]:
+        out = []
+        for _, e in twin.derived(vd.view).iter("event"):
+            t = parse_time(e.get("time"))
+            if t is not None:
+                out.append({**e, "_t": t})
+        out.sort(key=lambda e: (e["_t"], e["doc_id"]))
+        return out
+
+    return vd.lazy("events", load)
+
+
+def artifacts(twin: Twin, vd: ViewData, kind: str) -> dict[str, dict[str, Any]]:
+    return vd.lazy(kind, lambda: dict(twin.derived(vd.view).iter(kind)))
+
+
+def community_of(twin: Twin, vd: ViewData) -> dict[str, str]:
+    def load() -> dict[str, str]:
+        return {m: cid for cid, c in artifacts(twin, vd, "community").items() for m in c.get("members", [])}
+
+    return vd.lazy("community_of", load)
+
+
+def brief(e: dict[str, Any]) -> dict[str, Any]:
+    return {"id": e["id"], "kind": e["kind"], "name": e["name"], "is_self": bool(e.get("is_self"))}
+
+
+# ---- evidence ---------------------------------------------------------------------------------
+def fetch_docs(twin: Twin, tiers: tuple[str, ...], ids: list[str]) -> dict[str, Document]:
+    """Documents by id from the stores the caller may read (nothing else is even opened)."""
+    wanted = list(dict.fromkeys(ids))
+    found: dict[str, Document] = {}
+    for tier in reversed(TIERS):  # LOW first: cheapest to open
+        if tier not in tiers or not wanted:
+            continue
+        got = twin.store(tier).get_many(wanted)
+        found.update((i, d) for i, d in got.items() if d.tier in tiers)
+        wanted = [i for i in wanted if i not in found]
+    return found
+
+
+def snippet_around(doc: Document, terms: list[str], size: int = SNIPPET) -> str:
+    body = " ".join((doc.body or "").split())
+    lower = body.lower()
+    pos = -1
+    for term in terms:
+        term = term.strip().lower()
+        if len(term) < 2:
+            continue
+        pos = lower.find(term)
+        if pos >= 0:
+            break
+    start = max(0, pos - size // 3) if pos >= 0 else 0
+    text = body[start : start + size]
+    return ("…" if start > 0 else "") + text + ("…" if start + size < len(body) else "")
+
+
+def evidence_item(doc: Document, terms: list[str] | None = None) -> dict[str, Any]:
+    return {
+        "id": doc.id,
+        "source": doc.source,
+        "kind": doc.kind,
+        "tier": doc.tier,
+        "timestamp": doc.event_time.isoformat() if doc.event_time else None,
+        "title": doc.title,
+        "snippet": snippet_around(doc, terms or []),
+    }
+
+
+def evidence(
+    twin: Twin, tiers: tuple[str, ...], ids: list[str], terms: list[str] | None = None
+) -> list[dict[str, Any]]:
+    """Evidence items (id, timestamp, snippet...) in the order given, only what the caller may read."""
+    docs = fetch_docs(twin, tiers, ids)
+    return [evidence_item(docs[i], terms) for i in dict.fromkeys(ids) if i in docs]
+
+
+def entity_terms(e: dict[str, Any] | None) -> list[str]:
+    """Strings to centre a snippet on: the entity's names, longest first."""
+    if not e:
+        return []
+    names = [e["name"], *(e.get("aliases") or {}).get("names", [])]
+    return sorted({n for n in names if n}, key=len, reverse=True)
+
+
+# ---- profile ----------------------------------------------------------------------------------
+def record_neighbours(g: nx.Graph | None, entity_id: str) -> list[dict[str, Any]]:
+    if g is None or entity_id not in g:
+        return []
+    return [
+        {"id": n, **g.nodes[n]} for n in g.neighbors(entity_id) if g.nodes[n].get("type") == "record"
+    ]
+
+
+def related(eg: nx.Graph | None, vd: ViewData, entity_id: str, limit: int) -> list[dict[str, Any]]:
+    if eg is None or entity_id not in eg:
+        return []
+    edges = []
+    for n in eg.neighbors(entity_id):
+        e = vd.entity(n)
+        if e is None:
+            continue
+        a = eg.edges[entity_id, n]
+        edges.append((float(a.get("weight", 0)), n, e, a))
+    edges.sort(key=lambda x: (-x[0], x[1]))
+    return [
+        {"entity": brief(e), "weight": w, "first": iso(a.get("first")), "last": iso(a.get("last")),
+         "evidence_ids": list(a.get("evidence") or [])}
+        for w, _, e, a in edges[:limit]
+    ]
+
+
+def sentiment_summary(twin: Twin, vd: ViewData, entity: dict[str, Any]) -> dict[str, Any] | None:
+    rel = artifacts(twin, vd, "relationship").get(entity["id"])
+    if rel:
+        months = [m for m in rel.get("months", []) if m.get("mean") is not None]
+        return {
+            "basis": "relationship",
+            "mean": rel.get("mean"),
+            "slope": rel.get("slope"),
+            "sent": rel.get("sent"),
+            "received": rel.get("received"),
+            "lowest_month": rel.get("lowest_month"),
+            "recent_months": [{"month": m["month"], "mean": m["mean"]} for m in months[-6:]],
+        }
+    sents = artifacts(twin, vd, "doc_sentiment")
+    values = [sents[d]["compound"] for d in entity.get("evidence") or [] if d in sents
+              and sents[d].get("compound") is not None]
+    if not values:
+        return None
+    return {"basis": "documents", "mean": round(sum(values) / len(values), 4), "documents": len(values)}
+
+
+def profile(
+    twin: Twin, vd: ViewData, entity: dict[str, Any], related_limit: int = 10, now: datetime | None = None
+) -> dict[str, Any]:
+    graph = view_graph(twin, vd.view)
+    g, eg = (graph[1], graph[2]) if graph else (None, None)
+    records = record_neighbours(g, entity["id"])
+    now = now or datetime.now(UTC)
+    dated = sorted(t for r in records if (t := parse_time(r.get("time"))))
+    times = [t for t in dated if t <= now]
+    upcoming = [t for t in dated if t > now]
+    by_source = Counter(r.get("source") for r in records if r.get("source"))
+    mentions = twin.derived(vd.view).get("mentions", entity["id"]) or {}
+    centrality = artifacts(twin, vd, "centrality").get(entity["id"])
+    cid = community_of(twin, vd).get(entity["id"])
+    community = artifacts(twin, vd, "community").get(cid) if cid else None
+    aliases = entity.get("aliases") or {}
+    return {
+        **brief(entity),
+        "aliases": {k: list(v) for k, v in aliases.items() if v},
+        "confidence": entity.get("confidence"),
+        "counts": {
+            "records": len(records) or len(entity.get("evidence") or []),
+            "mentions": len(mentions.get("mentions", [])),
+            "by_source": dict(sorted(by_source.items())),
+            "related": eg.degree(entity["id"]) if eg is not None and entity["id"] in eg else 0,
+        },
+        "first_seen": times[0].isoformat() if times else None,
+        "last_seen": times[-1].isoformat() if times else None,
+        "next_scheduled": upcoming[0].isoformat() if upcoming else None,
+        "top_related": [{k: v for k, v in r.items() if k != "evidence_ids"}
+                        for r in related(eg, vd, entity["id"], related_limit)],
+        "sentiment": sentiment_summary(twin, vd, entity),
+        "centrality": {k: centrality.get(k) for k in ("pagerank", "betweenness", "degree")} if centrality else None,
+        "community": {"id": cid, "size": community.get("size")} if community else None,
+    }
+
+
+def latest_records(g: nx.Graph | None, entity_id: str, n: int, oldest: bool = False) -> list[str]:
+    recs = [(parse_time(r.get("time")), r["id"]) for r in record_neighbours(g, entity_id)]
+    dated = sorted(((t, i) for t, i in recs if t), reverse=not oldest)
+    return [i for _, i in dated[:n]]
+
+
+
+# ---- change signals ---------------------------------------------------------------------------
+INSIGHT_KIND = "insight"
+
+
+def insight_signature(twin: Twin, view: str) -> str:
+    """Changes when the view's insights are re-materialized (rows rewritten) or differ."""
+    import hashlib
+
+    h = hashlib.sha256()
+    store = twin.store(view)
+    try:
+        rows = store.conn.execute(
+            "SELECT rowid, id, payload FROM artifacts WHERE kind = ? ORDER BY rowid", (INSIGHT_KIND,)
+        ).fetchall()
+    except Exception:  # no artifacts table yet (nothing materialized): nothing to signal
+        return ""
+    for rowid, artifact_id, payload in rows:
+        h.update(f"{rowid}:{artifact_id}:".encode())
+        h.update(payload if isinstance(payload, bytes) else str(payload).encode())
+    return h.hexdigest()
+
+
+def store_signature(twin: Twin, view: str) -> tuple[int, ...]:
+    return _store_signature(twin, view)
