@@ -7,39 +7,17 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 import httpx
 import pytest
 
+from tests.servers import BIN, free_port, wait_for
 from tests.test_slice import HIGH_CANARY, HIGH_NAME, MBOX
 
 pytestmark = pytest.mark.slow
-BIN = Path(sys.executable).parent
 
 
-def _port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_for(fn, timeout: float, what: str, interval: float = 0.5):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        try:
-            last = fn()
-            if last:
-                return last
-        except (httpx.HTTPError, OSError):
-            pass
-        time.sleep(interval)
-    raise AssertionError(f"timed out waiting for {what} (last: {last!r})")
 
 
 @pytest.fixture
@@ -51,13 +29,13 @@ def server(tmp_path):
     tokens = {scopes: subprocess.run([BIN / "twin", "tokens", "create", "--scopes", scopes], env=env, check=True,
                                      capture_output=True, text=True, timeout=120).stdout.strip()
               for scopes in ("low", "low,medium,high")}
-    port = _port()
+    port = free_port()
     log = open(tmp_path / "api.out", "wb")  # noqa: SIM115  (closed below, after the process)
     proc = subprocess.Popen([BIN / "twin", "serve", "--port", str(port)], env=env, stdout=log,
                             stderr=subprocess.STDOUT, start_new_session=True)
     api = f"http://127.0.0.1:{port}"
     try:
-        _wait_for(lambda: httpx.get(f"{api}/v1/health").status_code == 200, 90, "the API")
+        wait_for(lambda: httpx.get(f"{api}/v1/health").status_code == 200, 90, "the API")
         yield {"env": env, "api": api, "port": port, "tokens": tokens, "tmp": tmp_path}
     finally:
         if proc.poll() is None:
@@ -106,7 +84,7 @@ def test_running_server_sees_new_records_without_restart(server):
                               text=True, timeout=600)
         assert done.returncode == 0, done.stderr[-2000:]
         assert json.loads(done.stdout)["records"] == 3
-        hits = _wait_for(lambda: search(high_token, "tomato blight spring"), 60, "the new record in search")
+        hits = wait_for(lambda: search(high_token, "tomato blight spring"), 60, "the new record in search")
         assert hits[0]["title"] == "Tomato blight prevention schedule for spring"
         assert [h["tier"] for h in search(low_token, "tomato blight wifi offsite")] == ["LOW"]
         high_records = _records(high_ws, 3, 30)

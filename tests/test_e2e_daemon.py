@@ -8,40 +8,19 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.privacy_scan import scan
+from tests.servers import BIN, free_port, wait_for
 from tests.test_slice import HIGH_CANARY, MBOX
 
 pytestmark = pytest.mark.slow
-BIN = Path(sys.executable).parent
 
 
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_for(fn, timeout: float, what: str, interval: float = 1.0):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        try:
-            last = fn()
-            if last:
-                return last
-        except (httpx.HTTPError, OSError):
-            pass
-        time.sleep(interval)
-    raise AssertionError(f"timed out waiting for {what} (last: {last!r})")
 
 
 @pytest.fixture
@@ -53,7 +32,7 @@ def stack(tmp_path):
     subprocess.run([BIN / "twin", "init"], env=env, check=True, capture_output=True, timeout=120)
     token = subprocess.run([BIN / "twin", "tokens", "create", "--scopes", "low,medium,high"], env=env, check=True,
                            capture_output=True, text=True, timeout=120).stdout.strip()
-    api_port, ui_port = _port(), _port()
+    api_port, ui_port = free_port(), free_port()
     procs = []
     logs = tmp_path / "logs"
     logs.mkdir()
@@ -66,11 +45,11 @@ def _run_stack(env, token, api_port, ui_port, procs, api_log, dagster_log, tmp_p
         procs.append(subprocess.Popen([BIN / "twin", "serve", "--port", str(api_port)], env=env,
                                       stdout=api_log, stderr=subprocess.STDOUT, start_new_session=True))
         api = f"http://127.0.0.1:{api_port}"
-        _wait_for(lambda: httpx.get(f"{api}/v1/health").status_code == 200, 90, "API")
+        wait_for(lambda: httpx.get(f"{api}/v1/health").status_code == 200, 90, "API")
         procs.append(subprocess.Popen(
             [BIN / "dagster", "dev", "-m", "twin_assets.definitions", "-h", "127.0.0.1", "-p", str(ui_port)],
             env=env, stdout=dagster_log, stderr=subprocess.STDOUT, start_new_session=True))
-        _wait_for(lambda: httpx.get(f"http://127.0.0.1:{ui_port}/server_info").status_code == 200, 180, "Dagster UI")
+        wait_for(lambda: httpx.get(f"http://127.0.0.1:{ui_port}/server_info").status_code == 200, 180, "Dagster UI")
         yield {"env": env, "api": api, "token": token, "home": tmp_path / "home", "logs": logs}
     finally:
         for p in reversed(procs):
@@ -105,18 +84,18 @@ def test_inbox_drop_becomes_searchable_without_a_manual_run(stack):
     drop.write_text(MBOX)
     past = time.time() - 60
     os.utime(drop, (past, past))
-    hits = _wait_for(lambda: [h for h in _search(stack, "tomato blight") if h["title"].startswith("Tomato")],
+    hits = wait_for(lambda: [h for h in _search(stack, "tomato blight") if h["title"].startswith("Tomato")],
                      300, "the dropped message to be searchable", interval=3)
     assert hits[0]["tier"] == "LOW"
     assert not drop.exists(), "an ingested drop must not stay in the inbox in plaintext"
     # Vectors arrive through the automation sensor's per-tier runs: a semantic query finds the HIGH message.
-    _wait_for(lambda: any(h["title"] == "the wifi" for h in _search(stack, "wireless network credentials")), 300,
+    wait_for(lambda: any(h["title"] == "the wifi" for h in _search(stack, "wireless network credentials")), 300,
               "HIGH embeddings")
     before = _record_count(stack)
     again = inbox / "again.mbox"
     again.write_text(MBOX)
     os.utime(again, (past, past))
-    _wait_for(lambda: not again.exists(), 120, "the duplicate drop to be removed")
+    wait_for(lambda: not again.exists(), 120, "the duplicate drop to be removed")
     time.sleep(5)
     assert _record_count(stack) == before
     leaks = scan([stack["home"]], [HIGH_CANARY])
