@@ -190,6 +190,9 @@ def _forget_records(twin: Twin, ids: list[str], report: ForgetReport, *, source:
                     if found:
                         col.delete(ids=found)
                         report.add("vectors", len(found), tier)
+            purged = vectors.purge_log(ids)
+            if purged > 0:
+                report.add("vector_log_entries", purged)
     # derived artifacts, graph snapshots, rebuilt views
     lowest = min((TIER_RANK[t] for t in tiers), default=0)
     rebuild: set[str] = set()

@@ -42,7 +42,7 @@ def embed_pending(
                         if tier == LOW
                         else None
                     )
-                    vectors.upsert(tier, ids, mat, documents=texts if tier == LOW else None, metadatas=metas)
+                    vectors.upsert(tier, ids, mat, metadatas=metas)
                     store.mark_embedded(ids)
                     where = f"chroma:{collection_name(tier)}"
                 with session_scope(twin.engine) as s:

@@ -18,7 +18,8 @@ import numpy as np
 from twin_assets.stores import HIGH, LOW, MEDIUM
 from twin_assets.stores.documents import DocumentStore
 
-SNIPPET_CHARS = 1000
+# Chroma's operation codes in its write-ahead log (embeddings_queue): add, update, upsert, delete.
+_LOG_WRITES = (0, 1, 2)
 
 
 def collection_name(tier: str) -> str:
@@ -44,17 +45,15 @@ class ChromaVectors:
         return col
 
     def upsert(
-        self, tier: str, ids: Sequence[str], vectors: np.ndarray, documents: Sequence[str] | None = None,
-        metadatas: Sequence[dict[str, Any]] | None = None,
+        self, tier: str, ids: Sequence[str], vectors: np.ndarray, metadatas: Sequence[dict[str, Any]] | None = None
     ) -> None:
+        """Vectors only: text stays in the tier's own store, where forget can reach it. Chroma would
+        keep a copy in its write-ahead log until it compacts, beyond forget's reach with a server."""
         if not ids:
             return
         kwargs: dict[str, Any] = {"ids": list(ids), "embeddings": vectors.astype(np.float32)}
-        if tier == LOW:
-            if documents is not None:
-                kwargs["documents"] = [d[:SNIPPET_CHARS] for d in documents]
-            if metadatas is not None:
-                kwargs["metadatas"] = list(metadatas)
+        if tier == LOW and metadatas is not None:
+            kwargs["metadatas"] = list(metadatas)
         self.collection(tier).upsert(**kwargs)
 
     def query(self, tier: str, vector: np.ndarray, k: int) -> list[tuple[str, float]]:
@@ -68,6 +67,35 @@ class ChromaVectors:
     def delete(self, tier: str, ids: Sequence[str]) -> None:
         if ids:
             self.collection(tier).delete(ids=list(ids))
+
+    def purge_log(self, ids: Sequence[str]) -> int:
+        """Drop not-yet-compacted writes for these ids from embedded Chroma's write-ahead log.
+
+        After a delete, Chroma still holds the original add (with its vector) in
+        ``embeddings_queue`` until it compacts; forgetting must not leave it there.
+        Only the add/update/upsert entries go, so the delete still applies. With a
+        Chroma server the log is out of reach: returns -1 and the caller says so.
+        """
+        import sqlite3
+
+        settings = self.client.get_settings()
+        if not getattr(settings, "is_persistent", False) or not settings.persist_directory:
+            return -1
+        path = f"{settings.persist_directory}/chroma.sqlite3"
+        n = 0
+        with sqlite3.connect(path, timeout=30) as conn:
+            conn.execute("PRAGMA secure_delete = ON")
+            for start in range(0, len(ids), 500):
+                chunk = list(ids[start : start + 500])
+                n += conn.execute(
+                    f"DELETE FROM embeddings_queue WHERE id IN ({','.join('?' * len(chunk))}) "
+                    f"AND operation IN ({','.join('?' * len(_LOG_WRITES))})",
+                    [*chunk, *_LOG_WRITES],
+                ).rowcount
+        if n:
+            with sqlite3.connect(path, timeout=30) as conn:
+                conn.execute("VACUUM")
+        return n
 
     def count(self, tier: str) -> int:
         return self.collection(tier).count()
