@@ -93,6 +93,12 @@ class Twin:
         with open_chroma(self.settings) as client:
             yield ChromaVectors(client)
 
+    def __enter__(self) -> Twin:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def close(self) -> None:
         for store in self._stores.values():
             store.close()

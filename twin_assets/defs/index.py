@@ -23,12 +23,9 @@ from twin_assets.stores import TIERS
 )
 @content_safe
 def documents(twin: TwinResource) -> MaterializeResult:
-    t = twin.open()
-    try:
+    with twin.open() as t:
         counts = build_documents(t, progress=reporter("classifying"))
         totals = {f"total_{tier.lower()}": t.store(tier).count() for tier in TIERS}
-    finally:
-        t.close()
     return MaterializeResult(metadata={**{f"new_{k.lower()}": v for k, v in counts.items()}, **totals})
 
 
@@ -45,10 +42,7 @@ def documents(twin: TwinResource) -> MaterializeResult:
 @content_safe
 def embeddings(context: AssetExecutionContext, twin: TwinResource) -> MaterializeResult:
     tier = context.partition_key
-    t = twin.open()
-    try:
+    with twin.open() as t:
         counts = embed_pending(t, tiers=(tier,), progress=reporter(f"embedding {tier}"))
         total = t.store(tier).count() - t.store(tier).pending_embedding_count()
-    finally:
-        t.close()
     return MaterializeResult(metadata={"embedded_new": counts[tier], "embedded_total": total})

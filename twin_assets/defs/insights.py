@@ -23,9 +23,6 @@ from twin_assets.insights.store import build_insights
 )
 @content_safe
 def insights(context: AssetExecutionContext, twin: TwinResource) -> MaterializeResult:
-    t = twin.open()
-    try:
+    with twin.open() as t:
         counts = build_insights(t, context.partition_key)
-    finally:
-        t.close()
     return MaterializeResult(metadata=counts)

@@ -25,11 +25,8 @@ ALL_TIERS = AllPartitionMapping()
 
 
 def _run(twin: TwinResource, fn: Callable[[Twin, str], dict[str, int]], view: str) -> MaterializeResult:
-    t = twin.open()
-    try:
+    with twin.open() as t:
         counts = fn(t, view)
-    finally:
-        t.close()
     return MaterializeResult(metadata=counts)
 
 
@@ -92,11 +89,8 @@ def graph_metrics(context: AssetExecutionContext, twin: TwinResource) -> Materia
 
 
 def _check_all_views(twin: TwinResource, fn: Callable[[Twin, str], checks.CheckOutcome]) -> AssetCheckResult:
-    t = twin.open()
-    try:
+    with twin.open() as t:
         outcomes = {v: fn(t, v) for v in TIERS if t.derived(v).count("resolution")}
-    finally:
-        t.close()
     metadata = {f"{v.lower()}_{k}": n for v, o in outcomes.items() for k, n in o.counts.items()}
     return AssetCheckResult(passed=all(o.passed for o in outcomes.values()), metadata=metadata)
 

@@ -26,11 +26,8 @@ def build_source_asset(kind: str, description: str) -> AssetsDefinition:
     )
     @content_safe
     def _source(twin: TwinResource) -> MaterializeResult:
-        t = twin.open()
-        try:
+        with twin.open() as t:
             result = sync_source(t, kind, progress=reporter(f"importing {kind}"))
-        finally:
-            t.close()
         return MaterializeResult(metadata=result.counts())
 
     return _source
@@ -51,11 +48,8 @@ file_source_assets = [build_source_asset(kind, c.description) for kind, c in sor
 def webhooks_source(twin: TwinResource) -> MaterializeResult:
     from twin_assets.pipeline.webhooks import process_webhooks
 
-    t = twin.open()
-    try:
+    with twin.open() as t:
         result = process_webhooks(t)
-    finally:
-        t.close()
     return MaterializeResult(metadata=result.counts())
 
 
@@ -71,11 +65,8 @@ def webhooks_source(twin: TwinResource) -> MaterializeResult:
 def api_source(twin: TwinResource) -> MaterializeResult:
     from twin_assets.pipeline.api_sync import sync_all_api_sources
 
-    t = twin.open()
-    try:
+    with twin.open() as t:
         results = sync_all_api_sources(t)
-    finally:
-        t.close()
     return MaterializeResult(
         metadata={
             "sources": len(results),
