@@ -1,4 +1,9 @@
-"""Full sync versus a sync after 1% new data, end to end (parse → classify → store → embed).
+"""Full sync versus a sync after 1% new data.
+
+Two phases are timed separately: the sync itself (register → parse → classify →
+store → embed, incremental by content hash) and the model rebuild that follows
+(entities, sentiment, timeline, topics, graph, insights — today rebuilt whole
+for every tier view, so it does not shrink with the change).
 
 Holds back the newest 1% of the demo mailbox, ingests everything else (full sync), then
 ingests the held-back messages in two ways a user would deliver them:
@@ -19,6 +24,10 @@ import os
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from twin_assets.settings import TwinSettings
 
 
 def _split_mbox(src: Path, keep: Path, held: Path, fraction: float) -> int:
@@ -32,6 +41,28 @@ def _split_mbox(src: Path, keep: Path, held: Path, fraction: float) -> int:
         out.flush()
         out.close()
     return len(messages) - cut
+
+
+def _sync(settings: TwinSettings, paths: list[Path]) -> dict:
+    """Register, parse, classify, store and embed: the sync without the model rebuild."""
+    from twin_assets.connectors.registry import detect
+    from twin_assets.pipeline.documents import build_documents
+    from twin_assets.pipeline.embeddings import embed_pending
+    from twin_assets.pipeline.inputs import register_input
+    from twin_assets.pipeline.sync import sync_source
+    from twin_assets.twin import open_twin
+
+    twin = open_twin(settings)
+    kinds = set()
+    for path in paths:
+        connector = detect(path)
+        if connector and register_input(twin, path, connector.kind, "ingest").input_id:
+            kinds.add(connector.kind)
+    records = sum(r.records_new + r.records_seen for r in (sync_source(twin, k) for k in sorted(kinds)))
+    build_documents(twin)
+    embed_pending(twin)
+    twin.close()
+    return {"records": records}
 
 
 def main() -> None:
@@ -49,7 +80,6 @@ def main() -> None:
         from twin_assets.demo import generate
         from twin_assets.settings import get_settings
         from twin_query.demo_cmd import EXPORTS
-        from twin_query.ingest import ingest_paths
         from twin_query.setup import init_home
 
         settings = get_settings()
@@ -62,32 +92,36 @@ def main() -> None:
         paths = [base] + [out / p for p in EXPORTS if p != "mail/mailbox.mbox" and (out / p).exists()]
 
         from twin_assets.embedding import load_model
+        from twin_assets.run import materialize
 
-        load_model(settings.embedding_max_seq_length)  # both runs start with the model in memory
-        t0 = time.perf_counter()
-        full = ingest_paths(settings, paths, source=None, dry_run=False, show_progress=False)
-        t_full = time.perf_counter() - t0
+        load_model(settings.embedding_max_seq_length)  # every run starts with the model in memory
+        model_select = "group:processing or group:graph or group:insights"
 
-        t0 = time.perf_counter()
-        inc = ingest_paths(settings, [held], source=None, dry_run=False, show_progress=False)
-        t_inc = time.perf_counter() - t0
+        def timed_sync(batch: list[Path]) -> tuple[dict, float, float]:
+            t0 = time.perf_counter()
+            summary = _sync(settings, batch)
+            t_sync = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            materialize(settings, model_select)
+            return summary, t_sync, time.perf_counter() - t0
 
-        # The whole mailbox, grown by the same new messages plus nothing else: all already known now.
-        t0 = time.perf_counter()
-        regrown = ingest_paths(settings, [mbox], source=None, dry_run=False, show_progress=False)
-        t_regrown = time.perf_counter() - t0
+        full, t_full, m_full = timed_sync(paths)
+        inc, t_inc, m_inc = timed_sync([held])
+        # The whole mailbox, grown by the same new messages: every message is already known now.
+        regrown, t_regrown, _ = timed_sync([mbox])
 
     result = {
-        "full": {"records": full["records"], "seconds": round(t_full, 2)},
-        "incremental_new_file": {"records": inc["records"], "new_messages": n_new, "seconds": round(t_inc, 2),
-                                 "ratio_to_full": round(t_inc / t_full, 4)},
+        "full": {"records": full["records"], "sync_seconds": round(t_full, 2), "model_seconds": round(m_full, 2)},
+        "incremental_new_file": {"records": inc["records"], "new_messages": n_new, "sync_seconds": round(t_inc, 2),
+                                 "sync_ratio_to_full": round(t_inc / t_full, 4), "model_seconds": round(m_inc, 2)},
         "incremental_grown_file_already_known": {"records_parsed": regrown["records"],
-                                                 "seconds": round(t_regrown, 2),
-                                                 "ratio_to_full": round(t_regrown / t_full, 4)},
+                                                 "sync_seconds": round(t_regrown, 2),
+                                                 "sync_ratio_to_full": round(t_regrown / t_full, 4)},
     }
     print(json.dumps(result, indent=2))
-    print(f"\nfull sync: {full['records']} records in {t_full:.1f}s")
-    print(f"1% new data as a new file: {inc['records']} records in {t_inc:.1f}s = {t_inc / t_full:.1%} of full")
+    print(f"\nfull sync: {full['records']} records in {t_full:.1f}s (then model rebuild {m_full:.1f}s)")
+    print(f"1% new data as a new file: {inc['records']} records in {t_inc:.1f}s = {t_inc / t_full:.1%} of full "
+          f"(then model rebuild {m_inc:.1f}s = {m_inc / m_full:.0%} of the full rebuild: not incremental yet)")
     print(f"whole mailbox re-dropped (all known): {t_regrown:.1f}s = {t_regrown / t_full:.1%} of full")
 
 

@@ -36,7 +36,11 @@ def use_dagster_home(settings: TwinSettings) -> None:
 
 def materialize(settings: TwinSettings, selection: str | None = None) -> RunOutcome:
     use_dagster_home(settings)
-    from dagster import AssetSelection, DagsterInstance
+    import warnings
+
+    from dagster import AssetSelection, BetaWarning, DagsterInstance
+
+    warnings.filterwarnings("ignore", category=BetaWarning)  # `group:` selections print one per call
 
     from twin_assets.definitions import defs
 
