@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.connectors.common import split
 from twin_assets.connectors.bank_csv import BankCsvConnector, decode_bytes, parse_amount
 from twin_assets.connectors.base import read_head
 from twin_assets.records import TRANSACTION, ParseIssue, Party, Record
@@ -17,8 +18,7 @@ CSV_SAMPLES = SAMPLES.resolve() / "finance" / "csv"
 
 
 def parse(path: Path, **kwargs) -> tuple[list[Record], list[ParseIssue]]:
-    out = list(BankCsvConnector(**kwargs).parse(path))
-    return [r for r in out if isinstance(r, Record)], [i for i in out if isinstance(i, ParseIssue)]
+    return split(BankCsvConnector(**kwargs).parse(path))
 
 
 def write(tmp_path: Path, name: str, text: str, encoding: str = "utf-8") -> Path:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.connectors.common import split
 from twin_assets.connectors.base import read_head
 from twin_assets.connectors.contacts import (
     ContactsConnector,
@@ -33,13 +34,7 @@ def write(tmp_path: Path, data: bytes, name: str = "contacts.vcf") -> Path:
 
 
 def parse(path: Path) -> tuple[list[Record], list[ParseIssue]]:
-    out = list(ContactsConnector().parse(path))
-    records = [o for o in out if isinstance(o, Record)]
-    issues = [o for o in out if isinstance(o, ParseIssue)]
-    assert len(records) + len(issues) == len(out)
-    for record in records:
-        json.dumps(record.to_json())  # attributes must be JSON-serialisable
-    return records, issues
+    return split(ContactsConnector().parse(path))
 
 
 V21_QP = crlf("""

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.connectors.common import split
 from twin_assets.connectors.base import read_head
 from twin_assets.connectors.notes import (
     MAX_NOTE_BYTES,
@@ -35,13 +36,7 @@ def write(root: Path, rel: str, text: str | bytes) -> Path:
 
 
 def parse(path: Path) -> tuple[list[Record], list[ParseIssue]]:
-    out = list(NotesConnector().parse(path))
-    records = [o for o in out if isinstance(o, Record)]
-    issues = [o for o in out if isinstance(o, ParseIssue)]
-    assert len(records) + len(issues) == len(out)
-    for record in records:
-        json.dumps(record.to_json())  # attributes must be JSON-serialisable
-    return records, issues
+    return split(NotesConnector().parse(path))
 
 
 def by_id(records: list[Record]) -> dict[str, Record]:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.connectors.common import split
 from twin_assets.connectors.base import read_head
 from twin_assets.connectors.ofx import (
     OfxConnector,
@@ -54,8 +55,7 @@ def txn(
 
 
 def parse(path: Path) -> tuple[list[Record], list[ParseIssue]]:
-    out = list(OfxConnector().parse(path))
-    return [r for r in out if isinstance(r, Record)], [i for i in out if isinstance(i, ParseIssue)]
+    return split(OfxConnector().parse(path))
 
 
 def test_sgml_with_cp1252_header_but_utf8_bytes(tmp_path: Path) -> None:

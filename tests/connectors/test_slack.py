@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 import twin_assets.connectors.slack as slack_module
+from tests.connectors.common import split
 from twin_assets.connectors.base import read_head
 from twin_assets.connectors.slack import SlackConnector, parse_ts
 from twin_assets.records import CHAT_MESSAGE, ParseIssue, Party, Record
@@ -94,8 +95,7 @@ def write_zip(path: Path, files: dict[str, bytes], prefix: str = "") -> Path:
 
 
 def parse(path: Path) -> tuple[list[Record], list[ParseIssue]]:
-    out = list(SlackConnector().parse(path))
-    return [r for r in out if isinstance(r, Record)], [i for i in out if isinstance(i, ParseIssue)]
+    return split(SlackConnector().parse(path))
 
 
 def test_folder_export(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 import twin_assets.connectors.telegram as telegram_module
+from tests.connectors.common import split
 from twin_assets.connectors.base import read_head
 from twin_assets.connectors.telegram import TelegramConnector, flatten_text
 from twin_assets.records import CHAT_MESSAGE, ParseIssue, Party, Record
@@ -77,8 +78,7 @@ def write_json(tmp_path: Path, data: object, name: str = "result.json") -> Path:
 
 
 def parse(path: Path) -> tuple[list[Record], list[ParseIssue]]:
-    out = list(TelegramConnector().parse(path))
-    return [r for r in out if isinstance(r, Record)], [i for i in out if isinstance(i, ParseIssue)]
+    return split(TelegramConnector().parse(path))
 
 
 def test_single_chat_export(tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.connectors.common import split
 from twin_assets.connectors.base import read_head
 from twin_assets.connectors.whatsapp import WhatsAppConnector, chat_name
 from twin_assets.records import CHAT_MESSAGE, ParseIssue, Party, Record
@@ -18,8 +19,7 @@ LRM, NNBSP = "\u200e", "\u202f"
 
 
 def parse(path: Path) -> tuple[list[Record], list[ParseIssue]]:
-    out = list(WhatsAppConnector().parse(path))
-    return [r for r in out if isinstance(r, Record)], [i for i in out if isinstance(i, ParseIssue)]
+    return split(WhatsAppConnector().parse(path))
 
 
 def write(tmp_path: Path, text: str, name: str = "WhatsApp Chat with Alice.txt") -> Path:

@@ -6,6 +6,8 @@ Cursors and run keys are opaque (hashes of input ids), never file names.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
+from typing import TypeVar
 
 from dagster import (
     AssetKey,
@@ -24,12 +26,23 @@ from dagster import (
 from twin_assets.defs.sources import source_asset_key
 from twin_assets.errors import TwinError
 from twin_assets.pipeline.inbox import scan_inbox
-from twin_assets.twin import open_twin
+from twin_assets.twin import Twin, open_twin
 
 # Sensor runs cover the unpartitioned steps; the automation sensor then runs each
 # tier's partitioned assets once `documents` has been updated.
 DOWNSTREAM = ("documents",)
 SENSOR_TARGET = AssetSelection.groups("sources") | AssetSelection.assets(*DOWNSTREAM)
+T = TypeVar("T")
+
+
+def _with_twin(fn: Callable[[Twin], T]) -> T | SkipReason:
+    """Run ``fn`` on the home; a home that is not set up yet is a skipped tick, not a failed one."""
+    try:
+        twin = open_twin()
+    except TwinError as exc:
+        return SkipReason(f"twin home not ready: {exc.message}")
+    with twin:
+        return fn(twin)
 
 
 @sensor(
@@ -40,14 +53,9 @@ SENSOR_TARGET = AssetSelection.groups("sources") | AssetSelection.assets(*DOWNST
     asset_selection=SENSOR_TARGET,
 )
 def inbox_sensor(context: SensorEvaluationContext) -> SensorResult | SkipReason:
-    try:
-        twin = open_twin()
-    except TwinError as exc:
-        return SkipReason(f"twin home not ready: {exc.message}")
-    try:
-        scan = scan_inbox(twin, budget_seconds=30.0)
-    finally:
-        twin.close()
+    scan = _with_twin(lambda twin: scan_inbox(twin, budget_seconds=30.0))
+    if isinstance(scan, SkipReason):
+        return scan
     if not scan.registered:
         return SkipReason(
             f"nothing new (duplicates removed: {scan.duplicates}, quarantined: {scan.quarantined}, "
@@ -68,14 +76,9 @@ def inbox_sensor(context: SensorEvaluationContext) -> SensorResult | SkipReason:
 def webhook_sensor(context: SensorEvaluationContext) -> SensorResult | SkipReason:
     from twin_assets.pipeline.webhooks import pending_webhooks
 
-    try:
-        twin = open_twin()
-    except TwinError as exc:
-        return SkipReason(f"twin home not ready: {exc.message}")
-    try:
-        pending = pending_webhooks(twin)
-    finally:
-        twin.close()
+    pending = _with_twin(pending_webhooks)
+    if isinstance(pending, SkipReason):
+        return pending
     if not pending.events:
         return SkipReason("no webhook events waiting")
     selection = [AssetKey(source_asset_key("webhooks"))] + [AssetKey(d) for d in DOWNSTREAM]
