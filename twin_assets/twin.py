@@ -23,7 +23,7 @@ from twin_assets.stores.chroma_client import open_chroma
 from twin_assets.stores.derived import DerivedStore
 from twin_assets.stores.documents import DocumentStore
 from twin_assets.stores.graph import GraphSnapshots
-from twin_assets.stores.vectors import ChromaVectors
+from twin_assets.stores.vectors import ChromaVectors, vectors_for
 
 STORE_FILES = {HIGH: "high.sqlcipher", MEDIUM: "medium.sqlcipher", LOW: "low.sqlite"}
 
@@ -91,7 +91,7 @@ class Twin:
     @contextlib.contextmanager
     def vectors(self) -> Iterator[ChromaVectors]:
         with open_chroma(self.settings) as client:
-            yield ChromaVectors(client)
+            yield vectors_for(client)
 
     def __enter__(self) -> Twin:
         return self

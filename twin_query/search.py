@@ -9,16 +9,16 @@ and only tiers the caller may read are ever queried.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
 
 from twin_assets.embedding import embed_query
-from twin_assets.stores import HIGH, TIERS
-from twin_assets.stores.documents import Document
-from twin_assets.stores.vectors import HighVectorIndex
+from twin_assets.stores import HIGH, LOW, TIERS
+from twin_assets.stores.documents import Document, DocumentStore
+from twin_assets.stores.vectors import ChromaVectors, HighVectorIndex, low_where
 from twin_assets.twin import Twin
 
 RRF_K = 60
@@ -26,6 +26,7 @@ RRF_K = 60
 # subjects, person names, topic keywords) nDCG@10 went 0.79 -> 0.85 from equal weights; vector-only was 0.53.
 KEYWORD_WEIGHT = 2.0
 SNIPPET = 240
+EXACT_CANDIDATES = 5_000  # filtered vector searches score this many candidates exactly (one Chroma get)
 
 _high_index = HighVectorIndex()
 
@@ -66,6 +67,29 @@ def rrf(rankings: Iterable[list[str]], k: int = RRF_K, weights: Iterable[float] 
     return scores
 
 
+def _vector_hits(
+    chroma: Callable[[], ChromaVectors], store: DocumentStore, vector: np.ndarray, fetch: int,
+    since: datetime | None, until: datetime | None, source: str | None,
+) -> list[tuple[str, float]]:
+    """Filtered vector search, the filter applied before ranking. The store knows which ids pass; up to
+    EXACT_CANDIDATES of them are scored exactly. Beyond that, LOW filters inside Chroma on its metadata;
+    MEDIUM (whose vectors carry no metadata) over-fetches, then filters."""
+    tier = store.tier
+    allowed = store.matching_ids(since=since, until=until, source=source,
+                                 limit=None if tier == HIGH else EXACT_CANDIDATES)
+    if tier == HIGH:
+        return _high_index.query(store, vector, fetch, allowed=allowed)
+    vectors = chroma()
+    if allowed is not None:
+        return vectors.score_ids(tier, vector, sorted(allowed), fetch)
+    if tier == LOW:
+        where = low_where(since.timestamp() if since else None, until.timestamp() if until else None, source)
+        return vectors.query(tier, vector, fetch, where=where)
+    hits = vectors.query(tier, vector, fetch * 10)
+    keep = set(store.filter_ids([i for i, _ in hits], since=since, until=until, source=source))
+    return [h for h in hits if h[0] in keep]
+
+
 def search(
     twin: Twin,
     query: str,
@@ -90,7 +114,13 @@ def search(
         vector = embed_query(query, twin.settings.embedding_max_seq_length)
     filtered = since is not None or until is not None or source is not None
     with contextlib.ExitStack() as stack:
-        vectors = None  # one Chroma client for all tiers of this search, opened only if needed
+        opened: list[ChromaVectors] = []
+
+        def chroma() -> ChromaVectors:  # one Chroma client for all tiers of this search, opened only if needed
+            if not opened:
+                opened.append(stack.enter_context(twin.vectors()))
+            return opened[0]
+
         for tier in tiers:
             store = twin.store(tier)
             if mode in ("hybrid", "keyword"):
@@ -99,15 +129,12 @@ def search(
                 tier_of.update((i, tier) for i, _ in found)
             if vector is None:
                 continue
-            over = fetch * (10 if filtered else 1)
-            if tier == HIGH:
-                hits = _high_index.query(store, vector, over)
-            else:
-                vectors = vectors or stack.enter_context(twin.vectors())
-                hits = vectors.query(tier, vector, over)
             if filtered:
-                keep = set(store.filter_ids([i for i, _ in hits], since=since, until=until, source=source))
-                hits = [h for h in hits if h[0] in keep]
+                hits = _vector_hits(chroma, store, vector, fetch, since, until, source)
+            elif tier == HIGH:
+                hits = _high_index.query(store, vector, fetch)
+            else:
+                hits = chroma().query(tier, vector, fetch)
             semantic += hits[:fetch]
             tier_of.update((i, tier) for i, _ in hits[:fetch])
     lists = [(KEYWORD_WEIGHT, keyword), (1.0, semantic)]

@@ -132,6 +132,25 @@ def choose_k(vectors: np.ndarray, ks: Iterable[int], seed: int = 0, sample: int 
     return best_k or 2
 
 
+MAX_CLASS_TEXTS = 5_000
+FIT_SAMPLE = 20_000  # beyond this many documents, centroids are fitted on a sample and every document assigned
+
+
+def _cluster(x: np.ndarray, k: int, seed: int) -> np.ndarray:
+    """KMeans labels. Fitting on a fixed sample keeps a million documents to seconds; the centroids of
+    20k points drawn at random differ little from the full fit's, and every document is still labelled."""
+    from sklearn.cluster import KMeans
+
+    if k <= 1:
+        return np.zeros(len(x), int)
+    model = KMeans(n_clusters=k, random_state=seed, n_init=4)
+    if len(x) <= FIT_SAMPLE:
+        return model.fit_predict(x)
+    idx = np.sort(np.random.default_rng(seed).choice(len(x), size=FIT_SAMPLE, replace=False))
+    model.fit(x[idx])
+    return np.concatenate([model.predict(x[i : i + 50_000]) for i in range(0, len(x), 50_000)])
+
+
 def ctfidf_keywords(
     texts: Sequence[str], labels: Sequence[int], top_n: int = 10, extra_stopwords: Iterable[str] = ()
 ) -> dict[int, list[str]]:
@@ -139,7 +158,11 @@ def ctfidf_keywords(
     from sklearn.feature_extraction.text import CountVectorizer
 
     classes = sorted(set(labels))
-    joined = [" ".join(t for t, lab in zip(texts, labels, strict=True) if lab == c) for c in classes]
+    members: dict[int, list[str]] = {c: [] for c in classes}
+    for t, lab in zip(texts, labels, strict=True):
+        members[lab].append(t)
+    # Keywords of a cluster settle long before 5,000 texts; an even stride keeps a big one's cost bounded.
+    joined = [" ".join(ts[:: max(1, len(ts) // MAX_CLASS_TEXTS)][:MAX_CLASS_TEXTS]) for ts in members.values()]
     vectorizer = CountVectorizer(
         stop_words=sorted(stopwords(extra_stopwords)), token_pattern=_TOKEN, ngram_range=(1, 2), lowercase=True
     )
@@ -212,8 +235,6 @@ def find_topics(
     top_n: int = 10,
 ) -> TopicModel:
     """Cluster ``vectors`` (one row per document, same order) into topics."""
-    from sklearn.cluster import KMeans
-
     if len(docs) != len(vectors):
         raise ValueError("one vector per document")
     if len(docs) < 2:
@@ -224,7 +245,7 @@ def find_topics(
         hi = min(k_range[1], max(2, len(docs) // 20))
         k = choose_k(x, range(k_range[0], hi + 1, 2), seed=seed) if hi > k_range[0] else max(2, min(hi, len(docs) - 1))
     k = max(1, min(k, len(docs)))
-    labels = KMeans(n_clusters=k, random_state=seed, n_init=4).fit_predict(x) if k > 1 else np.zeros(len(docs), int)
+    labels = _cluster(x, k, seed)
     keywords = ctfidf_keywords(texts, list(labels), top_n=top_n, extra_stopwords=extra_stopwords)
     months_total: Counter = Counter()
     for d in docs:

@@ -34,6 +34,12 @@ from twin_assets.errors import ConfigError
 from twin_assets.settings import TwinSettings
 
 LOCK_WAIT_SECONDS = 600.0
+ALIVE_TTL_SECONDS = 2.0  # a search must not pay a heartbeat round trip; a dead server fails the next call anyway
+
+# HTTP clients are cheap to keep and costly to make (each checks tenant and database over HTTP): one per URL
+# per process. Embedded clients are never cached: a long-lived one serves stale vectors (DESIGN.md).
+_http_clients: dict[str, object] = {}
+_alive_at: dict[str, float] = {}
 
 
 def _chroma_settings():
@@ -49,6 +55,17 @@ def _alive(url: str, timeout: float = 1.0) -> bool:
         return False
 
 
+def _alive_cached(url: str) -> bool:
+    now = time.monotonic()
+    if now - _alive_at.get(url, -ALIVE_TTL_SECONDS) < ALIVE_TTL_SECONDS:
+        return True
+    if _alive(url):
+        _alive_at[url] = now
+        return True
+    _alive_at.pop(url, None)
+    return False
+
+
 def registered_server(settings: TwinSettings) -> str | None:
     path = settings.run_dir / "chroma.json"
     try:
@@ -56,10 +73,22 @@ def registered_server(settings: TwinSettings) -> str | None:
         os.kill(int(info["pid"]), 0)
     except (OSError, ValueError, KeyError):
         return None
-    return info["url"] if _alive(info["url"]) else None
+    return info["url"] if _alive_cached(info["url"]) else None
 
 
 def http_client(url: str):
+    client = _http_clients.get(url)
+    if client is None:
+        client = _http_clients[url] = _new_http_client(url)
+    return client
+
+
+def is_shared(client: object) -> bool:
+    """True for a cached HTTP client, whose collection handles may be kept too."""
+    return any(c is client for c in _http_clients.values())
+
+
+def _new_http_client(url: str):
     import chromadb
 
     parsed = urlparse(url)

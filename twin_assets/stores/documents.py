@@ -221,6 +221,18 @@ class DocumentStore:
             keep.update(r[0] for r in self.conn.execute(sql, args))
         return [i for i in ids if i in keep]
 
+    def matching_ids(
+        self, *, since: datetime | None, until: datetime | None, source: str | None, limit: int | None = None
+    ) -> set[str] | None:
+        """Every embedded id passing the filters (the candidates of a filtered vector search), or None when
+        there are more than ``limit``."""
+        sql, args = self._add_filters("SELECT id FROM docs WHERE embedded = 1", [], since, until, source)
+        if limit is not None:
+            sql += " LIMIT ?"
+            args = [*args, limit + 1]
+        found = {r[0] for r in self.conn.execute(sql, args)}
+        return None if limit is not None and len(found) > limit else found
+
     @staticmethod
     def _add_filters(
         sql: str, args: list[Any], since: datetime | None, until: datetime | None, source: str | None,
@@ -294,10 +306,11 @@ class DocumentStore:
             yield ids, mat.astype(np.float32)
 
     def state_token(self) -> tuple[int, int]:
-        """Changes whenever documents or vectors change (for cache invalidation in readers)."""
-        row = self.conn.execute("SELECT count(*), coalesce(max(rowid), 0) FROM docs WHERE vector IS NOT NULL")
-        n, m = row.fetchone()
-        return int(n), int(m)
+        """Changes whenever the store changes, for cache invalidation in readers. ``data_version`` moves on
+        other connections' commits, ``total_changes`` on this one's; neither scans the table (a count did,
+        ~30 ms per search at demo size)."""
+        (version,) = self.conn.execute("PRAGMA data_version").fetchone()
+        return int(version), int(self.conn.total_changes)
 
     # ---- key rotation ----------------------------------------------------------
     def key_usage(self) -> dict[str, int]:

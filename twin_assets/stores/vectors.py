@@ -56,13 +56,36 @@ class ChromaVectors:
             kwargs["metadatas"] = list(metadatas)
         self.collection(tier).upsert(**kwargs)
 
-    def query(self, tier: str, vector: np.ndarray, k: int) -> list[tuple[str, float]]:
-        col = self.collection(tier)
-        n = col.count()
-        if n == 0:
-            return []
-        res = col.query(query_embeddings=[vector.astype(np.float32)], n_results=min(k, n), include=["distances"])
+    def query(
+        self, tier: str, vector: np.ndarray, k: int, where: dict[str, Any] | None = None,
+        ids: Sequence[str] | None = None,
+    ) -> list[tuple[str, float]]:
+        """Nearest ``k`` (fewer if the collection is smaller); ``where`` filters on LOW metadata and ``ids``
+        restricts the candidates, both inside Chroma."""
+        kwargs: dict[str, Any] = {"where": where} if where else {}
+        if ids is not None:
+            kwargs["ids"] = list(ids)
+        res = self.collection(tier).query(
+            query_embeddings=[vector.astype(np.float32)], n_results=k, include=["distances"], **kwargs
+        )
         return [(i, 1.0 - float(d)) for i, d in zip(res["ids"][0], res["distances"][0], strict=True)]
+
+    def score_ids(self, tier: str, vector: np.ndarray, ids: Sequence[str], k: int) -> list[tuple[str, float]]:
+        """Exact top ``k`` among ``ids``. Chroma's filtered HNSW search (``where``/``ids``) can miss a match
+        outright when the filter keeps few vectors among near-duplicates (seen with chromadb 1.5.9 on
+        repeated calendar-like texts), so a small candidate set is scored here instead."""
+        found_ids: list[str] = []
+        parts: list[np.ndarray] = []
+        col = self.collection(tier)
+        for start in range(0, len(ids), 1000):
+            got = col.get(ids=list(ids[start : start + 1000]), include=["embeddings"])
+            found_ids.extend(got["ids"])
+            parts.append(np.asarray(got["embeddings"], dtype=np.float32).reshape(len(got["ids"]), -1))
+        if not found_ids:
+            return []
+        scores = np.concatenate(parts) @ vector.astype(np.float32)
+        order = np.argsort(-scores, kind="stable")[:k]
+        return [(found_ids[i], float(scores[i])) for i in order]
 
     def delete(self, tier: str, ids: Sequence[str]) -> None:
         if ids:
@@ -101,6 +124,35 @@ class ChromaVectors:
         return self.collection(tier).count()
 
 
+_shared: dict[int, tuple[Any, ChromaVectors]] = {}
+
+
+def vectors_for(client: Any) -> ChromaVectors:
+    """Collection handles survive across calls on a shared (HTTP) client; a search then costs one round trip."""
+    from twin_assets.stores.chroma_client import is_shared
+
+    if not is_shared(client):
+        return ChromaVectors(client)
+    entry = _shared.get(id(client))
+    if entry is None or entry[0] is not client:
+        entry = _shared[id(client)] = (client, ChromaVectors(client))
+    return entry[1]
+
+
+def low_where(since: float | None, until: float | None, source: str | None) -> dict[str, Any] | None:
+    """A Chroma filter on the LOW metadata (``ts`` seconds, ``source``); undated records have ts -1."""
+    parts: list[dict[str, Any]] = []
+    if since is not None:
+        parts.append({"ts": {"$gte": since}})
+    if until is not None:
+        parts.append({"ts": {"$lt": until}})
+    if source is not None:
+        parts.append({"source": source})
+    if not parts:
+        return None
+    return parts[0] if len(parts) == 1 else {"$and": parts}
+
+
 class HighVectorIndex:
     """Decrypted HIGH vectors in memory only, rebuilt when the store changes."""
 
@@ -122,12 +174,21 @@ class HighVectorIndex:
         self._matrix = np.concatenate(parts) if parts else np.zeros((0, 0), dtype=np.float32)
         self._token = token
 
-    def query(self, store: DocumentStore, vector: np.ndarray, k: int) -> list[tuple[str, float]]:
+    def query(
+        self, store: DocumentStore, vector: np.ndarray, k: int, allowed: set[str] | None = None
+    ) -> list[tuple[str, float]]:
+        """Exact top ``k``; ``allowed`` restricts the candidates (time/source filters applied before ranking)."""
         assert store.tier == HIGH
         self.refresh(store)
         if not self._ids:
             return []
         scores = self._matrix @ vector.astype(np.float32)
+        if allowed is not None:
+            mask = np.fromiter((i in allowed for i in self._ids), dtype=bool, count=len(self._ids))
+            scores = np.where(mask, scores, -np.inf)
+            k = min(k, int(mask.sum()))
+            if k == 0:
+                return []
         k = min(k, len(self._ids))
         top = np.argpartition(-scores, k - 1)[:k]
         top = top[np.argsort(-scores[top])]
