@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -225,3 +226,15 @@ def test_llm_answerer_is_off_by_default_and_guarded(monkeypatch):
     assert sent[0][0] == "http://127.0.0.1:9/v1/chat/completions"
     assert llm.rephrase("q?", result, config) is None  # cites a record it was not given
     assert llm.rephrase("q?", result, config) is None  # cites nothing
+
+
+@pytest.mark.slow
+def test_relationship_counts_only_what_happened_by_as_of(client, api_home):  # noqa: F811
+    # Basil's weekly 1:1 runs ten weeks from early January 2024: at as_of mid-January most lie ahead.
+    early = _ask(client, api_home, "how do I know Basil Futureman?", as_of="2024-01-20T12:00:00Z")
+    late = _ask(client, api_home, "how do I know Basil Futureman?", as_of="2024-06-01T00:00:00Z")
+    assert early["intent"] == "relationship"
+    assert all(e["timestamp"] <= "2024-01-20T12:00:00" for e in early["evidence"])
+    shared = [int(m) for m in re.findall(r"(\d+) shared record", early["answer"])]
+    later = [int(m) for m in re.findall(r"(\d+) shared record", late["answer"])]
+    assert shared and later and shared[0] < later[0]

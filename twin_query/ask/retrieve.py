@@ -133,21 +133,36 @@ def best_path(eg: nx.Graph, a: str, b: str) -> list[str] | None:
 
 
 def edge_evidence(
-    twin: Twin, tiers: tuple[str, ...], eg: nx.Graph, u: str, v: str, n: int = 3
+    twin: Twin, tiers: tuple[str, ...], eg: nx.Graph, u: str, v: str, n: int = 3, now: datetime | None = None
 ) -> tuple[dict[str, Any], dict[str, Document]]:
+    """An edge's weight, first/last dates and ``n`` evidence records. With ``now``, only what happened by
+    then counts: recurring calendar events are expanded into the future, and "you know X from 2022 to 2028"
+    would count meetings that have not happened."""
     a = eg.edges[u, v]
     ids = list(a.get("evidence") or [])
     docs = views.fetch_docs(twin, tiers, ids)
+    weight, last = float(a.get("weight", 0)), views.iso(a.get("last"))
+    if now is not None:
+        docs = {i: d for i, d in docs.items() if d.event_time is None or d.event_time <= now}
+        by_month = a.get("by_month") or {}
+        if by_month:
+            month = now.strftime("%Y-%m")
+            weight = float(sum(c for m, c in by_month.items() if m <= month))
+        last_time = views.parse_time(last)
+        if last_time is not None and last_time > now:
+            times = [d.event_time for d in docs.values() if d.event_time is not None]
+            last = max(times).isoformat() if times else None
     dated = sorted((d for d in docs.values()), key=lambda d: (d.event_time is None, d.event_time or 0, d.id))
     pick = dated[:1] + dated[-(n - 1):] if len(dated) > n else dated
     chosen = list(dict.fromkeys(d.id for d in pick))
-    return ({"source": u, "target": v, "weight": float(a.get("weight", 0)), "first": views.iso(a.get("first")),
-             "last": views.iso(a.get("last")), "evidence_ids": chosen},
+    return ({"source": u, "target": v, "weight": weight, "first": views.iso(a.get("first")),
+             "last": last, "evidence_ids": chosen},
             {i: docs[i] for i in chosen})
 
 
 def graph_path(
-    twin: Twin, tiers: tuple[str, ...], vd: views.ViewData, source: str, target: str, n_evidence: int = 3
+    twin: Twin, tiers: tuple[str, ...], vd: views.ViewData, source: str, target: str, n_evidence: int = 3,
+    now: datetime | None = None,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, Document]]:
     graph = views.view_graph(twin, vd.view)
     if graph is None:
@@ -158,7 +173,7 @@ def graph_path(
         return [], [], {}
     edges, docs = [], {}
     for u, v in itertools.pairwise(path):
-        edge, got = edge_evidence(twin, tiers, eg, u, v, n_evidence)
+        edge, got = edge_evidence(twin, tiers, eg, u, v, n_evidence, now=now)
         edges.append(edge)
         docs.update(got)
     return [vd.entities[n] for n in path if n in vd.entities], edges, docs
@@ -173,7 +188,7 @@ def do_relationship(twin: Twin, tiers: tuple[str, ...], vd: views.ViewData, foun
     found.entity, found.other = b, a
     found.terms = views.entity_terms(b)
     if a is not None and a["id"] != b["id"]:
-        found.path, found.edges, docs = graph_path(twin, tiers, vd, a["id"], b["id"])
+        found.path, found.edges, docs = graph_path(twin, tiers, vd, a["id"], b["id"], now=found.intent.now)
         found.docs.update(docs)
         found.steps.append(("shortest path in the knowledge graph, strongest links preferred",
                             [i for e in found.edges for i in e["evidence_ids"]]))
