@@ -1,7 +1,8 @@
-"""API latency on a generated demo home: p50/p95 of /v1/search, /v1/ask and /v1/graph/path, plus server RSS.
+"""API latency on a generated demo home: p50/p95 of /v1/search, /v1/ask, entity neighbours and graph path,
+plus server RSS.
 
     python benchmarks/latency.py                                  # small: 12 people, 1 year
-    python benchmarks/latency.py --people 40 --years 3 --volume 4 # bigger (the issue's target is ~100k records)
+    python benchmarks/latency.py --people 200 --years 10 --volume 2.2  # ~100k records (building takes long)
     python benchmarks/latency.py --home H                         # an existing materialized home
 
 Starts ``twin serve`` on a free loopback port (with its managed Chroma server), warms it up (the first
@@ -129,6 +130,96 @@ def workload(home: Path, n: int, seed: int) -> dict[str, list]:
             "ask": [rng.choice(questions) for _ in range(n)], "path": pairs}
 
 
+def measure(home: Path, requests: int = 100, concurrency: int = 1, seed: int = 7) -> dict:
+    """Start ``twin serve`` on ``home``, time each endpoint, stop it; returns the figures (printed as it goes)."""
+    os.environ["TWIN_HOME"] = str(home)
+    from twin_assets.db.models import RecordRow
+    from twin_assets.settings import get_settings
+    from twin_assets.twin import open_twin
+    from twin_query.tokens import create_token
+
+    twin = open_twin(get_settings())
+    token = create_token(twin, ["low", "medium", "high"])
+    with twin.session() as s:
+        n_records = s.query(RecordRow).filter(RecordRow.tier.isnot(None)).count()
+    twin.close()
+    work = workload(home, requests, seed)
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TWIN_")}
+    env.update(TWIN_HOME=str(home), TWIN_API_RATE="0", TWIN_ACCESS_LOG="off", HF_HUB_OFFLINE="1",
+               TRANSFORMERS_OFFLINE="1")
+    for name in ("TWIN_EMBEDDING_BACKEND", "TWIN_DATABASE_URL", "TWIN_CHROMA_URL"):
+        if name in os.environ:
+            env[name] = os.environ[name]
+    port = _port()
+    log = tempfile.NamedTemporaryFile(prefix="twin-latency-api-", suffix=".log", delete=False)  # noqa: SIM115
+    proc = subprocess.Popen([BIN / "twin", "serve", "--port", str(port)], env=env, stdout=log,
+                            stderr=subprocess.STDOUT, start_new_session=True)
+    api = f"http://127.0.0.1:{port}"
+    headers = {"Authorization": f"Bearer {token}"}
+    try:
+        deadline = time.monotonic() + 300
+        while True:
+            try:
+                if httpx.get(f"{api}/v1/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline or proc.poll() is not None:
+                raise SystemExit(f"the API did not start (log: {log.name})")
+            time.sleep(0.5)
+        client = httpx.Client(base_url=api, headers=headers, timeout=300)
+        t0 = time.monotonic()
+        client.get("/v1/search", params={"q": "warm up"})
+        client.post("/v1/ask", json={"question": "who will I meet next week?"})
+        warm = time.monotonic() - t0
+        print(f"{n_records} records; warm-up (model and views load) {warm:.1f}s; "
+              f"{requests} requests per endpoint, concurrency {concurrency}", flush=True)
+
+        def timed(fn) -> float:
+            start = time.perf_counter()
+            r = fn()
+            if r.status_code != 200:
+                raise SystemExit(f"unexpected status {r.status_code}")
+            return (time.perf_counter() - start) * 1000
+
+        calls = {
+            "search": [lambda q=q: client.get("/v1/search", params={"q": q, "k": 10}) for q in work["search"]],
+            "ask": [lambda q=q: client.post("/v1/ask", json={"question": q}) for q in work["ask"]],
+            "neighbors": [lambda a=a: client.get(f"/v1/entities/{a}/neighbors") for a, _ in work["path"]],
+            "path": [lambda a=a, b=b: client.get("/v1/graph/path", params={"source": a, "target": b})
+                     for a, b in work["path"]],
+        }
+        figures: dict = {"records": n_records, "warmup_s": round(warm, 1), "requests": requests,
+                         "concurrency": concurrency}
+        print(f"\n{'endpoint':12s} {'p50 ms':>8s} {'p95 ms':>8s} {'max ms':>8s} {'req/s':>7s}")
+        for name, fns in calls.items():
+            start = time.perf_counter()
+            with ThreadPoolExecutor(concurrency) as pool:
+                times = list(pool.map(timed, fns))
+            rate = len(times) / (time.perf_counter() - start)
+            figures[name] = f = {"p50_ms": round(percentile(times, 0.5), 1),
+                                 "p95_ms": round(percentile(times, 0.95), 1), "max_ms": round(max(times), 1),
+                                 "mean_ms": round(statistics.mean(times), 1), "req_per_s": round(rate, 1)}
+            print(f"{name:12s} {f['p50_ms']:8.1f} {f['p95_ms']:8.1f} {f['max_ms']:8.1f} {rate:7.1f}", flush=True)
+        api_rss = rss_kib(proc.pid)
+        # `twin serve` runs the API in the launched process and the managed Chroma server as its child.
+        kids = [rss_kib(pid) for pid in children(proc.pid)]
+        kid_text = ", ".join(f"{v / 1024:.0f} MiB" for v in kids) or "none"
+        print(f"\nserver RSS: API {api_rss / 1024:.0f} MiB; child processes (the Chroma server): {kid_text}")
+        figures["rss_mib"] = {"api": round(api_rss / 1024), "chroma": round(sum(kids) / 1024)}
+        return figures
+    finally:
+        if proc.poll() is None:
+            os.killpg(os.getpgid(proc.pid), signal.SIGTERM)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(os.getpgid(proc.pid), signal.SIGKILL)
+        log.close()
+        os.unlink(log.name)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--home", help="An existing materialized TWIN_HOME (default: generate one).")
@@ -143,88 +234,11 @@ def main() -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     home = Path(args.home) if args.home else build_home(args.people, args.years, args.volume, args.seed)
-    os.environ["TWIN_HOME"] = str(home)
-    from twin_assets.db.models import RecordRow
-    from twin_assets.settings import get_settings
-    from twin_assets.twin import open_twin
-    from twin_query.tokens import create_token
-
-    twin = open_twin(get_settings())
-    token = create_token(twin, ["low", "medium", "high"])
-    with twin.session() as s:
-        n_records = s.query(RecordRow).filter(RecordRow.tier.isnot(None)).count()
-    twin.close()
-    work = workload(home, args.requests, args.seed)
-
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TWIN_")}
-    env.update(TWIN_HOME=str(home), TWIN_API_RATE="0", TWIN_ACCESS_LOG="off", HF_HUB_OFFLINE="1",
-               TRANSFORMERS_OFFLINE="1")
-    port = _port()
-    log = tempfile.NamedTemporaryFile(prefix="twin-latency-api-", suffix=".log", delete=False)  # noqa: SIM115
-    proc = subprocess.Popen([BIN / "twin", "serve", "--port", str(port)], env=env, stdout=log,
-                            stderr=subprocess.STDOUT, start_new_session=True)
-    api = f"http://127.0.0.1:{port}"
-    headers = {"Authorization": f"Bearer {token}"}
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(f"{api}/v1/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline or proc.poll() is not None:
-                raise SystemExit(f"the API did not start (log: {log.name})")
-            time.sleep(0.5)
-        client = httpx.Client(base_url=api, headers=headers, timeout=120)
-        t0 = time.monotonic()
-        client.get("/v1/search", params={"q": "warm up"})
-        client.post("/v1/ask", json={"question": "who will I meet next week?"})
-        print(f"{n_records} records; warm-up (model load) {time.monotonic() - t0:.1f}s; "
-              f"{args.requests} requests per endpoint, concurrency {args.concurrency}", flush=True)
-
-        def timed(fn) -> float:
-            start = time.perf_counter()
-            r = fn()
-            if r.status_code != 200:
-                raise SystemExit(f"unexpected status {r.status_code}")
-            return (time.perf_counter() - start) * 1000
-
-        calls = {
-            "GET /v1/search": [lambda q=q: client.get("/v1/search", params={"q": q, "k": 10}) for q in work["search"]],
-            "POST /v1/ask": [lambda q=q: client.post("/v1/ask", json={"question": q}) for q in work["ask"]],
-            "GET /v1/graph/path": [lambda a=a, b=b: client.get("/v1/graph/path", params={"source": a, "target": b})
-                                   for a, b in work["path"]],
-        }
-        figures = {}
-        print(f"\n{'endpoint':22s} {'p50 ms':>8s} {'p95 ms':>8s} {'max ms':>8s} {'req/s':>7s}")
-        for name, fns in calls.items():
-            start = time.perf_counter()
-            with ThreadPoolExecutor(args.concurrency) as pool:
-                times = list(pool.map(timed, fns))
-            rate = len(times) / (time.perf_counter() - start)
-            figures[name] = {"p50_ms": percentile(times, 0.5), "p95_ms": percentile(times, 0.95),
-                             "max_ms": max(times), "mean_ms": statistics.mean(times), "req_per_s": rate}
-            f = figures[name]
-            print(f"{name:22s} {f['p50_ms']:8.1f} {f['p95_ms']:8.1f} {f['max_ms']:8.1f} {rate:7.1f}")
-        api_rss = rss_kib(proc.pid)
-        # `twin serve` may run the API in the launched process and Chroma as its child.
-        kids = {pid: rss_kib(pid) for pid in children(proc.pid)}
-        kid_text = ", ".join(f"{v / 1024:.0f} MiB" for v in kids.values()) or "none"
-        print(f"\nserver RSS: API {api_rss / 1024:.0f} MiB; child processes (the Chroma server): {kid_text}")
-        figures["rss_mib"] = {"api": api_rss / 1024, "children": [v / 1024 for v in kids.values()]}
-        figures["records"] = n_records
+        figures = measure(home, args.requests, args.concurrency, args.seed)
         if args.json:
             print(json.dumps(figures, indent=2))
     finally:
-        if proc.poll() is None:
-            os.killpg(os.getpgid(proc.pid), signal.SIGTERM)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(os.getpgid(proc.pid), signal.SIGKILL)
-        log.close()
-        os.unlink(log.name)
         if not args.home:
             shutil.rmtree(home.parent, ignore_errors=True)
 
