@@ -81,3 +81,16 @@ def test_text_artifacts_are_offsets_into_the_stored_body(built):
                 source = doc.body if field == "body" else doc.title
                 assert 0 <= start < end <= len(source)
             assert "body" not in data and "text" not in data  # offsets, never copies
+
+
+def test_cached_normalisation_equals_computing_it(built):
+    from twin_assets.processing.text import normalise
+
+    for view in ("LOW", "MEDIUM", "HIGH"):
+        docs = model.view_documents(built, view)
+        cached = model.view_norms(built, view, docs)
+        assert cached == {d.id: normalise(d) for d in docs}
+    # A document whose text artifact is missing (text not yet built for its tier) is normalised on the spot.
+    built.derived("LOW").replace_kind("text", [])
+    docs = model.view_documents(built, "HIGH")
+    assert model.view_norms(built, "HIGH", docs) == {d.id: normalise(d) for d in docs}

