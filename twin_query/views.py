@@ -420,20 +420,27 @@ INSIGHT_KIND = "insight"
 
 
 def insight_signature(twin: Twin, view: str) -> str:
-    """Changes when the view's insights are re-materialized (rows rewritten) or differ."""
+    """Changes only when the view's insights differ; "" when it has none.
+
+    Content only (not rowids, not ciphertext, not whether the table exists yet): every new document
+    re-materializes every tier's view, so a rewrite alone would tell a LOW caller that a higher-tier
+    record arrived.
+    """
     import hashlib
 
     h = hashlib.sha256()
     store = twin.store(view)
     try:
         rows = store.conn.execute(
-            "SELECT rowid, id, payload FROM artifacts WHERE kind = ? ORDER BY rowid", (INSIGHT_KIND,)
+            "SELECT id, payload FROM artifacts WHERE kind = ? ORDER BY id", (INSIGHT_KIND,)
         ).fetchall()
     except Exception:  # no artifacts table yet (nothing materialized): nothing to signal
         return ""
-    for rowid, artifact_id, payload in rows:
-        h.update(f"{rowid}:{artifact_id}:".encode())
-        h.update(payload if isinstance(payload, bytes) else str(payload).encode())
+    if not rows:
+        return ""
+    for artifact_id, payload in rows:
+        h.update(f"{artifact_id}:".encode())
+        h.update(store._open_blob(payload))  # HIGH rows are sealed with a fresh nonce on every write
     return h.hexdigest()
 
 
