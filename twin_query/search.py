@@ -15,7 +15,7 @@ from datetime import datetime
 
 import numpy as np
 
-from twin_assets.embedding import embed_query
+from twin_assets.embedding import check_home_backend, embed_query
 from twin_assets.stores import HIGH, LOW, TIERS
 from twin_assets.stores.documents import Document, DocumentStore
 from twin_assets.stores.vectors import ChromaVectors, HighVectorIndex, low_where
@@ -111,7 +111,8 @@ def search(
     tier_of: dict[str, str] = {}
     vector: np.ndarray | None = None
     if mode in ("hybrid", "vector"):
-        vector = embed_query(query, twin.settings.embedding_max_seq_length)
+        backend = check_home_backend(twin.settings, write=False)
+        vector = embed_query(query, twin.settings.embedding_max_seq_length, backend=backend)
     filtered = since is not None or until is not None or source is not None
     with contextlib.ExitStack() as stack:
         opened: list[ChromaVectors] = []

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from twin_assets.db.engine import session_scope
-from twin_assets.embedding import embed
+from twin_assets.embedding import check_home_backend, embed
 from twin_assets.pipeline.lineage import add_lineage
 from twin_assets.stores import HIGH, LOW, TIERS
 from twin_assets.stores.vectors import collection_name
@@ -19,6 +19,11 @@ def embed_pending(
 ) -> dict[str, int]:
     counts = dict.fromkeys(tiers, 0)
     batch = max(twin.settings.embedding_batch_size * 8, 256)
+    if not any(twin.store(t).pending_embedding_count() for t in tiers):
+        return counts
+    # Vectors of one home come from one backend family; a home from before the record was made by torch.
+    existing = any(twin.store(t).count() > twin.store(t).pending_embedding_count() for t in TIERS)
+    backend = check_home_backend(twin.settings, existing_vectors=existing)
     for tier in tiers:
         store = twin.store(tier)
         if store.pending_embedding_count() == 0:
@@ -30,6 +35,7 @@ def embed_pending(
                     texts,
                     batch_size=twin.settings.embedding_batch_size,
                     max_seq_length=twin.settings.embedding_max_seq_length,
+                    backend=backend,
                 )
                 ids = [d.id for d in docs]
                 if tier == HIGH:
