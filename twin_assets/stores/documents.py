@@ -28,6 +28,7 @@ from twin_assets.keys import Keyring
 from twin_assets.stores import HIGH, LOW
 
 _TOKEN = re.compile(r"\w+", re.UNICODE)
+CACHE_KIB = 64 * 1024  # page cache per store connection
 
 
 @dataclass
@@ -92,6 +93,10 @@ class DocumentStore:
             ) from None
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA busy_timeout=30000")
+        # SQLCipher decrypts every page it reads; its default 2 MB cache made a keyword search re-decrypt
+        # the FTS pages each time (~20 ms of a 60 ms search at 10k records). Decrypted pages stay in this
+        # process's memory only, as they would with the small cache.
+        conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
         return conn
 
     def _migrate(self) -> None:
