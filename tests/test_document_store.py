@@ -54,3 +54,19 @@ def test_low_tier_is_plain_so_the_scan_can_see(twin):
     store.put_many([_doc(1, LOW, CANARY)])
     store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     assert CANARY.encode() in twin.store_path(LOW).read_bytes()
+
+
+def test_fts_query_drops_function_words_unless_nothing_else_is_left():
+    from twin_assets.stores.documents import fts_query
+
+    assert fts_query("what did I pay for the flight to Lisbon") == '"pay" OR "flight" OR "lisbon"'
+    assert fts_query("to be or not to be") == '"to" OR "be" OR "or" OR "not"'
+
+
+def test_unfiltered_and_filtered_keyword_search_rank_alike(twin):
+    store = twin.store(MEDIUM)
+    store.put_many([_doc(i, MEDIUM, body) for i, body in enumerate(
+        ["budget budget budget", "budget review", "holiday budget plan", "holiday photos"], start=1)])
+    fast = store.keyword_search("budget holiday", 10)
+    joined = store.keyword_search("budget holiday", 10, since=datetime(2000, 1, 1, tzinfo=UTC))
+    assert fast == joined and {i for i, _ in fast} == {"r1", "r2", "r3", "r4"}
