@@ -84,7 +84,7 @@ def step_model() -> dict:
 
 def step_raw(sample: int, seed: int) -> dict:
     """Raw embedding throughput on a random sample of the stored texts, as the pipeline cuts them."""
-    from twin_assets.embedding import embed
+    from benchmarks.embeddings import raw_throughput
     from twin_assets.pipeline.embeddings import EMBED_CHARS
     from twin_assets.settings import get_settings
     from twin_assets.stores import TIERS
@@ -100,12 +100,8 @@ def step_raw(sample: int, seed: int) -> dict:
             ids = [i for t, i in picked if t == tier]
             for start in range(0, len(ids), 1000):
                 texts += [d.text()[:EMBED_CHARS] for d in twin.store(tier).get_many(ids[start:start + 1000]).values()]
-    kwargs = {"batch_size": settings.embedding_batch_size, "max_seq_length": settings.embedding_max_seq_length}
-    embed(texts[:64], **kwargs)  # load the model outside the timing, as the pipeline has it loaded
-    t0 = time.perf_counter()
-    embed(texts, **kwargs)
-    seconds = time.perf_counter() - t0
-    return {"texts": len(texts), "seconds": round(seconds, 2), "texts_per_s": round(len(texts) / seconds, 1),
+    rate = raw_throughput(texts, settings.embedding_backend, batch_size=settings.embedding_batch_size)
+    return {"texts": len(texts), "seconds": round(len(texts) / rate, 2), "texts_per_s": round(rate, 1),
             "mean_chars": round(sum(map(len, texts)) / max(1, len(texts)))}
 
 
@@ -271,7 +267,7 @@ def main() -> None:
     started = datetime.now(UTC).strftime("%Y-%m-%dT%H%M%SZ")
     report = {"started": started, "sizes": sizes, "targets": TARGETS, "results": {},
               "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                          "embedding_backend": getattr(get_settings(), "embedding_backend", "torch")}}
+                          "embedding_backend": get_settings().embedding_backend}}
     work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="twin-suite-"))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
