@@ -12,7 +12,7 @@ from sqlalchemy import select
 from twin_assets.classify import classify
 from twin_assets.db.models import RecordRow
 from twin_assets.lifecycle.blind_index import index_documents
-from twin_assets.pipeline.lineage import add_lineage
+from twin_assets.pipeline.lineage import add_lineage_many
 from twin_assets.records import Record
 from twin_assets.stores import MEDIUM, TIERS
 from twin_assets.stores.documents import Document
@@ -69,7 +69,9 @@ def build_documents(twin: Twin, progress: Callable[[int], None] | None = None) -
             for row in rows:
                 row.status = "stored"
                 row.staged_enc = None
-                for kind in ("document", "keyword"):
-                    add_lineage(s, row.id, kind, row.id, row.storage_location, row.key_id)
+            add_lineage_many(
+                s, [(row.id, kind, row.id, row.storage_location, row.key_id) for row in rows
+                    for kind in ("document", "keyword")]
+            )
         if progress:
             progress(len(rows))

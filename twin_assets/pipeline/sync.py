@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from twin_assets.connectors.registry import get_connector
 from twin_assets.db.models import Input, Quarantine, RecordRow, Source, SyncBatch
@@ -56,27 +56,44 @@ def record_id(content_hash: str) -> str:
     return "r" + content_hash[:24]
 
 
-def stage_record(twin: Twin, session, record: Record, batch_id: int, input_id: str) -> bool:
+def stage_record(twin: Twin, session, record: Record, batch_id: int, input_id: str | None) -> bool:
     """Add a parsed record to the staging area; False if identical content is already known."""
-    digest = twin.keyring.keyed_hash("content", record.canonical_content(), 64)
-    rid = record_id(digest)
-    if session.get(RecordRow, rid) is not None:
-        return False
-    session.add(
-        RecordRow(
-            id=rid,
-            source=record.source,
-            external_id_hash=twin.keyring.keyed_hash("external-id", f"{record.source}\0{record.external_id}".encode()),
-            content_hash=digest,
-            kind=record.kind,
-            event_time=record.event_time,
-            status="staged",
-            batch_id=batch_id,
-            input_id=input_id,
-            staged_enc=twin.keyring.encrypt(json.dumps(record.to_json(), default=str).encode()),
-        )
-    )
-    return True
+    return stage_records(twin, session, [record], batch_id, input_id) == 1
+
+
+def stage_records(twin: Twin, session, records: list[Record], batch_id: int, input_id: str | None) -> int:
+    """Stage a batch of parsed records with one lookup and one insert; returns how many were new.
+
+    Records whose content is already known (or repeated within the batch) are skipped: the id is the
+    keyed content hash, so a re-dropped export costs a hash and a lookup per record, nothing more.
+    """
+    rows: dict[str, dict] = {}
+    for record in records:
+        digest = twin.keyring.keyed_hash("content", record.canonical_content(), 64)
+        rid = record_id(digest)
+        if rid in rows:
+            continue
+        rows[rid] = {
+            "id": rid,
+            "source": record.source,
+            "external_id_hash": twin.keyring.keyed_hash(
+                "external-id", f"{record.source}\0{record.external_id}".encode()
+            ),
+            "content_hash": digest,
+            "kind": record.kind,
+            "event_time": record.event_time,
+            "status": "staged",
+            "batch_id": batch_id,
+            "input_id": input_id,
+            "_record": record,
+        }
+    known = set(session.scalars(select(RecordRow.id).where(RecordRow.id.in_(list(rows))))) if rows else set()
+    new = [r for rid, r in rows.items() if rid not in known]
+    for r in new:
+        r["staged_enc"] = twin.keyring.encrypt(json.dumps(r.pop("_record").to_json(), default=str).encode())
+    if new:
+        session.execute(insert(RecordRow), new)
+    return len(new)
 
 
 def pending_inputs(twin: Twin, source: str) -> list[Input]:
@@ -142,7 +159,17 @@ def _sync_input(twin: Twin, connector, inp: Input, batch_id: int, result: SyncRe
             row = s.get(Input, inp.id)
             row.status, row.processed_at, row.batch_id = "quarantined", datetime.now(UTC), batch_id
             return
-        pending = 0
+        buffer: list[Record] = []
+
+        def flush() -> None:
+            nonlocal new, seen
+            added = stage_records(twin, s, buffer, batch_id, inp.id)
+            new, seen = new + added, seen + len(buffer) - added
+            s.commit()
+            if progress:
+                progress(len(buffer))
+            buffer.clear()
+
         try:
             for item in connector.parse(path):
                 if isinstance(item, ParseIssue):
@@ -150,22 +177,21 @@ def _sync_input(twin: Twin, connector, inp: Input, batch_id: int, result: SyncRe
                     file_failed = file_failed or what == "file"
                     _quarantine(s, result, inp, path_text, batch_id, item, what)
                     continue
-                if stage_record(twin, s, item, batch_id, inp.id):
-                    new += 1
-                else:
-                    seen += 1
-                pending += 1
-                if pending >= COMMIT_EVERY:
-                    s.commit()
-                    pending = 0
-                    if progress:
-                        progress(COMMIT_EVERY)
+                buffer.append(item)
+                if len(buffer) >= COMMIT_EVERY:
+                    flush()
         except Exception as exc:  # a connector bug must not lose the file or stop the batch
             file_failed = True
             issue = ParseIssue("file", f"connector {connector.kind} failed: {type(exc).__name__}")
             _quarantine(s, result, inp, path_text, batch_id, issue, "file")
-        if progress and pending:
-            progress(pending)
+        if buffer:  # what parsed before a failure is kept
+            try:
+                flush()
+            except Exception as exc:
+                file_failed = True
+                s.rollback()
+                issue = ParseIssue("file", f"staging failed: {type(exc).__name__}")
+                _quarantine(s, result, inp, path_text, batch_id, issue, "file")
         raw = None
         if twin.settings.keep_raw or result.quarantined > quarantined_before:
             raw = archive_raw(twin, inp.id, path)
