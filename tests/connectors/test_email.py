@@ -394,3 +394,39 @@ def test_sample_files_individually_never_raise() -> None:
             parsed += any(isinstance(i, Record) for i in items)
     print(f"email sample files: {len(files)} files, {recognised} recognised, {parsed} with records")
     assert recognised > 0
+
+
+def _records_with(policy, paths: list[Path], monkeypatch) -> list:
+    import twin_assets.connectors.email as mod
+
+    monkeypatch.setattr(mod, "MODERN_POLICY", policy)
+    out = []
+    for path in paths:
+        out += [i.to_json() if isinstance(i, Record) else (i.where, i.reason) for i in CONNECTOR.parse(path)]
+    return out
+
+
+def test_structure_header_cache_parses_exactly_like_the_default_policy(tmp_path, monkeypatch) -> None:
+    """The cached Content-* headers are a speed-up only: records match ``email.policy.default`` byte for byte,
+    over the samples when present and over a multipart message with folded and odd structure headers."""
+    import email.policy
+
+    import twin_assets.connectors.email as mod
+
+    crafted = (
+        b"From: A <a@example.org>\nTo: b@example.org\nSubject: =?utf-8?q?caf=C3=A9?=\nMessage-ID: <x1@example.org>\n"
+        b"Date: Tue, 3 Mar 2026 10:00:00 +0100\nMIME-Version: 1.0\n"
+        b'Content-Type: multipart/mixed;\n boundary="BB"\n\n'
+        b'--BB\nContent-Type: multipart/alternative; boundary="AA"\n\n'
+        b"--AA\nContent-Type: text/plain; charset=iso-8859-1\nContent-Transfer-Encoding: quoted-printable\n\n"
+        b"Gr=FC=DFe\n--AA\nContent-Type: text/html; charset=\"utf-8\"\n\n<p>Gr\xc3\xbc\xc3\x9fe</p>\n--AA--\n"
+        b'--BB\nContent-Type: application/pdf; name="r.pdf"\nContent-Disposition: attachment;\n filename="r.pdf"\n'
+        b"Content-Transfer-Encoding: base64\n\nJVBERi0=\n--BB--\n"
+    )
+    paths = [write(tmp_path, "crafted.eml", crafted)]
+    if EMAIL_SAMPLES.exists():
+        paths += [p for p in sorted(EMAIL_SAMPLES.iterdir()) if p.name != "enron_maildir"]
+    cached = _records_with(mod.MODERN_POLICY, paths, monkeypatch)
+    plain = _records_with(email.policy.default, paths, monkeypatch)
+    assert cached == plain
+    assert "Grüße" in cached[0]["body"] and cached[0]["title"] == "café"

@@ -15,6 +15,7 @@ import email
 import email.message
 import email.policy
 import email.utils
+import functools
 import hashlib
 import os
 import re
@@ -640,6 +641,29 @@ def _header_block(raw: bytes) -> bytes:
     return (data if end < 0 else data[:end]).rstrip()
 
 
+# Headers a message's MIME walk reads over and over (the parser and every get_content_type() call re-parse
+# Content-Type: ~24 parses per message, 60% of the time spent parsing a mailbox). They describe structure,
+# not content, and repeat across messages, so one parsed object per distinct value is shared.
+_STRUCTURE_HEADERS = frozenset({"content-type", "content-transfer-encoding", "content-disposition", "mime-version"})
+
+
+@functools.lru_cache(maxsize=2048)
+def _structure_header(factory: Any, name: str, value: str) -> Any:
+    return factory(name, value)
+
+
+class _StructureCachingPolicy(email.policy.EmailPolicy):
+    """``email.policy.default`` with parsed MIME structure headers cached (they are immutable str subclasses)."""
+
+    def header_fetch_parse(self, name: str, value: Any) -> Any:
+        if hasattr(value, "name") or name.lower() not in _STRUCTURE_HEADERS:
+            return super().header_fetch_parse(name, value)
+        return _structure_header(self.header_factory, name, "".join(email.policy.linesep_splitter.split(value)))
+
+
+MODERN_POLICY = _StructureCachingPolicy()
+
+
 def _parse_bytes(raw: bytes, policy: Any) -> email.message.Message:
     return email.message_from_bytes(raw, policy=policy)
 
@@ -657,7 +681,7 @@ def message_to_record(raw: bytes, where: str, folder: str | None) -> Record | Pa
     if raw.startswith(BOM):
         raw = raw[len(BOM) :]
     try:
-        msg = _parse_bytes(raw, email.policy.default)
+        msg = _parse_bytes(raw, MODERN_POLICY)
     except RecursionError:
         return ParseIssue(where, f"MIME nesting deeper than {MAX_MIME_DEPTH} levels")
     except Exception as exc:
