@@ -3,7 +3,7 @@
 from dagster import AssetExecutionContext, AutomationCondition, MaterializeResult, asset
 
 from twin_assets.defs.partitions import tier_partitions
-from twin_assets.defs.processing import entities, sentiment
+from twin_assets.defs.processing import entities, run_model_step, sentiment
 from twin_assets.defs.resources import TwinResource, content_safe
 from twin_assets.insights.store import build_insights
 
@@ -23,6 +23,4 @@ from twin_assets.insights.store import build_insights
 )
 @content_safe
 def insights(context: AssetExecutionContext, twin: TwinResource) -> MaterializeResult:
-    with twin.open() as t:
-        counts = build_insights(t, context.partition_key)
-    return MaterializeResult(metadata=counts)
+    return run_model_step(twin, build_insights, context.partition_key)

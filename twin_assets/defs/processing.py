@@ -16,7 +16,7 @@ from dagster import (
 from twin_assets.defs.index import documents, embeddings
 from twin_assets.defs.partitions import tier_partitions
 from twin_assets.defs.resources import TwinResource, content_safe
-from twin_assets.pipeline import checks, model
+from twin_assets.pipeline import checks, freshness, model
 from twin_assets.stores import TIERS
 from twin_assets.twin import Twin
 
@@ -24,10 +24,17 @@ from twin_assets.twin import Twin
 ALL_TIERS = AllPartitionMapping()
 
 
-def _run(twin: TwinResource, fn: Callable[[Twin, str], dict[str, int]], view: str) -> MaterializeResult:
+def run_model_step(
+    twin: TwinResource, fn: Callable[[Twin, str], dict[str, int]], view: str, *, own_tier_only: bool = False
+) -> MaterializeResult:
+    """Build one model asset for a view, unless nothing it reads changed since it was last built."""
     with twin.open() as t:
+        inputs = freshness.fingerprint(t, (view,) if own_tier_only else model.view_tiers(view))
+        if freshness.is_current(t, view, fn.__name__, inputs):
+            return MaterializeResult(metadata={"unchanged": True})
         counts = fn(t, view)
-    return MaterializeResult(metadata=counts)
+        freshness.mark_built(t, view, fn.__name__, inputs)
+    return MaterializeResult(metadata={**counts, "unchanged": False})
 
 
 COMMON = {"partitions_def": tier_partitions, "automation_condition": AutomationCondition.eager(),
@@ -39,7 +46,7 @@ COMMON = {"partitions_def": tier_partitions, "automation_condition": AutomationC
        "offset ranges (not copies), and citable passages with their offsets.")
 @content_safe
 def text(context: AssetExecutionContext, twin: TwinResource) -> MaterializeResult:
-    return _run(twin, model.build_text, context.partition_key)
+    return run_model_step(twin, model.build_text, context.partition_key, own_tier_only=True)
 
 
 @asset(group_name="processing", deps=[documents], kinds={"spacy"}, **COMMON,
@@ -48,14 +55,14 @@ def text(context: AssetExecutionContext, twin: TwinResource) -> MaterializeResul
        "below that tier.")
 @content_safe
 def entities(context: AssetExecutionContext, twin: TwinResource) -> MaterializeResult:
-    return _run(twin, model.build_entities, context.partition_key)
+    return run_model_step(twin, model.build_entities, context.partition_key)
 
 
 @asset(group_name="processing", deps=[entities], kinds={"python"}, **COMMON,
        description="VADER sentiment per record and per relationship per month.")
 @content_safe
 def sentiment(context: AssetExecutionContext, twin: TwinResource) -> MaterializeResult:
-    return _run(twin, model.build_sentiment, context.partition_key)
+    return run_model_step(twin, model.build_sentiment, context.partition_key)
 
 
 @asset(group_name="processing", deps=[entities], kinds={"python"}, **COMMON,
@@ -63,14 +70,14 @@ def sentiment(context: AssetExecutionContext, twin: TwinResource) -> Materialize
        "changes, moves) detected from clusters of evidence.")
 @content_safe
 def timeline(context: AssetExecutionContext, twin: TwinResource) -> MaterializeResult:
-    return _run(twin, model.build_timeline, context.partition_key)
+    return run_model_step(twin, model.build_timeline, context.partition_key)
 
 
 @asset(group_name="processing", deps=[AssetDep(embeddings, partition_mapping=ALL_TIERS)], kinds={"scikitlearn"},
        **COMMON, description="Topics: clusters of record embeddings with c-TF-IDF labels and monthly trends.")
 @content_safe
 def topics(context: AssetExecutionContext, twin: TwinResource) -> MaterializeResult:
-    return _run(twin, model.build_topics, context.partition_key)
+    return run_model_step(twin, model.build_topics, context.partition_key)
 
 
 @asset(group_name="graph", deps=[entities], kinds={"networkx"}, **COMMON,
@@ -78,14 +85,14 @@ def topics(context: AssetExecutionContext, twin: TwinResource) -> MaterializeRes
        "saved as a versioned, encrypted snapshot.")
 @content_safe
 def knowledge_graph(context: AssetExecutionContext, twin: TwinResource) -> MaterializeResult:
-    return _run(twin, model.build_graph, context.partition_key)
+    return run_model_step(twin, model.build_graph, context.partition_key)
 
 
 @asset(group_name="graph", deps=[knowledge_graph], kinds={"networkx"}, **COMMON,
        description="PageRank, approximate betweenness and Louvain communities over the entity graph.")
 @content_safe
 def graph_metrics(context: AssetExecutionContext, twin: TwinResource) -> MaterializeResult:
-    return _run(twin, model.build_graph_metrics, context.partition_key)
+    return run_model_step(twin, model.build_graph_metrics, context.partition_key)
 
 
 def _check_all_views(twin: TwinResource, fn: Callable[[Twin, str], checks.CheckOutcome]) -> AssetCheckResult:

@@ -59,6 +59,15 @@ class DerivedStore:
                 n += 1
         return n
 
+    def put(self, kind: str, artifact_id: str, data: dict[str, Any]) -> None:
+        """Insert or replace one artifact without evidence (bookkeeping such as what a build read)."""
+        payload, key_id = self.store._seal(json.dumps(data, default=str).encode())
+        with self.conn:
+            self.conn.execute(
+                "INSERT OR REPLACE INTO artifacts (kind, id, key_id, payload) VALUES (?,?,?,?)",
+                (kind, artifact_id, key_id, payload),
+            )
+
     def _load(self, payload: bytes) -> dict[str, Any]:
         return json.loads(self.store._open_blob(payload))
 

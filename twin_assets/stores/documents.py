@@ -130,6 +130,9 @@ class DocumentStore:
             self.conn.execute("CREATE INDEX IF NOT EXISTS ix_docs_pending ON docs(embedded)")
             self.conn.execute("CREATE INDEX IF NOT EXISTS ix_docs_source ON docs(source)")
             self.conn.execute(fts)
+            # A counter bumped in the same transaction as every change to the documents or their vectors, so
+            # the model can tell "nothing I read has changed" without reading anything (pipeline.freshness).
+            self.conn.execute("CREATE TABLE IF NOT EXISTS store_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)")
 
     def close(self) -> None:
         self.conn.close()
@@ -162,10 +165,22 @@ class DocumentStore:
         )
 
     # ---- writes --------------------------------------------------------------
+    def _bump_generation(self) -> None:
+        self.conn.execute(
+            "INSERT INTO store_meta (key, value) VALUES ('generation', 1) "
+            "ON CONFLICT(key) DO UPDATE SET value = value + 1"
+        )
+
+    def generation(self) -> int:
+        """How many committed changes the documents and vectors have seen; persistent across processes."""
+        row = self.conn.execute("SELECT value FROM store_meta WHERE key = 'generation'").fetchone()
+        return int(row[0]) if row else 0
+
     def put_many(self, docs: Iterable[Document]) -> int:
         """Upsert documents (idempotent by id) and their keyword index; one transaction."""
         n = 0
         with self.conn:
+            self._bump_generation()
             for doc in docs:
                 payload, key_id = self._seal(doc.payload())
                 old = self.conn.execute("SELECT rowid FROM docs WHERE id = ?", (doc.id,)).fetchone()
@@ -192,6 +207,7 @@ class DocumentStore:
     def delete(self, ids: Iterable[str]) -> int:
         n = 0
         with self.conn:
+            self._bump_generation()
             for doc_id in ids:
                 row = self.conn.execute("SELECT rowid FROM docs WHERE id = ?", (doc_id,)).fetchone()
                 if row:
@@ -314,6 +330,7 @@ class DocumentStore:
     def mark_embedded(self, ids: Sequence[str], vectors: np.ndarray | None = None) -> None:
         """Flag documents as embedded; HIGH keeps its vectors here, encrypted (float16)."""
         with self.conn:
+            self._bump_generation()
             for i, doc_id in enumerate(ids):
                 blob = None
                 if vectors is not None:

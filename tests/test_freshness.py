@@ -1,0 +1,114 @@
+"""A model asset is rebuilt only when something it reads changed (pipeline.freshness).
+
+A HIGH-only arrival must leave the LOW and MEDIUM views untouched: rebuilding them costs time at scale,
+and when a view changes tells a reader of that view that something arrived.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import numpy as np
+import pytest
+
+from twin_assets.lifecycle import suppress
+from twin_assets.pipeline import freshness
+from twin_assets.stores import HIGH, LOW, MEDIUM, TIERS
+from twin_assets.stores.documents import Document
+
+pytestmark = pytest.mark.timeout(600)
+MODEL = "group:processing or group:graph or group:insights"
+
+
+def _rent(tier: str, months: range, amount: float, prefix: str = "rent") -> list[Document]:
+    return [
+        Document(f"{prefix}-{tier.lower()}-{m}", "bank_csv", "transaction", tier, datetime(2024, m, 1, 8, tzinfo=UTC),
+                 "Hausverwaltung", "Miete", {"parties": [{"role": "merchant", "name": "Hausverwaltung Kranich"}],
+                                             "attributes": {"amount": amount}})
+        for m in months
+    ]
+
+
+def _fp(twin, view: str) -> str:
+    from twin_assets.pipeline.model import view_tiers
+
+    return freshness.fingerprint(twin, view_tiers(view))
+
+
+def test_every_kind_of_change_moves_the_fingerprint_of_the_views_that_read_it(twin):
+    twin.store(LOW).put_many(_rent(LOW, range(1, 3), -400.0))
+    before = {v: _fp(twin, v) for v in TIERS}
+    twin.store(HIGH).put_many(_rent(HIGH, range(1, 3), -2500.0))
+    after = {v: _fp(twin, v) for v in TIERS}
+    assert after[LOW] == before[LOW] and after[MEDIUM] == before[MEDIUM] and after[HIGH] != before[HIGH]
+
+    twin.store(MEDIUM).put_many(_rent(MEDIUM, range(1, 3), -700.0))
+    moved = {v: _fp(twin, v) for v in TIERS}
+    assert moved[LOW] == after[LOW] and moved[MEDIUM] != after[MEDIUM] and moved[HIGH] != after[HIGH]
+
+    twin.store(LOW).mark_embedded(["rent-low-1"])  # topics read vectors
+    assert _fp(twin, LOW) != moved[LOW]
+    embedded = _fp(twin, LOW)
+    twin.store(LOW).delete(["rent-low-2"])
+    assert _fp(twin, LOW) != embedded
+    deleted = _fp(twin, LOW)
+    suppress.add(twin, ["0" * 64])  # forgetting an entity changes every view's entities
+    assert _fp(twin, LOW) != deleted
+    assert _fp(twin, LOW) == _fp(twin, LOW), "the fingerprint is stable while nothing changes"
+    assert twin.store(HIGH).generation() > 0
+
+
+def test_code_changes_are_part_of_the_fingerprint(twin, monkeypatch):
+    first = _fp(twin, LOW)
+    freshness.code_version.cache_clear()
+    monkeypatch.setattr(freshness, "MODEL_CODE", freshness.MODEL_CODE[:-1])
+    try:
+        assert _fp(twin, LOW) != first
+    finally:
+        freshness.code_version.cache_clear()
+
+
+def _rows(twin, view: str) -> list[tuple[int, str, str]]:
+    return twin.store(view).conn.execute(
+        "SELECT rowid, kind, id FROM artifacts WHERE kind != ? ORDER BY kind, id", (freshness.BUILT,)).fetchall()
+
+
+def _unchanged_flags(settings, partition: str) -> dict[str, bool]:
+    from dagster import AssetKey, AssetRecordsFilter, DagsterInstance
+
+    from twin_assets.run import use_dagster_home
+
+    use_dagster_home(settings)
+    flags = {}
+    with DagsterInstance.get() as instance:
+        for name in ("text", "entities", "sentiment", "timeline", "topics", "knowledge_graph", "graph_metrics",
+                     "insights"):
+            records = instance.fetch_materializations(
+                AssetRecordsFilter(asset_key=AssetKey(name), asset_partitions=[partition]), limit=1).records
+            flags[name] = records[0].asset_materialization.metadata["unchanged"].value
+    return flags
+
+
+def test_a_high_only_arrival_rebuilds_only_the_high_view(twin, home):
+    from twin_assets.run import materialize
+
+    for tier, amount in ((LOW, -400.0), (MEDIUM, -700.0), (HIGH, -2500.0)):
+        docs = _rent(tier, range(1, 7), amount)
+        twin.store(tier).put_many(docs)
+        if tier != HIGH:
+            with twin.vectors() as vectors:
+                vectors.upsert(tier, [d.id for d in docs], np.eye(len(docs), 384, dtype=np.float32))
+        twin.store(tier).mark_embedded([d.id for d in docs], np.eye(len(docs), 384, dtype=np.float32))
+    assert materialize(home, MODEL).success
+    assert not any(_unchanged_flags(home, LOW).values())
+    built = {v: _rows(twin, v) for v in TIERS}
+    assert all(built.values())
+
+    twin.store(HIGH).put_many(_rent(HIGH, range(7, 9), -2600.0, prefix="later"))
+    assert materialize(home, MODEL).success
+    for view in (LOW, MEDIUM):
+        assert all(_unchanged_flags(home, view).values()), view
+        assert _rows(twin, view) == built[view], f"the {view} view was rewritten"
+    high = _unchanged_flags(home, HIGH)
+    assert not high["entities"] and not high["insights"] and not high["text"]
+    assert _rows(twin, HIGH) != built[HIGH]
