@@ -74,18 +74,28 @@ def view_norms(twin: Twin, view: str, docs: list[Document]) -> dict[str, CleanTe
 # ---- text ----------------------------------------------------------------------------------
 def build_text(twin: Twin, tier: str) -> dict[str, int]:
     """Per record of exactly this tier: language, quoted/signature/boilerplate ranges and citable
-    passages, all as offsets into the stored body (never copies)."""
+    passages, all as offsets into the stored body (never copies).
+
+    Incremental: records are content-addressed, so a record's text artifact never goes stale; only new
+    records are normalised and forgotten ones dropped, unless the model code changed since (then all)."""
+    from twin_assets.pipeline.freshness import BUILT, code_version
     from twin_assets.processing.text import normalise, passages
 
-    store = twin.store(tier)
+    store, derived = twin.store(tier), twin.derived(tier)
     ids = store.ids()
+    code = code_version()
+    same_code = (derived.get(BUILT, "text_code") or {}).get("code") == code
+    have = derived.ids("text") if same_code else set()
+    current = set(ids)
+    missing = [i for i in ids if i not in have]
+    stale = [("text", i) for i in have - current]
     languages: dict[str, int] = defaultdict(int)
     n_passages = 0
 
     def artifacts():
         nonlocal n_passages
-        for start in range(0, len(ids), 1000):
-            for doc in store.get_many(ids[start : start + 1000]).values():
+        for start in range(0, len(missing), 1000):
+            for doc in store.get_many(missing[start : start + 1000]).values():
                 norm = normalise(doc)
                 ps = passages(doc, norm)
                 n_passages += len(ps)
@@ -97,8 +107,14 @@ def build_text(twin: Twin, tier: str) -> dict[str, int]:
                     "passages": [[p.start, p.end, p.field] for p in ps],
                 }, [doc.id])
 
-    n = twin.derived(tier).replace_kind("text", artifacts())
-    return {"documents": n, "passages": n_passages, "languages": len(languages)}
+    if same_code:
+        derived.delete(stale)
+        new = derived.upsert_many("text", artifacts())
+    else:
+        new = derived.replace_kind("text", artifacts())
+        derived.put(BUILT, "text_code", {"code": code})
+    return {"documents": len(ids), "normalised": new, "dropped": len(stale), "new_passages": n_passages,
+            "new_languages": len(languages)}
 
 
 # ---- entities ------------------------------------------------------------------------------

@@ -59,6 +59,27 @@ class DerivedStore:
                 n += 1
         return n
 
+    def upsert_many(self, kind: str, artifacts: Iterable[Artifact]) -> int:
+        """Insert or replace artifacts of one kind, each with its evidence; one transaction."""
+        n = 0
+        with self.conn:
+            for a in artifacts:
+                payload, key_id = self.store._seal(json.dumps(a.data, default=str).encode())
+                self.conn.execute(
+                    "INSERT OR REPLACE INTO artifacts (kind, id, key_id, payload) VALUES (?,?,?,?)",
+                    (kind, a.id, key_id, payload),
+                )
+                self.conn.execute("DELETE FROM artifact_docs WHERE kind = ? AND id = ?", (kind, a.id))
+                self.conn.executemany(
+                    "INSERT INTO artifact_docs (kind, id, doc_id) VALUES (?,?,?)",
+                    [(kind, a.id, d) for d in dict.fromkeys(a.evidence)],
+                )
+                n += 1
+        return n
+
+    def ids(self, kind: str) -> set[str]:
+        return {r[0] for r in self.conn.execute("SELECT id FROM artifacts WHERE kind = ?", (kind,))}
+
     def put(self, kind: str, artifact_id: str, data: dict[str, Any]) -> None:
         """Insert or replace one artifact without evidence (bookkeeping such as what a build read)."""
         payload, key_id = self.store._seal(json.dumps(data, default=str).encode())
