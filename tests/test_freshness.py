@@ -112,3 +112,24 @@ def test_a_high_only_arrival_rebuilds_only_the_high_view(twin, home):
     high = _unchanged_flags(home, HIGH)
     assert not high["entities"] and not high["insights"] and not high["text"]
     assert _rows(twin, HIGH) != built[HIGH]
+
+
+def test_the_view_cache_serves_a_view_until_it_changes(twin):
+    from twin_assets.pipeline import model
+
+    twin.store(LOW).put_many(_rent(LOW, range(1, 3), -400.0))
+    with model.caching_views():
+        first = model.view_documents(twin, MEDIUM)
+        assert model._view_cache and model.view_documents(twin, MEDIUM) == first
+        norms = model.view_norms(twin, MEDIUM, first)
+        assert model.view_norms(twin, MEDIUM, first) == norms
+        twin.store(MEDIUM).put_many(_rent(MEDIUM, range(1, 4), -700.0))
+        second = model.view_documents(twin, MEDIUM)
+        assert len(second) == len(first) + 3
+        assert set(model.view_norms(twin, MEDIUM, second)) == {d.id for d in second}
+        twin.store(HIGH).put_many(_rent(HIGH, range(1, 4), -900.0))
+        assert model.view_documents(twin, MEDIUM) == second  # a higher tier is not part of this view
+        assert len(model.view_documents(twin, HIGH)) == len(second) + 3
+    assert model._view_cache is None
+    model.view_documents(twin, LOW)
+    assert model._view_cache is None, "nothing is kept outside an in-process materialization"

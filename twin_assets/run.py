@@ -61,7 +61,9 @@ def materialize(settings: TwinSettings, selection: str | None = None) -> RunOutc
     tiered = [k for k in keys if graph.get(k).is_partitioned]
     job = defs.resolve_implicit_global_asset_job_def()
     outcome = RunOutcome(True, [], [], [])
-    with DagsterInstance.get() as instance:
+    from twin_assets.pipeline.model import caching_views
+
+    with DagsterInstance.get() as instance, caching_views():
         plan: list[tuple[list, str | None]] = [(plain, None)] if plain else []
         # LOW first: a higher view reads the lower tiers' embeddings.
         plan += [(tiered, tier) for tier in reversed(TIERS)] if tiered else []

@@ -11,7 +11,9 @@ stored, computes with :mod:`twin_assets.processing`, and swaps the results in.
 
 from __future__ import annotations
 
+import contextlib
 from collections import defaultdict
+from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from itertools import combinations
 from typing import Any
@@ -36,7 +38,41 @@ def view_tiers(view: str) -> tuple[str, ...]:
     return tuple(t for t in TIERS if TIER_RANK[t] <= TIER_RANK[view])
 
 
+# One view's documents and normalisations, kept between the steps of an in-process materialization: eight
+# steps and checks read the same view in a row (0.8 s each at 10k records, ~10x that at 100k). Off by
+# default, so a long-lived process (the API) never keeps a view's documents in memory.
+_view_cache: dict[str, Any] | None = None
+
+
+@contextlib.contextmanager
+def caching_views() -> Iterator[None]:
+    global _view_cache
+    _view_cache = {}
+    try:
+        yield
+    finally:
+        _view_cache = None
+
+
+def _cached(twin: Twin, view: str, what: str, compute: Callable[[], Any]) -> Any:
+    if _view_cache is None:
+        return compute()
+    from twin_assets.pipeline.freshness import fingerprint
+
+    key = (str(twin.settings.home), view, fingerprint(twin, view_tiers(view)))
+    if _view_cache.get("key") != key:
+        _view_cache.clear()
+        _view_cache["key"] = key
+    if what not in _view_cache:
+        _view_cache[what] = compute()
+    return _view_cache[what]
+
+
 def view_documents(twin: Twin, view: str) -> list[Document]:
+    return list(_cached(twin, view, "documents", lambda: _read_view_documents(twin, view)))
+
+
+def _read_view_documents(twin: Twin, view: str) -> list[Document]:
     docs: list[Document] = []
     for tier in view_tiers(view):
         store = twin.store(tier)
@@ -51,6 +87,12 @@ def view_norms(twin: Twin, view: str, docs: list[Document]) -> dict[str, CleanTe
     """Each document's quote/signature/boilerplate offsets and language, read back from the ``text``
     artifacts of its own tier (records are content-addressed, so an artifact never goes stale), computed
     only where missing. Normalising once instead of in every step of every view saved ~30% of a rebuild."""
+    if _view_cache is not None and [d.id for d in docs] == [d.id for d in view_documents(twin, view)]:
+        return dict(_cached(twin, view, "norms", lambda: _read_view_norms(twin, view, docs)))
+    return _read_view_norms(twin, view, docs)
+
+
+def _read_view_norms(twin: Twin, view: str, docs: list[Document]) -> dict[str, CleanText]:
     by_id = {d.id: d for d in docs}
     out: dict[str, CleanText] = {}
     for tier in view_tiers(view):
