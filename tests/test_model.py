@@ -124,3 +124,19 @@ def test_incremental_text_equals_a_full_rebuild(built, tier, monkeypatch):
     monkeypatch.setattr(freshness, "code_version", lambda: "another version of the model code")
     assert model.build_text(built, tier)["normalised"] == len(full)
     assert _text_artifacts(built, tier) == full
+
+
+@pytest.mark.parametrize("view", ["MEDIUM", "HIGH"])
+def test_incremental_sentiment_equals_a_full_rebuild(built, view, monkeypatch):
+    from twin_assets.pipeline import freshness
+
+    derived = built.derived(view)
+    first = model.build_sentiment(built, view)  # the fixture built it already: nothing new to score
+    assert first["scored"] == 0 and first["documents"] > 0
+    full = {k: dict(derived.iter(k)) for k in ("doc_sentiment", "relationship")}
+    derived.delete([("doc_sentiment", sorted(full["doc_sentiment"])[0])])
+    assert model.build_sentiment(built, view)["scored"] == 1
+    assert {k: dict(derived.iter(k)) for k in full} == full
+    monkeypatch.setattr(freshness, "code_version", lambda: "another version of the model code")
+    assert model.build_sentiment(built, view)["scored"] == first["documents"]
+    assert {k: dict(derived.iter(k)) for k in full} == full

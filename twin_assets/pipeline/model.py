@@ -200,15 +200,31 @@ def build_entities(twin: Twin, view: str) -> dict[str, int]:
 
 # ---- sentiment -----------------------------------------------------------------------------
 def build_sentiment(twin: Twin, view: str) -> dict[str, int]:
+    """Per-record sentiment is incremental (a record's score depends on that record alone, and records are
+    content-addressed); relationships are recomputed from all scores, since resolution may have changed."""
+    from twin_assets.pipeline.freshness import BUILT, code_version
+
     docs = view_documents(twin, view)
     res = load_resolution(twin, view)
-    doc_sent = sentiment_mod.document_sentiment(docs, view_norms(twin, view, docs))
-    rel = sentiment_mod.relationship_sentiment(docs, res, doc_sent)
     derived = twin.derived(view)
-    derived.replace_kind("doc_sentiment", (Artifact("doc_sentiment", s.doc_id, asdict(s), [s.doc_id])
-                                           for s in doc_sent))
+    code = code_version()
+    same_code = (derived.get(BUILT, "doc_sentiment_code") or {}).get("code") == code
+    known = {i: sentiment_mod.DocSentiment(**d) for i, d in derived.iter("doc_sentiment")} if same_code else {}
+    current = {d.id for d in docs}
+    fresh = sentiment_mod.document_sentiment([d for d in docs if d.id not in known], view_norms(twin, view, docs))
+    by_id = {**known, **{s.doc_id: s for s in fresh}}
+    doc_sent = [by_id[d.id] for d in docs if d.id in by_id]
+    rel = sentiment_mod.relationship_sentiment(docs, res, doc_sent)
+    if same_code:
+        derived.delete([("doc_sentiment", i) for i in known if i not in current])
+        derived.upsert_many("doc_sentiment", (Artifact("doc_sentiment", s.doc_id, asdict(s), [s.doc_id])
+                                              for s in fresh))
+    else:
+        derived.replace_kind("doc_sentiment", (Artifact("doc_sentiment", s.doc_id, asdict(s), [s.doc_id])
+                                               for s in doc_sent))
+        derived.put(BUILT, "doc_sentiment_code", {"code": code})
     derived.replace_kind("relationship", (Artifact("relationship", r.entity_id, asdict(r), r.evidence) for r in rel))
-    return {"documents": len(doc_sent), "relationships": len(rel)}
+    return {"documents": len(doc_sent), "scored": len(fresh), "relationships": len(rel)}
 
 
 # ---- timeline ------------------------------------------------------------------------------
