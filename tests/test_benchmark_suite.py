@@ -30,3 +30,33 @@ def test_markdown_marks_met_and_missed_targets():
     ratio = next(line for line in table.splitlines() if line.startswith("| sync ÷ raw"))
     assert "0.90 (met)" in ratio and "0.50 (**not met**)" in ratio
     assert "| records | 10,215 | 10,215 |" in table
+
+
+def test_a_size_run_without_the_model_says_what_was_not_run():
+    result = _result(30.0, 0.9)
+    result.update(model=None, incremental=None, end_to_end={"seconds": None, "peak_rss_mib": 900})
+    result["latency"] = {"search": {"p50_ms": 9.0, "p95_ms": 30.0}, "rss_mib": {"api": 800, "chroma": 120}}
+    report = {"started": "t", "sizes": ["1m"], "targets": TARGETS,
+              "machine": {"cpus": 2, "python": "3.11", "embedding_backend": "onnx"}, "results": {"1m": result}}
+    rows = {line.split(" | ")[0].strip("| "): line for line in markdown(report).splitlines() if line.startswith("| ")}
+    for name in ("model rebuild s", "end to end s", "ask p50 / p95 ms", "path p50 / p95 ms",
+                 "1% incremental end to end ÷ full"):
+        assert "not run" in rows[name], name
+    assert "9 / 30 (met)" in rows["search p50 / p95 ms"]
+
+
+def test_split_mbox_streams_the_newest_messages_out(tmp_path):
+    import mailbox
+
+    from benchmarks.sync import _split_mbox
+
+    src = tmp_path / "all.mbox"
+    box = mailbox.mbox(src)
+    for i in range(200):
+        box.add(f"From: a@example.org\nSubject: n{i}\n\nFrom here on, line one\nbody {i}\n")
+    box.flush()
+    box.close()
+    held = _split_mbox(src, tmp_path / "keep.mbox", tmp_path / "held.mbox", 0.05)
+    kept = [m["subject"] for m in mailbox.mbox(tmp_path / "keep.mbox")]
+    new = [m["subject"] for m in mailbox.mbox(tmp_path / "held.mbox")]
+    assert held == 10 and kept == [f"n{i}" for i in range(190)] and new == [f"n{i}" for i in range(190, 200)]
