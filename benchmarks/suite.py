@@ -158,10 +158,10 @@ def run_size(label: str, work: Path, seed: int, requests: int, keep: bool, incre
     model = run_step("model", env) if build_model else None
     raw = run_step("raw", env, RAW_SAMPLE, seed)
     inc_sync = inc_model = None
-    if incremental and build_model:
+    if incremental:
         print(f"== {label}: 1% incremental ({n_new} new messages)", flush=True)
         inc_sync = run_step("sync", env, [str(held)])
-        inc_model = run_step("model", env)
+        inc_model = run_step("model", env) if build_model else None
     print(f"== {label}: API latency", flush=True)
     from benchmarks.latency import ENDPOINTS, measure
 
@@ -181,12 +181,12 @@ def run_size(label: str, work: Path, seed: int, requests: int, keep: bool, incre
                       {"seconds": None, "records_per_s": None, "peak_rss_mib": sync["peak_rss_mib"],
                        "model_not_run": True},
         "incremental": {
-            "new_messages": n_new, "sync_s": inc_sync["wall_s"], "model_s": inc_model["wall_s"],
+            "new_messages": n_new, "sync_s": inc_sync["wall_s"], "model_s": inc_model and inc_model["wall_s"],
             "sync_ratio": round(inc_sync["wall_s"] / sync["wall_s"], 4),
             "sync_ratio_inner": round(inc_sync["inner_s"] / sync["inner_s"], 4),
             "end_to_end_ratio": round((inc_sync["wall_s"] + inc_model["wall_s"]) / (sync["wall_s"] + model["wall_s"]),
-                                      4),
-        } if inc_sync and inc_model else None,
+                                      4) if inc_model and model else None,
+        } if inc_sync else None,
         "latency": latency,
     }
     if not keep:
@@ -200,7 +200,7 @@ def _mark(ok: bool) -> str:
 
 
 def _inc(r: dict, key: str, targets: dict | None) -> str:
-    if not r.get("incremental"):
+    if not r.get("incremental") or r["incremental"].get(key) is None:
         return "not run"
     value = r["incremental"][key]
     mark = f" ({_mark(value <= targets['incremental_ratio_max'])})" if targets else ""
@@ -269,7 +269,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--no-incremental", action="store_true", help="Skip the 1%% incremental sync and rebuild.")
     ap.add_argument("--no-model", action="store_true",
-                    help="Sync, raw model and search latency only (no model rebuild, incremental, ask or graph).")
+                    help="Sync, raw model, 1%% incremental sync and search latency only (no model, ask or graph).")
     ap.add_argument("--step", choices=sorted(STEPS), help=argparse.SUPPRESS)
     ap.add_argument("--step-out", help=argparse.SUPPRESS)
     ap.add_argument("--step-args", default="[]", help=argparse.SUPPRESS)

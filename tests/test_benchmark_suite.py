@@ -34,7 +34,8 @@ def test_markdown_marks_met_and_missed_targets():
 
 def test_a_size_run_without_the_model_says_what_was_not_run():
     result = _result(30.0, 0.9)
-    result.update(model=None, incremental=None, end_to_end={"seconds": None, "peak_rss_mib": 900})
+    result.update(model=None, end_to_end={"seconds": None, "peak_rss_mib": 900},
+                  incremental={"sync_ratio": 0.02, "sync_ratio_inner": 0.01, "end_to_end_ratio": None})
     result["latency"] = {"search": {"p50_ms": 9.0, "p95_ms": 30.0}, "rss_mib": {"api": 800, "chroma": 120}}
     report = {"started": "t", "sizes": ["1m"], "targets": TARGETS,
               "machine": {"cpus": 2, "python": "3.11", "embedding_backend": "onnx"}, "results": {"1m": result}}
@@ -43,6 +44,7 @@ def test_a_size_run_without_the_model_says_what_was_not_run():
                  "1% incremental end to end ÷ full"):
         assert "not run" in rows[name], name
     assert "9 / 30 (met)" in rows["search p50 / p95 ms"]
+    assert "2.0% (met)" in rows["1% incremental sync ÷ full sync"]
 
 
 def test_split_mbox_streams_the_newest_messages_out(tmp_path):
