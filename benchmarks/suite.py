@@ -72,15 +72,59 @@ def step_sync(paths: list[str]) -> dict:
     return {**result, "inner_s": round(time.perf_counter() - t0, 2)}
 
 
+class RssSampler:
+    """This process's resident memory twice a second, in a thread, so each step's peak can be told apart."""
+
+    def __init__(self, every_s: float = 0.5) -> None:
+        import threading
+
+        self.samples: list[tuple[float, int]] = []
+        self._every = every_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        page = os.sysconf("SC_PAGE_SIZE")
+        while not self._stop.is_set():
+            with open("/proc/self/statm") as f:
+                self.samples.append((time.time(), int(f.read().split()[1]) * page))
+            self._stop.wait(self._every)
+
+    def __enter__(self) -> RssSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def peak_mib(self, start: float, end: float) -> int:
+        inside = [rss for t, rss in self.samples if start <= t <= end]
+        return round(max(inside, default=0) / 2**20)
+
+
 def step_model() -> dict:
+    """The model rebuild, with each asset step's seconds and peak RSS: where the time and memory go."""
+    from dagster import DagsterInstance
+
     from twin_assets.run import materialize
     from twin_assets.settings import get_settings
 
     t0 = time.perf_counter()
-    outcome = materialize(get_settings(), MODEL_SELECT)
+    with RssSampler() as rss:
+        outcome = materialize(get_settings(), MODEL_SELECT)
     if not outcome.success:
         raise SystemExit("model materialization failed: " + "; ".join(outcome.failures))
-    return {"assets": len(outcome.materialized), "inner_s": round(time.perf_counter() - t0, 2)}
+    steps: dict[str, dict] = {}
+    with DagsterInstance.get() as instance:
+        for run_id in outcome.run_ids:
+            partition = (instance.get_run_by_id(run_id).tags or {}).get("dagster/partition")
+            for st in instance.get_run_step_stats(run_id):
+                if st.start_time and st.end_time:
+                    steps[st.step_key + (f"[{partition}]" if partition else "")] = {
+                        "s": round(st.end_time - st.start_time, 2),
+                        "peak_rss_mib": rss.peak_mib(st.start_time, st.end_time)}
+    return {"assets": len(outcome.materialized), "inner_s": round(time.perf_counter() - t0, 2), "steps": steps}
 
 
 def step_raw(sample: int, seed: int) -> dict:
@@ -254,6 +298,13 @@ def markdown(report: dict) -> str:
                  f"(+ {r['latency']['rss_mib']['chroma']:,})", "≤ 4096"))
     for name, fn, target in rows:
         lines.append(f"| {name} | " + " | ".join(fn(report["results"][s]) for s in report["sizes"]) + f" | {target} |")
+    for size in report["sizes"]:
+        steps = _get(report["results"][size], "model", "steps")
+        if steps:
+            lines += ["", f"Where the model rebuild's time goes at {size} (slowest steps):", "",
+                      "| step | s | peak RSS MiB |", "|---|---|---|"]
+            lines += [f"| {k} | {v['s']:.1f} | {v['peak_rss_mib']:,} |"
+                      for k, v in sorted(steps.items(), key=lambda kv: -kv[1]["s"])[:10]]
     lines += ["", "Targets apply at 1M records; smaller sizes show the trend. Produced by "
               "`python -m benchmarks.suite`."]
     return "\n".join(lines) + "\n"

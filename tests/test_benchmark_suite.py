@@ -12,7 +12,8 @@ def _result(search_p95: float, ratio: float) -> dict:
         "sync": {"wall_s": 100.0, "records_per_s": 102.2, "peak_rss_mib": 900},
         "raw_embedding": {"texts_per_s": 150.0},
         "throughput_ratio": ratio,
-        "model": {"wall_s": 50.0},
+        "model": {"wall_s": 50.0, "steps": {"entities[HIGH]": {"s": 31.5, "peak_rss_mib": 1500},
+                                            "text[LOW]": {"s": 0.4, "peak_rss_mib": 700}}},
         "end_to_end": {"seconds": 150.0, "peak_rss_mib": 1200},
         "incremental": {"sync_ratio": 0.02, "sync_ratio_inner": 0.01, "end_to_end_ratio": 0.4},
         "latency": {"search": {"p50_ms": 9.0, "p95_ms": search_p95}, "ask": lat, "neighbors": lat, "path": lat,
@@ -30,6 +31,8 @@ def test_markdown_marks_met_and_missed_targets():
     ratio = next(line for line in table.splitlines() if line.startswith("| sync ÷ raw"))
     assert "0.90 (met)" in ratio and "0.50 (**not met**)" in ratio
     assert "| records | 10,215 | 10,215 |" in table
+    assert "| entities[HIGH] | 31.5 | 1,500 |" in table  # where the model's time goes, slowest first
+    assert table.index("entities[HIGH]") < table.index("text[LOW]")
 
 
 def test_a_size_run_without_the_model_says_what_was_not_run():
