@@ -115,3 +115,23 @@ def test_topic_text_drops_links_greetings_and_headings():
     assert is_topical(doc)
     txn = make_doc("t", source="ofx", kind="transaction", title="REWE", body="Kartenzahlung girocard")
     assert not is_topical(txn)
+
+
+def test_topical_texts_match_one_document_at_a_time_and_use_given_normalisations():
+    from twin_assets.processing.text import normalise
+    from twin_assets.processing.topics import topical_texts
+
+    docs = [*_docs(), make_doc("t", source="ofx", kind="transaction", title="REWE", body="Kartenzahlung"),
+            make_doc("short", body="ok thanks"),
+            make_doc("q", body="My own words about the marathon plan today\n\n> quoted line about taxes\n> more")]
+    kept, texts = topical_texts(docs)
+    assert [d.id for d in kept] == [d.id for d in docs if is_topical(d)]
+    assert texts == [topic_text(d) for d in kept]
+    norms = {d.id: normalise(d) for d in docs}
+    assert topical_texts(docs, norms) == (kept, texts)
+    # A stored normalisation is used as given, not recomputed: here one that removes nothing keeps the quote.
+    from dataclasses import replace
+
+    raw = {**norms, "q": replace(norms["q"], removed=[])}
+    q_text = dict(zip([d.id for d in kept], topical_texts(docs, raw)[1], strict=True))["q"]
+    assert "taxes" in q_text and "taxes" not in dict(zip([d.id for d in kept], texts, strict=True))["q"]

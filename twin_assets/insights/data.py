@@ -17,6 +17,7 @@ from functools import cached_property
 from twin_assets.insights.base import History, Interaction, interactions
 from twin_assets.insights.patterns import Occurrence, meeting_occurrences
 from twin_assets.processing.resolution import Resolution
+from twin_assets.processing.text import CleanText
 from twin_assets.stores.documents import Document
 
 
@@ -26,6 +27,8 @@ class InsightData:
     resolution: Resolution
     as_of: datetime
     sentiment: dict[str, float] = field(default_factory=dict)  # doc id -> VADER compound (reliable only)
+    # doc id -> stored normalisation (a function of the document alone, like sentiment); computed where missing
+    norms: dict[str, CleanText] = field(default_factory=dict)
 
     @classmethod
     def build(
@@ -35,6 +38,7 @@ class InsightData:
         as_of: datetime,
         sentiment: dict[str, float] | None = None,
         compute_missing_sentiment: bool = True,
+        norms: dict[str, CleanText] | None = None,
     ) -> InsightData:
         kept = sorted(
             (d for d in docs if d.event_time is not None and d.event_time < as_of), key=lambda d: (d.event_time, d.id)
@@ -53,7 +57,7 @@ class InsightData:
                 from twin_assets.processing.sentiment import document_sentiment
 
                 scores.update((s.doc_id, s.compound) for s in document_sentiment(missing) if s.reliable)
-        return cls(kept, cut, as_of, scores)
+        return cls(kept, cut, as_of, scores, {k: v for k, v in (norms or {}).items() if k in ids})
 
     @cached_property
     def by_id(self) -> dict[str, Document]:

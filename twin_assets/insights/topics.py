@@ -43,12 +43,11 @@ class TopicSeries:
     """Shares of each topic in time windows, from one clustering of the records before ``as_of``."""
 
     def __init__(self, data: InsightData, seed: int = 0) -> None:
-        docs = [d for d in data.docs if topics_mod.is_topical(d)]
+        docs, texts = topics_mod.topical_texts(data.docs, data.norms)
         self.docs = docs
         self.model: topics_mod.TopicModel | None = None
         if len(docs) < MIN_DOCS:
             return
-        texts = [topics_mod.topic_text(d) for d in docs]
         vectors = topics_mod.tfidf_vectors(texts, seed=seed)
         self.model = topics_mod.find_topics(docs, vectors, texts=texts, seed=seed, k_range=(4, 16))
         self.t = {d.id: ts(d.event_time) for d in docs}  # type: ignore[arg-type]

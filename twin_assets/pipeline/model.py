@@ -270,15 +270,15 @@ def _vectors(twin: Twin, docs: list[Document]) -> dict[str, np.ndarray]:
 def build_topics(twin: Twin, view: str, seed: int = 0) -> dict[str, int]:
     all_docs = view_documents(twin, view)
     norms = view_norms(twin, view, all_docs)
-    docs = [d for d in all_docs if topics_mod.is_topical(d, norms[d.id])]
-    vecs = _vectors(twin, docs)
-    docs = [d for d in docs if d.id in vecs]
+    topical, topical_texts = topics_mod.topical_texts(all_docs, norms)
+    vecs = _vectors(twin, topical)
+    docs = [d for d in topical if d.id in vecs]
+    texts = [t for d, t in zip(topical, topical_texts, strict=True) if d.id in vecs]
     derived = twin.derived(view)
     if len(docs) < 2:
         derived.replace_kind("topic", [])
         derived.replace_kind("topic_assignments", [])
         return {"documents": len(docs), "topics": 0}
-    texts = [topics_mod.topic_text(d, norms[d.id]) for d in docs]
     model = topics_mod.find_topics(docs, np.stack([vecs[d.id] for d in docs]), texts=texts, seed=seed)
     derived.replace_kind("topic", (Artifact("topic", t.id, asdict(t), t.evidence) for t in model.topics))
     derived.replace_kind("topic_assignments", [Artifact("topic_assignments", "all",

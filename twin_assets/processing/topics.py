@@ -63,10 +63,30 @@ class TopicModel:
 
 def is_topical(doc: Document, norm: CleanText | None = None, min_words: int = 4) -> bool:
     """Documents that can carry a topic: messages, notes, events and chat with some words of their own."""
+    return _topical_text(doc, norm, min_words) is not None
+
+
+def _topical_text(doc: Document, norm: CleanText | None, min_words: int = 4) -> str | None:
     attrs = (doc.meta or {}).get("attributes") or {}
     if doc.kind in ("contact", "transaction") or attrs.get("system"):
-        return False
-    return len(re.findall(r"\w+", topic_text(doc, norm)[:4000])) >= min_words
+        return None
+    text = topic_text(doc, norm)
+    return text if len(re.findall(r"\w+", text[:4000])) >= min_words else None
+
+
+def topical_texts(
+    docs: Iterable[Document], norms: dict[str, CleanText] | None = None
+) -> tuple[list[Document], list[str]]:
+    """The topical documents and their topic texts, each text computed once (with stored normalisations
+    where given: normalising again was a third of the insights step)."""
+    kept: list[Document] = []
+    texts: list[str] = []
+    for d in docs:
+        text = _topical_text(d, (norms or {}).get(d.id))
+        if text is not None:
+            kept.append(d)
+            texts.append(text)
+    return kept, texts
 
 
 def topic_text(doc: Document, norm: CleanText | None = None) -> str:
