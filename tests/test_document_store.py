@@ -70,3 +70,16 @@ def test_unfiltered_and_filtered_keyword_search_rank_alike(twin):
     fast = store.keyword_search("budget holiday", 10)
     joined = store.keyword_search("budget holiday", 10, since=datetime(2000, 1, 1, tzinfo=UTC))
     assert fast == joined and {i for i, _ in fast} == {"r1", "r2", "r3", "r4"}
+
+
+@pytest.mark.parametrize("tier", [HIGH, LOW])
+def test_metadata_reads_back_exactly_even_where_the_fast_decoder_refuses_it(twin, tier):
+    meta = {"parties": [{"name": "Å. Ørsted", "email": "a@example.org", "role": "from"}],
+            "attributes": {"amount": -12.5, "nan": float("nan"), "big": 2**70, "nested": {"list": [1, None, True]}}}
+    store = twin.store(tier)
+    store.put_many([Document(id="r9", source="bank_csv", kind="transaction", tier=tier, event_time=None,
+                             title="", body="x", meta=meta)])
+    got = store.get("r9").meta
+    assert got["parties"] == meta["parties"] and got["attributes"]["big"] == 2**70
+    assert got["attributes"]["nested"] == {"list": [1, None, True]}
+    assert got["attributes"]["nan"] != got["attributes"]["nan"]  # NaN survives as NaN

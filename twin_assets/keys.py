@@ -36,6 +36,7 @@ import functools
 import getpass
 import hashlib
 import hmac
+import io
 import json
 import os
 import secrets
@@ -211,6 +212,57 @@ def decrypt_stream(keyring: Keyring, src: BinaryIO) -> Iterator[bytes]:
             raise KeyFileError("encrypted file is truncated", hint="restore it from backup")
         (size,) = struct.unpack(">I", header)
         yield keyring.decrypt(src.read(size))
+
+
+class EncryptingWriter(io.RawIOBase):
+    """A write-only file object that encrypts what it is given in 1 MiB frames (the ``encrypt_stream`` format),
+    so a large plaintext (a tar of a folder, a graph snapshot) is never whole in memory nor on disk."""
+
+    def __init__(self, keyring: Keyring, out: BinaryIO) -> None:
+        self._keyring, self._out, self._buf = keyring, out, bytearray()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, b: bytes) -> int:  # type: ignore[override]
+        self._buf += b
+        while len(self._buf) >= CHUNK:
+            self._flush(bytes(self._buf[:CHUNK]))
+            del self._buf[:CHUNK]
+        return len(b)
+
+    def _flush(self, chunk: bytes) -> None:
+        blob = self._keyring.encrypt(chunk)
+        self._out.write(struct.pack(">I", len(blob)))
+        self._out.write(blob)
+
+    def close(self) -> None:
+        if not self.closed and self._buf:
+            self._flush(bytes(self._buf))
+            self._buf.clear()
+        super().close()
+
+
+class DecryptingReader(io.RawIOBase):
+    """A read-only file object over a framed stream, decrypting one frame at a time."""
+
+    def __init__(self, keyring: Keyring, src: BinaryIO) -> None:
+        self._frames = decrypt_stream(keyring, src)
+        self._buf = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:  # type: ignore[override]
+        while not self._buf:
+            frame = next(self._frames, None)
+            if frame is None:
+                return 0
+            self._buf = frame
+        n = min(len(b), len(self._buf))
+        b[:n] = self._buf[:n]
+        self._buf = self._buf[n:]
+        return n
 
 
 # ---- key sources -------------------------------------------------------------

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import io
 import os
 import shutil
 import tarfile
@@ -14,7 +13,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from twin_assets.db.models import Input
-from twin_assets.keys import encrypt_stream
+from twin_assets.keys import EncryptingWriter, encrypt_stream
 from twin_assets.twin import Twin
 
 _BUF = 1 << 20
@@ -88,7 +87,7 @@ def archive_raw(twin: Twin, input_id: str, path: Path) -> str:
     with tmp.open("wb") as out:
         if path.is_dir():
             # Stream the tar through a pipe-like buffer in bounded chunks.
-            buf = _ChunkedEncryptWriter(twin, out)
+            buf = EncryptingWriter(twin.keyring, out)
             with tarfile.open(fileobj=buf, mode="w|") as tar:
                 for f in _iter_files(path):
                     tar.add(f, arcname=f.relative_to(path).as_posix(), recursive=False)
@@ -98,32 +97,6 @@ def archive_raw(twin: Twin, input_id: str, path: Path) -> str:
                 encrypt_stream(twin.keyring, src, out)
     tmp.replace(dest)
     return str(dest.relative_to(twin.settings.home_path))
-
-
-class _ChunkedEncryptWriter(io.RawIOBase):
-    """A write-only file object that encrypts what it is given in 1 MiB frames."""
-
-    def __init__(self, twin: Twin, out: io.BufferedWriter) -> None:
-        self._twin, self._out, self._buf = twin, out, bytearray()
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, b: bytes) -> int:  # type: ignore[override]
-        self._buf += b
-        while len(self._buf) >= _BUF:
-            self._flush(bytes(self._buf[:_BUF]))
-            del self._buf[:_BUF]
-        return len(b)
-
-    def _flush(self, chunk: bytes) -> None:
-        encrypt_stream(self._twin.keyring, io.BytesIO(chunk), self._out)
-
-    def close(self) -> None:
-        if not self.closed and self._buf:
-            self._flush(bytes(self._buf))
-            self._buf.clear()
-        super().close()
 
 
 def remove_plaintext(path: Path) -> None:

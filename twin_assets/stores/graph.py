@@ -1,25 +1,36 @@
 """Versioned, encrypted snapshots of a tier view's knowledge graph.
 
-A snapshot is NetworkX node-link JSON, gzip-compressed and Fernet-encrypted
-(whatever the tier: node labels are names), written atomically as
-``stores/graph/<tier>/v<N>.json.gz.fenc``. The newest few versions are kept.
+A snapshot is the graph as JSON lines (one line for the graph, then one per node and one per edge),
+gzip-compressed and encrypted in 1 MiB Fernet frames (whatever the tier: node labels are names), written
+atomically as ``stores/graph/<tier>/v<N>.jsonl.gz.fenc``. Lines are written and read one at a time, so a
+million-record graph is never also held as one JSON document or one decrypted blob, in the model run that
+writes it or in the API that reads it. Snapshots of the older format (node-link JSON in one Fernet token,
+``v<N>.json.gz.fenc``) are still read. The newest few versions are kept.
 """
 
 from __future__ import annotations
 
 import gzip
+import io
 import json
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import networkx as nx
+import orjson
 
-from twin_assets.keys import Keyring
+from twin_assets.keys import DecryptingReader, EncryptingWriter, Keyring
 
 KEEP_VERSIONS = 3
-_NAME = re.compile(r"^v(\d+)\.json\.gz\.fenc$")
+_NAME = re.compile(r"^v(\d+)\.(jsonl|json)\.gz\.fenc$")
+_LINES_PER_WRITE = 2000
+_DUMP = orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
+
+
+def _dump(obj: object) -> bytes:
+    return orjson.dumps(obj, default=str, option=_DUMP)
 
 
 class GraphSnapshots:
@@ -27,49 +38,101 @@ class GraphSnapshots:
         self.dir = root / tier.lower()
         self.keyring = keyring
 
-    def versions(self) -> list[int]:
+    def _files(self) -> dict[int, Path]:
         if not self.dir.is_dir():
-            return []
-        return sorted(int(m.group(1)) for p in self.dir.iterdir() if (m := _NAME.match(p.name)))
+            return {}
+        return {int(m.group(1)): p for p in self.dir.iterdir() if (m := _NAME.match(p.name))}
+
+    def versions(self) -> list[int]:
+        return sorted(self._files())
 
     def path(self, version: int) -> Path:
-        return self.dir / f"v{version}.json.gz.fenc"
+        return self._files().get(version) or self.dir / f"v{version}.jsonl.gz.fenc"
 
     def save(self, graph: nx.Graph) -> int:
         self.dir.mkdir(parents=True, exist_ok=True)
         version = (self.versions() or [0])[-1] + 1
-        data = json.dumps(nx.node_link_data(graph, edges="links"), default=str).encode()
-        blob = self.keyring.encrypt(gzip.compress(data, mtime=0))
-        tmp = self.path(version).with_suffix(".tmp")
-        tmp.write_bytes(blob)
-        os.replace(tmp, self.path(version))
+        self._write(self.dir / f"v{version}.jsonl.gz.fenc", graph)
         for old in self.versions()[:-KEEP_VERSIONS]:
             self.path(old).unlink(missing_ok=True)
         return version
+
+    def _write(self, dest: Path, graph: nx.Graph) -> None:
+        if graph.is_multigraph():
+            raise TypeError("graph snapshots hold simple graphs (nx.Graph or nx.DiGraph)")
+        tmp = dest.with_suffix(".tmp")
+        with tmp.open("wb") as out:
+            sealed = EncryptingWriter(self.keyring, out)
+            with gzip.GzipFile(fileobj=sealed, mode="wb", mtime=0) as gz:
+                for chunk in _chunks(_lines(graph)):
+                    gz.write(chunk)
+            sealed.close()
+        os.replace(tmp, dest)
 
     def load(self, version: int | None = None) -> tuple[int, nx.Graph] | None:
         versions = self.versions()
         if not versions:
             return None
         version = version or versions[-1]
-        data = json.loads(gzip.decompress(self.keyring.decrypt(self.path(version).read_bytes())))
+        path = self.path(version)
+        if path.name.endswith(".jsonl.gz.fenc"):
+            return version, self._read_lines(path)
+        data = json.loads(gzip.decompress(self.keyring.decrypt(path.read_bytes())))
         return version, nx.node_link_graph(data, edges="links")
+
+    def _read_lines(self, path: Path) -> nx.Graph:
+        with path.open("rb") as src, gzip.GzipFile(
+            fileobj=io.BufferedReader(DecryptingReader(self.keyring, src), 1 << 20), mode="rb"
+        ) as gz:
+            head = orjson.loads(gz.readline())
+            g: nx.Graph = nx.DiGraph() if head.get("directed") else nx.Graph()
+            g.graph.update(head.get("graph") or {})
+            for line in gz:
+                item = orjson.loads(line)
+                if "n" in item:
+                    g.add_node(item["n"], **item["a"])
+                else:
+                    g.add_edge(item["u"], item["v"], **item["a"])
+        return g
 
     def rewrite_all(self, transform: Callable[[nx.Graph], nx.Graph]) -> int:
         """Apply ``transform`` to every kept version in place (forget reaches old snapshots too)."""
         n = 0
         for version in self.versions():
+            old = self.path(version)
             _, graph = self.load(version)
-            data = json.dumps(nx.node_link_data(transform(graph), edges="links"), default=str).encode()
-            tmp = self.path(version).with_suffix(".tmp")
-            tmp.write_bytes(self.keyring.encrypt(gzip.compress(data, mtime=0)))
-            os.replace(tmp, self.path(version))
+            new = self.dir / f"v{version}.jsonl.gz.fenc"
+            self._write(new, transform(graph))
+            if old != new:
+                old.unlink(missing_ok=True)
             n += 1
         return n
 
     def key_usage(self) -> dict[str, int]:
         usage: dict[str, int] = {}
         for version in self.versions():
-            key_id = Keyring.key_id_of(self.path(version).read_bytes()[:64])
+            with self.path(version).open("rb") as fh:
+                head = fh.read(68)
+            # A framed stream starts with a 4-byte frame length (first byte 0); a single token with its key id.
+            key_id = Keyring.key_id_of(head[4:] if head[:1] == b"\x00" else head)
             usage[key_id] = usage.get(key_id, 0) + 1
         return usage
+
+
+def _lines(graph: nx.Graph) -> Iterator[bytes]:
+    yield _dump({"directed": graph.is_directed(), "graph": graph.graph}) + b"\n"
+    for node, attrs in graph.nodes(data=True):
+        yield _dump({"n": node, "a": attrs}) + b"\n"
+    for u, v, attrs in graph.edges(data=True):
+        yield _dump({"u": u, "v": v, "a": attrs}) + b"\n"
+
+
+def _chunks(lines: Iterator[bytes]) -> Iterator[bytes]:
+    batch: list[bytes] = []
+    for line in lines:
+        batch.append(line)
+        if len(batch) >= _LINES_PER_WRITE:
+            yield b"".join(batch)
+            batch.clear()
+    if batch:
+        yield b"".join(batch)
