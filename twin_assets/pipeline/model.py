@@ -245,41 +245,49 @@ def build_timeline(twin: Twin, view: str) -> dict[str, int]:
 
 
 # ---- topics --------------------------------------------------------------------------------
-def _vectors(twin: Twin, docs: list[Document]) -> dict[str, np.ndarray]:
-    """Stored embeddings for these documents (decrypted in memory for HIGH)."""
-    out: dict[str, np.ndarray] = {}
-    wanted = {d.id for d in docs}
-    by_tier: dict[str, list[str]] = defaultdict(list)
-    for d in docs:
-        by_tier[d.tier].append(d.id)
-    if HIGH in by_tier:
-        for ids, mat in twin.store(HIGH).iter_vectors():
-            out.update((i, v) for i, v in zip(ids, mat, strict=True) if i in wanted)
-    rest = [t for t in by_tier if t != HIGH]
+def _vector_matrix(twin: Twin, docs: list[Document]) -> tuple[np.ndarray, np.ndarray]:
+    """(which documents have a stored embedding, one row per document) with HIGH vectors decrypted in memory.
+
+    Rows are written into one preallocated matrix: a dict of per-row arrays and a stack of it held three
+    copies of a million-record view's vectors (4.5 GB) where this holds one."""
+    from twin_assets.embedding import DIM
+
+    row = {d.id: i for i, d in enumerate(docs)}
+    mat = np.zeros((len(docs), DIM), dtype=np.float32)
+    have = np.zeros(len(docs), dtype=bool)
+    tiers = {d.tier for d in docs}
+    if HIGH in tiers:
+        for ids, chunk in twin.store(HIGH).iter_vectors():
+            for i, v in zip(ids, chunk, strict=True):
+                if (r := row.get(i)) is not None:
+                    mat[r], have[r] = v, True
+    rest = [t for t in tiers if t != HIGH]
     if rest:
         with twin.vectors() as vectors:
             for tier in rest:
-                ids = by_tier[tier]
+                ids = [d.id for d in docs if d.tier == tier]
                 for start in range(0, len(ids), 1000):
                     got = vectors.collection(tier).get(ids=ids[start : start + 1000], include=["embeddings"])
-                    out.update((i, np.asarray(v, dtype=np.float32))
-                               for i, v in zip(got["ids"], got["embeddings"], strict=True))
-    return out
+                    for i, v in zip(got["ids"], got["embeddings"], strict=True):
+                        mat[row[i]], have[row[i]] = np.asarray(v, dtype=np.float32), True
+    return have, mat
 
 
 def build_topics(twin: Twin, view: str, seed: int = 0) -> dict[str, int]:
     all_docs = view_documents(twin, view)
     norms = view_norms(twin, view, all_docs)
     topical, topical_texts = topics_mod.topical_texts(all_docs, norms)
-    vecs = _vectors(twin, topical)
-    docs = [d for d in topical if d.id in vecs]
-    texts = [t for d, t in zip(topical, topical_texts, strict=True) if d.id in vecs]
+    have, mat = _vector_matrix(twin, topical)
+    docs = [d for d, h in zip(topical, have, strict=True) if h]
+    texts = [t for t, h in zip(topical_texts, have, strict=True) if h]
+    x = mat if have.all() else mat[have]
+    del mat
     derived = twin.derived(view)
     if len(docs) < 2:
         derived.replace_kind("topic", [])
         derived.replace_kind("topic_assignments", [])
         return {"documents": len(docs), "topics": 0}
-    model = topics_mod.find_topics(docs, np.stack([vecs[d.id] for d in docs]), texts=texts, seed=seed)
+    model = topics_mod.find_topics(docs, x, texts=texts, seed=seed)
     derived.replace_kind("topic", (Artifact("topic", t.id, asdict(t), t.evidence) for t in model.topics))
     derived.replace_kind("topic_assignments", [Artifact("topic_assignments", "all",
                                                         {"assignments": model.assignments, "k": model.k}, [])])
