@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from twin_assets.stores.documents import DocumentStore
+from twin_assets.stores.documents import DocumentStore, loads
 
 
 @dataclass
@@ -90,7 +90,7 @@ class DerivedStore:
             )
 
     def _load(self, payload: bytes) -> dict[str, Any]:
-        return json.loads(self.store._open_blob(payload))
+        return loads(self.store._open_blob(payload))
 
     def get(self, kind: str, artifact_id: str) -> dict[str, Any] | None:
         row = self.conn.execute(
