@@ -135,3 +135,18 @@ def test_topical_texts_match_one_document_at_a_time_and_use_given_normalisations
     raw = {**norms, "q": replace(norms["q"], removed=[])}
     q_text = dict(zip([d.id for d in kept], topical_texts(docs, raw)[1], strict=True))["q"]
     assert "taxes" in q_text and "taxes" not in dict(zip([d.id for d in kept], texts, strict=True))["q"]
+
+
+def test_tfidf_beyond_the_fit_sample_projects_every_text_and_keeps_groups_apart(monkeypatch):
+    import twin_assets.processing.topics as topics_mod
+
+    texts = [(RUNNING if i % 2 else SEARCH)[i % 4] + f" note {i}" for i in range(120)]
+    monkeypatch.setattr(topics_mod, "FIT_SAMPLE", 40)  # fit on 40 texts, project all 120
+    x = tfidf_vectors(texts, dim=10, seed=1)
+    assert x.shape[0] == 120 and x.dtype == np.float32
+    sims = x @ x.T
+    same = np.array([[i % 2 == j % 2 for j in range(120)] for i in range(120)])
+    np.fill_diagonal(same, False)
+    cross = ~same
+    np.fill_diagonal(cross, False)
+    assert sims[same].mean() > sims[cross].mean() + 0.3

@@ -119,16 +119,29 @@ def tfidf_vectors(texts: Sequence[str], dim: int = 100, seed: int = 0) -> np.nda
 
     if not texts:
         return np.zeros((0, dim), dtype=np.float32)
-    matrix = TfidfVectorizer(
+    vectorizer = TfidfVectorizer(
         stop_words=sorted(stopwords()),
         token_pattern=_TOKEN,
         ngram_range=(1, 2),
         min_df=2 if len(texts) > 50 else 1,
         sublinear_tf=True,
-    ).fit_transform(texts)
-    n = max(1, min(dim, matrix.shape[1] - 1, matrix.shape[0] - 1))
-    reduced = TruncatedSVD(n_components=n, random_state=seed).fit_transform(matrix) if n > 1 else matrix.toarray()
-    return normalize(reduced).astype(np.float32)
+    )
+    if len(texts) <= FIT_SAMPLE:
+        matrix = vectorizer.fit_transform(texts)
+        n = max(1, min(dim, matrix.shape[1] - 1, matrix.shape[0] - 1))
+        reduced = TruncatedSVD(n_components=n, random_state=seed).fit_transform(matrix) if n > 1 else matrix.toarray()
+        return normalize(reduced).astype(np.float32)
+    # Beyond FIT_SAMPLE texts the vocabulary and the SVD are fitted on a fixed sample and every text is
+    # projected in batches: a bigram vocabulary over a million texts alone took gigabytes.
+    idx = np.sort(np.random.default_rng(seed).choice(len(texts), size=FIT_SAMPLE, replace=False))
+    sample = vectorizer.fit_transform([texts[i] for i in idx])
+    n = max(1, min(dim, sample.shape[1] - 1, sample.shape[0] - 1))
+    svd = TruncatedSVD(n_components=n, random_state=seed).fit(sample) if n > 1 else None
+    out = np.empty((len(texts), n if svd is not None else sample.shape[1]), dtype=np.float32)
+    for start in range(0, len(texts), 50_000):
+        part = vectorizer.transform(texts[start : start + 50_000])
+        out[start : start + part.shape[0]] = normalize(svd.transform(part) if svd is not None else part.toarray())
+    return out
 
 
 def choose_k(vectors: np.ndarray, ks: Iterable[int], seed: int = 0, sample: int = 2000) -> int:
