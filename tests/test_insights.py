@@ -368,3 +368,16 @@ def test_cli_main_prints_one_line_for_a_bad_as_of(home, capsys, monkeypatch):
         main()
     assert exc.value.code == 2
     assert capsys.readouterr().err.strip() == "error: --as-of must be a date (YYYY-MM-DD) or an ISO 8601 date-time"
+
+
+@pytest.mark.slow
+def test_stored_normalisations_and_topic_texts_give_the_insights_computed_from_scratch(demo):
+    """The insights step reuses the view's stored normalisations and topic texts; the answer is the same."""
+    from twin_assets.insights.store import compute_for_view, load_view
+
+    settings, twin = demo
+    for view in (LOW, HIGH):
+        as_of, reused = compute_for_view(twin, view)
+        docs, resolution, sentiment = load_view(twin, view)
+        fresh = compute_insights(docs, resolution, as_of, sentiment=sentiment)  # normalises everything itself
+        assert [i.public() for i in reused] == [i.public() for i in fresh], view

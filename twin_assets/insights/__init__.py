@@ -53,6 +53,7 @@ def compute_insights(
     kinds: Iterable[str] | None = None,
     sentiment: dict[str, float] | None = None,
     norms: dict[str, CleanText] | None = None,
+    topic_texts: dict[str, str] | None = None,
 ) -> list[Insight]:
     """Every insight of the given kinds (default all) as of ``as_of`` (default: the data's "now").
 
@@ -63,7 +64,7 @@ def compute_insights(
     unknown = [k for k in wanted if k not in MODELS]
     if unknown:
         raise ValueError(f"unknown insight kind; choose from {', '.join(KINDS)}")
-    data = InsightData.build(docs, resolution, as_of, sentiment, norms=norms)
+    data = InsightData.build(docs, resolution, as_of, sentiment, norms=norms, topic_texts=topic_texts)
     out: list[Insight] = []
     for kind in wanted:
         out.extend(MODELS[kind](data))

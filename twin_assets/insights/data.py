@@ -29,6 +29,8 @@ class InsightData:
     sentiment: dict[str, float] = field(default_factory=dict)  # doc id -> VADER compound (reliable only)
     # doc id -> stored normalisation (a function of the document alone, like sentiment); computed where missing
     norms: dict[str, CleanText] = field(default_factory=dict)
+    # doc id -> topic text of each topical document, where the caller has them (None: computed here)
+    topic_texts: dict[str, str] | None = None
 
     @classmethod
     def build(
@@ -39,6 +41,7 @@ class InsightData:
         sentiment: dict[str, float] | None = None,
         compute_missing_sentiment: bool = True,
         norms: dict[str, CleanText] | None = None,
+        topic_texts: dict[str, str] | None = None,
     ) -> InsightData:
         kept = sorted(
             (d for d in docs if d.event_time is not None and d.event_time < as_of), key=lambda d: (d.event_time, d.id)
@@ -57,7 +60,8 @@ class InsightData:
                 from twin_assets.processing.sentiment import document_sentiment
 
                 scores.update((s.doc_id, s.compound) for s in document_sentiment(missing) if s.reliable)
-        return cls(kept, cut, as_of, scores, {k: v for k, v in (norms or {}).items() if k in ids})
+        return cls(kept, cut, as_of, scores, {k: v for k, v in (norms or {}).items() if k in ids},
+                   {k: v for k, v in topic_texts.items() if k in ids} if topic_texts is not None else None)
 
     @cached_property
     def by_id(self) -> dict[str, Document]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from twin_assets.insights import KINDS, Insight, compute_insights, default_as_of
-from twin_assets.pipeline.model import load_resolution, view_documents, view_norms
+from twin_assets.pipeline.model import load_resolution, view_documents, view_norms, view_topic_texts
 from twin_assets.stores.derived import Artifact
 from twin_assets.stores.documents import Document
 from twin_assets.twin import Twin
@@ -39,7 +39,7 @@ def compute_for_view(
     as_of = as_of or default_as_of(docs)
     norms = view_norms(twin, view, docs)
     return as_of, compute_insights(docs, resolution, as_of, kinds=kinds, sentiment=sentiment,  # type: ignore[arg-type]
-                                   norms=norms)
+                                   norms=norms, topic_texts=view_topic_texts(twin, view, docs, norms))
 
 
 def build_insights(twin: Twin, view: str) -> dict[str, int]:

@@ -43,7 +43,11 @@ class TopicSeries:
     """Shares of each topic in time windows, from one clustering of the records before ``as_of``."""
 
     def __init__(self, data: InsightData, seed: int = 0) -> None:
-        docs, texts = topics_mod.topical_texts(data.docs, data.norms)
+        if data.topic_texts is not None:
+            docs = [d for d in data.docs if d.id in data.topic_texts]
+            texts = [data.topic_texts[d.id] for d in docs]
+        else:
+            docs, texts = topics_mod.topical_texts(data.docs, data.norms)
         self.docs = docs
         self.model: topics_mod.TopicModel | None = None
         if len(docs) < MIN_DOCS:

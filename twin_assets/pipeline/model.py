@@ -113,6 +113,17 @@ def _read_view_norms(twin: Twin, view: str, docs: list[Document]) -> dict[str, C
     return out
 
 
+def view_topic_texts(twin: Twin, view: str, docs: list[Document], norms: dict[str, CleanText]) -> dict[str, str]:
+    """Topic text of each topical document of the view (the topics and insights steps both cluster them)."""
+    def compute() -> dict[str, str]:
+        kept, texts = topics_mod.topical_texts(docs, norms)
+        return {d.id: t for d, t in zip(kept, texts, strict=True)}
+
+    if _view_cache is not None and [d.id for d in docs] == [d.id for d in view_documents(twin, view)]:
+        return _cached(twin, view, "topic_texts", compute)
+    return compute()
+
+
 # ---- text ----------------------------------------------------------------------------------
 def build_text(twin: Twin, tier: str) -> dict[str, int]:
     """Per record of exactly this tier: language, quoted/signature/boilerplate ranges and citable
@@ -284,7 +295,9 @@ def _vector_matrix(twin: Twin, docs: list[Document]) -> tuple[np.ndarray, np.nda
 def build_topics(twin: Twin, view: str, seed: int = 0) -> dict[str, int]:
     all_docs = view_documents(twin, view)
     norms = view_norms(twin, view, all_docs)
-    topical, topical_texts = topics_mod.topical_texts(all_docs, norms)
+    by_doc = view_topic_texts(twin, view, all_docs, norms)
+    topical = [d for d in all_docs if d.id in by_doc]
+    topical_texts = [by_doc[d.id] for d in topical]
     have, mat = _vector_matrix(twin, topical)
     docs = [d for d, h in zip(topical, have, strict=True) if h]
     texts = [t for t, h in zip(topical_texts, have, strict=True) if h]
