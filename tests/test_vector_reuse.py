@@ -45,3 +45,13 @@ def test_an_empty_round_calls_nothing():
     reuse.embed(["same"], fake_model(calls))
     out = reuse.embed(["same", "same"], fake_model(calls))
     assert len(calls) == 1 and out.shape == (2, 3)
+
+
+def test_a_round_that_reuses_the_oldest_entries_while_filling_the_memory_gets_every_vector():
+    calls: list[list[str]] = []
+    reuse = VectorReuse(max_entries=3)
+    reuse.embed(["a", "b", "c"], fake_model(calls))
+    # "a" and "b" are remembered and reused here, while three new texts evict them on the way in.
+    out = reuse.embed(["a", "x", "y", "z", "b"], fake_model(calls))
+    assert calls[1] == ["x", "y", "z"]
+    assert np.array_equal(out, fake_model([])(["a", "x", "y", "z", "b"]))

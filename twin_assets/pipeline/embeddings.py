@@ -38,12 +38,15 @@ class VectorReuse:
         fresh = dict(zip(todo, embed_fn(todo), strict=True)) if todo else {}
         self.embedded += len(todo)
         self.reused += len(texts) - len(todo)
+        # The answer is assembled before new vectors are remembered: remembering evicts the oldest entries,
+        # which this round may be reusing.
+        out = np.stack([fresh[t] if t in fresh else self._known[t] for t in texts]).astype(np.float32, copy=False)
         for text, vec in fresh.items():
             if len(text) <= REUSE_MAX_CHARS:
                 if len(self._known) >= self.max_entries:
                     del self._known[next(iter(self._known))]  # oldest first: dicts keep insertion order
                 self._known[text] = vec
-        return np.stack([fresh[t] if t in fresh else self._known[t] for t in texts]).astype(np.float32, copy=False)
+        return out
 
 
 def embed_pending(
