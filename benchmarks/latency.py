@@ -67,10 +67,11 @@ def _port() -> int:
         return s.getsockname()[1]
 
 
-def rss_kib(pid: int) -> int:
+def rss_kib(pid: int, field: str = "VmRSS") -> int:
+    """Resident memory now (``VmRSS``) or at its peak so far (``VmHWM``)."""
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1])
     except OSError:
         pass
@@ -211,12 +212,14 @@ def measure(home: Path, requests: int = 100, concurrency: int = 1, seed: int = 7
                                  "p95_ms": round(percentile(times, 0.95), 1), "max_ms": round(max(times), 1),
                                  "mean_ms": round(statistics.mean(times), 1), "req_per_s": round(rate, 1)}
             print(f"{name:12s} {f['p50_ms']:8.1f} {f['p95_ms']:8.1f} {f['max_ms']:8.1f} {rate:7.1f}", flush=True)
-        api_rss = rss_kib(proc.pid)
+        api_rss, api_peak = rss_kib(proc.pid), rss_kib(proc.pid, "VmHWM")
         # `twin serve` runs the API in the launched process and the managed Chroma server as its child.
         kids = [rss_kib(pid) for pid in children(proc.pid)]
         kid_text = ", ".join(f"{v / 1024:.0f} MiB" for v in kids) or "none"
-        print(f"\nserver RSS: API {api_rss / 1024:.0f} MiB; child processes (the Chroma server): {kid_text}")
-        figures["rss_mib"] = {"api": round(api_rss / 1024), "chroma": round(sum(kids) / 1024)}
+        print(f"\nserver RSS: API {api_rss / 1024:.0f} MiB (peak {api_peak / 1024:.0f} MiB); "
+              f"child processes (the Chroma server): {kid_text}")
+        figures["rss_mib"] = {"api": round(api_rss / 1024), "api_peak": round(api_peak / 1024),
+                              "chroma": round(sum(kids) / 1024)}
         return figures
     finally:
         if proc.poll() is None:

@@ -294,8 +294,9 @@ def markdown(report: dict) -> str:
                      f"{r['latency'][e]['p50_ms']:.0f} / {r['latency'][e]['p95_ms']:.0f} "
                      f"({_mark(r['latency'][e]['p95_ms'] <= t[k])})" if _get(r, "latency", e) else "not run",
                      f"p95 ≤ {t[key]:.0f} at 1M"))
-    rows.append(("API RSS MiB (+ Chroma)", lambda r: f"{r['latency']['rss_mib']['api']:,} "
-                 f"(+ {r['latency']['rss_mib']['chroma']:,})", "≤ 4096"))
+    rows.append(("API RSS MiB, peak (+ Chroma)", lambda r: f"{r['latency']['rss_mib']['api']:,}"
+                 + (f", {r['latency']['rss_mib']['api_peak']:,}" if "api_peak" in r["latency"]["rss_mib"] else "")
+                 + f" (+ {r['latency']['rss_mib']['chroma']:,})", "≤ 4096"))
     for name, fn, target in rows:
         lines.append(f"| {name} | " + " | ".join(fn(report["results"][s]) for s in report["sizes"]) + f" | {target} |")
     for size in report["sizes"]:
