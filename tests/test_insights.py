@@ -375,7 +375,7 @@ def test_stored_normalisations_and_topic_texts_give_the_insights_computed_from_s
     """The insights step reuses the view's stored normalisations and topic texts; the answer is the same."""
     from twin_assets.insights.store import compute_for_view, load_view
 
-    settings, twin = demo
+    _, twin = demo
     for view in (LOW, HIGH):
         as_of, reused = compute_for_view(twin, view)
         docs, resolution, sentiment = load_view(twin, view)
