@@ -855,12 +855,19 @@ def _text_links(
     found = text_mentions(((d, norms.get(d.id)) for d in docs), patterns)
     links = []
     tiers = {d.id: d.tier for d in docs}
+    # A set beside each evidence list: the owner's list reaches a million ids, and a membership test on the
+    # list made this loop quadratic.
+    known: dict[str, set[str]] = {}
     for m in found:
         entity = by_id.get(m.entity_hint or "")
         if entity is None:
             continue
         links.append(EntityMention(m.doc_id, entity.id, m.role, m.start, m.end, 0.7, m.tier))
-        if m.doc_id not in entity.evidence:
+        seen = known.get(entity.id)
+        if seen is None:
+            seen = known[entity.id] = set(entity.evidence)
+        if m.doc_id not in seen:
+            seen.add(m.doc_id)
             entity.evidence.append(m.doc_id)
             entity.tier = max_tier(entity.tier, tiers.get(m.doc_id, m.tier))
     for entity in entities:
