@@ -140,3 +140,29 @@ def test_incremental_sentiment_equals_a_full_rebuild(built, view, monkeypatch):
     monkeypatch.setattr(freshness, "code_version", lambda: "another version of the model code")
     assert model.build_sentiment(built, view)["scored"] == first["documents"]
     assert {k: dict(derived.iter(k)) for k in full} == full
+
+
+def test_text_step_reuses_the_normalisations_entities_made_and_stores_the_same(twin, tmp_path, monkeypatch):
+    from twin_assets.pipeline.freshness import BUILT
+    from twin_assets.processing import text as text_mod
+
+    (tmp_path / "m.mbox").write_text(MBOX)
+    register_input(twin, tmp_path / "m.mbox", "email", "ingest")
+    sync_source(twin, "email")
+    build_documents(twin)
+    with model.caching_views():
+        model.build_entities(twin, "HIGH")  # normalises every record of the view (no text artifacts yet)
+        calls = []
+        real = text_mod.normalise
+        monkeypatch.setattr(text_mod, "normalise", lambda doc: calls.append(doc.id) or real(doc))
+        monkeypatch.setattr(model, "normalise", text_mod.normalise)
+        model.build_text(twin, "HIGH")
+    assert calls == []  # nothing normalised twice
+    reused = dict(twin.derived("HIGH").iter("text"))
+    assert reused
+    monkeypatch.undo()
+    derived = twin.derived("HIGH")
+    derived.replace_kind("text", [])
+    derived.delete([(BUILT, "text_code")])
+    model.build_text(twin, "HIGH")  # from scratch, no cache
+    assert dict(twin.derived("HIGH").iter("text")) == reused

@@ -68,6 +68,16 @@ def _cached(twin: Twin, view: str, what: str, compute: Callable[[], Any]) -> Any
     return _view_cache[what]
 
 
+def _peek(twin: Twin, view: str, what: str) -> Any:
+    """What this materialization already holds for the view, or None; never computes."""
+    if _view_cache is None:
+        return None
+    from twin_assets.pipeline.freshness import fingerprint
+
+    key = (str(twin.settings.home), view, fingerprint(twin, view_tiers(view)))
+    return _view_cache.get(what) if _view_cache.get("key") == key else None
+
+
 def view_documents(twin: Twin, view: str) -> list[Document]:
     return list(_cached(twin, view, "documents", lambda: _read_view_documents(twin, view)))
 
@@ -144,12 +154,15 @@ def build_text(twin: Twin, tier: str) -> dict[str, int]:
     stale = [("text", i) for i in have - current]
     languages: dict[str, int] = defaultdict(int)
     n_passages = 0
+    # The entities step of this materialization may have normalised these records already (it runs first on a
+    # new home): reuse those, unless they could come from artifacts of older code.
+    known = _peek(twin, tier, "norms") if same_code or not derived.count("text") else None
 
     def artifacts():
         nonlocal n_passages
         for start in range(0, len(missing), 1000):
             for doc in store.get_many(missing[start : start + 1000]).values():
-                norm = normalise(doc)
+                norm = (known or {}).get(doc.id) or normalise(doc)
                 ps = passages(doc, norm)
                 n_passages += len(ps)
                 languages[norm.language or "unknown"] += 1
