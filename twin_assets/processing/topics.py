@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -296,13 +296,17 @@ def find_topics(
     all_months = sorted(m for m, n in months_total.items() if n >= floor)
     topics = []
     assignments: dict[str, str] = {}
-    for c in sorted(set(labels)):
-        members = [d for d, lab in zip(docs, labels, strict=True) if lab == c]
+    by_label: dict[int, list[Document]] = defaultdict(list)  # one pass, not one per cluster
+    for d, lab in zip(docs, labels.tolist(), strict=True):
+        by_label[lab].append(d)
+    dense_months = set(all_months)
+    for c in sorted(by_label):
+        members = by_label[c]
         words = keywords.get(c, [])
         tid = "top_" + hashlib.sha256("|".join(sorted(d.id for d in members)).encode()).hexdigest()[:12]
         per_month: Counter = Counter(d.event_time.strftime("%Y-%m") for d in members if d.event_time is not None)
         shares = {m: round(per_month[m] / months_total[m], 4) for m in sorted(per_month)}
-        dense = {m: v for m, v in shares.items() if m in set(all_months)}
+        dense = {m: v for m, v in shares.items() if m in dense_months}
         trend, slope = _trend(dense, all_months)
         topics.append(
             Topic(
