@@ -8,7 +8,6 @@ ids it rests on; :mod:`twin_query.ask.reason` turns that into an answer.
 
 from __future__ import annotations
 
-import bisect
 import itertools
 import re
 from collections import Counter
@@ -56,14 +55,6 @@ class Found:
 
 def _in_range(t: datetime, since: datetime | None, until: datetime | None) -> bool:
     return (since is None or t >= since) and (until is None or t < until)
-
-
-def events_between(evs: list[dict[str, Any]], since: datetime | None, until: datetime | None) -> list[dict[str, Any]]:
-    """Events are sorted by time: bisect instead of scanning."""
-    times = [e["_t"] for e in evs]
-    lo = bisect.bisect_left(times, since) if since else 0
-    hi = bisect.bisect_left(times, until) if until else len(evs)
-    return evs[lo:hi]
 
 
 # ---- search -----------------------------------------------------------------------------------------
@@ -206,7 +197,7 @@ HIGHLIGHT_ORDER = {"event": 0, "note": 1, "message": 2, "transaction": 3, "chat_
 def do_timeline(twin: Twin, tiers: tuple[str, ...], vd: views.ViewData, found: Found, k: int) -> None:
     it = found.intent
     since, until = (it.time.since, it.time.until) if it.time else (None, None)
-    evs = events_between(views.events(twin, vd), since, until)
+    evs = views.events_in(twin, vd, since, until)
     entity = it.entities[0] if it.entities else None
     if entity:
         evs = [e for e in evs if entity["id"] in (e.get("entity_ids") or [])]
@@ -277,7 +268,7 @@ def matches_terms(words: str, terms: tuple[str, ...] | list[str]) -> bool:
 def do_aggregate(twin: Twin, tiers: tuple[str, ...], vd: views.ViewData, found: Found) -> None:
     it = found.intent
     since, until = (it.time.since, it.time.until) if it.time else (None, None)
-    evs = events_between(views.events(twin, vd), since, until)
+    evs = views.events_in(twin, vd, since, until)
     kind = it.count_kind or "transaction"
     if kind == "message":
         evs = [e for e in evs if e.get("kind") in ("message", "chat_message")
@@ -344,7 +335,7 @@ def do_prediction(twin: Twin, tiers: tuple[str, ...], vd: views.ViewData, found:
     else:
         since, until = now, now + timedelta(days=7)
     it.time = it.time if it.time and it.time.since and it.time.since >= now - timedelta(days=1) else None
-    evs = [e for e in events_between(views.events(twin, vd), since, until)
+    evs = [e for e in views.events_in(twin, vd, since, until)
            if e.get("kind") == "event" and e.get("tier") in tiers]
     entity = it.entities[0] if it.entities else None
     if entity:

@@ -11,7 +11,6 @@ from twin_query import views
 from twin_query.api.deps import Caller, get_caller, get_twin
 from twin_query.api.routers.entities import ERRORS, caller_view, resolve_or_fail
 from twin_query.api.schemas import LifeEventOut, TimelineEventOut, TimelineOut
-from twin_query.ask.retrieve import events_between
 
 router = APIRouter(prefix="/v1", tags=["timeline"])
 
@@ -39,7 +38,7 @@ def get_timeline(
     who = resolve_or_fail(vd, caller, entity) if entity else None
     if vd is None:
         return TimelineOut(entity=None, since=since, until=until, total=0, events=[], life_events=[])
-    evs = events_between(views.events(twin, vd), since, until)
+    evs = views.events_in(twin, vd, since, until)
     evs = [e for e in evs if caller.can_read(e.get("tier")) and (not source or e.get("source") == source)
            and (not kind or e.get("kind") == kind) and (who is None or who["id"] in (e.get("entity_ids") or []))]
     page = evs[offset : offset + limit]
