@@ -54,12 +54,16 @@ def caching_views() -> Iterator[None]:
         _view_cache = None
 
 
+def _cache_key(twin: Twin, view: str) -> tuple:
+    from twin_assets.pipeline.freshness import fingerprint
+
+    return (str(twin.settings.home), view, fingerprint(twin, view_tiers(view)))
+
+
 def _cached(twin: Twin, view: str, what: str, compute: Callable[[], Any]) -> Any:
     if _view_cache is None:
         return compute()
-    from twin_assets.pipeline.freshness import fingerprint
-
-    key = (str(twin.settings.home), view, fingerprint(twin, view_tiers(view)))
+    key = _cache_key(twin, view)
     if _view_cache.get("key") != key:
         _view_cache.clear()
         _view_cache["key"] = key
@@ -72,10 +76,7 @@ def _peek(twin: Twin, view: str, what: str) -> Any:
     """What this materialization already holds for the view, or None; never computes."""
     if _view_cache is None:
         return None
-    from twin_assets.pipeline.freshness import fingerprint
-
-    key = (str(twin.settings.home), view, fingerprint(twin, view_tiers(view)))
-    return _view_cache.get(what) if _view_cache.get("key") == key else None
+    return _view_cache.get(what) if _view_cache.get("key") == _cache_key(twin, view) else None
 
 
 def view_documents(twin: Twin, view: str) -> list[Document]:
