@@ -83,3 +83,21 @@ def test_metadata_reads_back_exactly_even_where_the_fast_decoder_refuses_it(twin
     assert got["parties"] == meta["parties"] and got["attributes"]["big"] == 2**70
     assert got["attributes"]["nested"] == {"list": [1, None, True]}
     assert got["attributes"]["nan"] != got["attributes"]["nan"]  # NaN survives as NaN
+
+
+@pytest.mark.parametrize("tier", [HIGH, LOW])
+def test_keyword_search_ranks_all_word_matches_alone_when_there_are_enough(twin, tier):
+    store = twin.store(tier)
+    # One document says the rarer word five times (an any-word query ranks it first); three have both words.
+    docs = [_doc(1, tier, "quarterly quarterly quarterly quarterly quarterly")]
+    docs += [_doc(i, tier, "quarterly budget review and other notes") for i in range(2, 5)]
+    docs += [_doc(i, tier, f"budget line {i}") for i in range(5, 25)]
+    store.put_many(docs)
+    both = {"r2", "r3", "r4"}
+    assert {i for i, _ in store.keyword_search("quarterly budget", 3)} == both
+    # Fewer than k documents have both words: every document with any word is ranked, the repeated one first.
+    wide = [i for i, _ in store.keyword_search("quarterly budget", 6)]
+    assert wide[0] == "r1" and both < set(wide)
+    # Filters apply to both queries.
+    since = datetime(2024, 1, 3, tzinfo=UTC)
+    assert {i for i, _ in store.keyword_search("quarterly budget", 2, since=since)} == {"r3", "r4"}
