@@ -199,11 +199,15 @@ def encrypt_stream(keyring: Keyring, src: BinaryIO, dst: BinaryIO) -> int:
     """Encrypt ``src`` in 1 MiB frames (length-prefixed tokens) so memory stays bounded."""
     total = 0
     while chunk := src.read(CHUNK):
-        blob = keyring.encrypt(chunk)
-        dst.write(struct.pack(">I", len(blob)))
-        dst.write(blob)
+        _write_frame(keyring, dst, chunk)
         total += len(chunk)
     return total
+
+
+def _write_frame(keyring: Keyring, dst: BinaryIO, chunk: bytes) -> None:
+    blob = keyring.encrypt(chunk)
+    dst.write(struct.pack(">I", len(blob)))
+    dst.write(blob)
 
 
 def decrypt_stream(keyring: Keyring, src: BinaryIO) -> Iterator[bytes]:
@@ -227,18 +231,13 @@ class EncryptingWriter(io.RawIOBase):
     def write(self, b: bytes) -> int:  # type: ignore[override]
         self._buf += b
         while len(self._buf) >= CHUNK:
-            self._flush(bytes(self._buf[:CHUNK]))
+            _write_frame(self._keyring, self._out, bytes(self._buf[:CHUNK]))
             del self._buf[:CHUNK]
         return len(b)
 
-    def _flush(self, chunk: bytes) -> None:
-        blob = self._keyring.encrypt(chunk)
-        self._out.write(struct.pack(">I", len(blob)))
-        self._out.write(blob)
-
     def close(self) -> None:
         if not self.closed and self._buf:
-            self._flush(bytes(self._buf))
+            _write_frame(self._keyring, self._out, bytes(self._buf))
             self._buf.clear()
         super().close()
 

@@ -30,7 +30,6 @@ from twin_assets.insights.health import relationship_health
 from twin_assets.insights.spending import spending as spending_insights
 from twin_assets.insights.topics import topic_insights
 from twin_assets.processing.resolution import Resolution
-from twin_assets.processing.text import CleanText
 from twin_assets.stores.documents import Document
 
 MODELS = {
@@ -52,7 +51,6 @@ def compute_insights(
     *,
     kinds: Iterable[str] | None = None,
     sentiment: dict[str, float] | None = None,
-    norms: dict[str, CleanText] | None = None,
     topic_texts: dict[str, str] | None = None,
 ) -> list[Insight]:
     """Every insight of the given kinds (default all) as of ``as_of`` (default: the data's "now").
@@ -64,7 +62,7 @@ def compute_insights(
     unknown = [k for k in wanted if k not in MODELS]
     if unknown:
         raise ValueError(f"unknown insight kind; choose from {', '.join(KINDS)}")
-    data = InsightData.build(docs, resolution, as_of, sentiment, norms=norms, topic_texts=topic_texts)
+    data = InsightData.build(docs, resolution, as_of, sentiment, topic_texts=topic_texts)
     out: list[Insight] = []
     for kind in wanted:
         out.extend(MODELS[kind](data))

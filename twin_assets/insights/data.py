@@ -17,7 +17,6 @@ from functools import cached_property
 from twin_assets.insights.base import History, Interaction, interactions
 from twin_assets.insights.patterns import Occurrence, meeting_occurrences
 from twin_assets.processing.resolution import Resolution
-from twin_assets.processing.text import CleanText
 from twin_assets.stores.documents import Document
 
 
@@ -27,8 +26,6 @@ class InsightData:
     resolution: Resolution
     as_of: datetime
     sentiment: dict[str, float] = field(default_factory=dict)  # doc id -> VADER compound (reliable only)
-    # doc id -> stored normalisation (a function of the document alone, like sentiment); computed where missing
-    norms: dict[str, CleanText] = field(default_factory=dict)
     # doc id -> topic text of each topical document, where the caller has them (None: computed here)
     topic_texts: dict[str, str] | None = None
 
@@ -40,7 +37,6 @@ class InsightData:
         as_of: datetime,
         sentiment: dict[str, float] | None = None,
         compute_missing_sentiment: bool = True,
-        norms: dict[str, CleanText] | None = None,
         topic_texts: dict[str, str] | None = None,
     ) -> InsightData:
         kept = sorted(
@@ -60,7 +56,7 @@ class InsightData:
                 from twin_assets.processing.sentiment import document_sentiment
 
                 scores.update((s.doc_id, s.compound) for s in document_sentiment(missing) if s.reliable)
-        return cls(kept, cut, as_of, scores, {k: v for k, v in (norms or {}).items() if k in ids},
+        return cls(kept, cut, as_of, scores,
                    {k: v for k, v in topic_texts.items() if k in ids} if topic_texts is not None else None)
 
     @cached_property

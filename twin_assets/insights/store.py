@@ -39,7 +39,7 @@ def compute_for_view(
     as_of = as_of or default_as_of(docs)
     norms = view_norms(twin, view, docs)
     return as_of, compute_insights(docs, resolution, as_of, kinds=kinds, sentiment=sentiment,  # type: ignore[arg-type]
-                                   norms=norms, topic_texts=view_topic_texts(twin, view, docs, norms))
+                                   topic_texts=view_topic_texts(twin, view, docs, norms))
 
 
 def build_insights(twin: Twin, view: str) -> dict[str, int]:

@@ -47,7 +47,7 @@ class TopicSeries:
             docs = [d for d in data.docs if d.id in data.topic_texts]
             texts = [data.topic_texts[d.id] for d in docs]
         else:
-            docs, texts = topics_mod.topical_texts(data.docs, data.norms)
+            docs, texts = topics_mod.topical_texts(data.docs)
         self.docs = docs
         self.model: topics_mod.TopicModel | None = None
         if len(docs) < MIN_DOCS:
