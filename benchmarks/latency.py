@@ -78,17 +78,12 @@ def rss_kib(pid: int, field: str = "VmRSS") -> int:
     return 0
 
 
-def children(pid: int) -> list[int]:
-    out = []
-    for p in Path("/proc").iterdir():
-        if p.name.isdigit():
-            try:
-                stat = (p / "stat").read_text()
-                if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                    out.append(int(p.name))
-            except (OSError, ValueError, IndexError):
-                continue
-    return out
+def chroma_server_kib(home: Path, field: str = "VmRSS") -> int:
+    """The resident memory of the home's own Chroma server (0 when none runs)."""
+    try:
+        return rss_kib(int(json.loads((home / "run" / "chroma.json").read_text())["pid"]), field)
+    except (OSError, ValueError, KeyError):
+        return 0
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -213,13 +208,13 @@ def measure(home: Path, requests: int = 100, concurrency: int = 1, seed: int = 7
                                  "mean_ms": round(statistics.mean(times), 1), "req_per_s": round(rate, 1)}
             print(f"{name:12s} {f['p50_ms']:8.1f} {f['p95_ms']:8.1f} {f['max_ms']:8.1f} {rate:7.1f}", flush=True)
         api_rss, api_peak = rss_kib(proc.pid), rss_kib(proc.pid, "VmHWM")
-        # `twin serve` runs the API in the launched process and the managed Chroma server as its child.
-        kids = [rss_kib(pid) for pid in children(proc.pid)]
-        kid_text = ", ".join(f"{v / 1024:.0f} MiB" for v in kids) or "none"
+        # The home's Chroma server is its own process (run/chroma.json names it), a child of `twin serve`
+        # only when serve started it.
+        chroma_kib = chroma_server_kib(home)
         print(f"\nserver RSS: API {api_rss / 1024:.0f} MiB (peak {api_peak / 1024:.0f} MiB); "
-              f"child processes (the Chroma server): {kid_text}")
+              f"the home's Chroma server: {chroma_kib / 1024:.0f} MiB")
         figures["rss_mib"] = {"api": round(api_rss / 1024), "api_peak": round(api_peak / 1024),
-                              "chroma": round(sum(kids) / 1024)}
+                              "chroma": round(chroma_kib / 1024)}
         return figures
     finally:
         if proc.poll() is None:

@@ -19,6 +19,8 @@ def _isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
             monkeypatch.delenv(name)
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
     monkeypatch.setenv("TWIN_HOME", str(tmp_path / "home"))
+    # Each test home gets its own Chroma server process; short idleness keeps few of them alive at once.
+    monkeypatch.setenv("TWIN_CHROMA_IDLE_SECONDS", "3")
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
 

@@ -19,7 +19,10 @@ class TwinSettings(BaseSettings):
 
     home: Path = Field(default=Path(".twin"), description="Where everything the twin keeps lives.")
     database_url: str = Field(default="", description="Metadata DB URL; empty: SQLite in TWIN_HOME.")
-    chroma_url: str = Field(default="", description="Chroma server URL; empty: embedded Chroma in TWIN_HOME.")
+    chroma_url: str = Field(default="", description="Chroma server URL; empty: the home's own server.")
+    chroma_idle_seconds: float = Field(
+        default=30.0, gt=0, description="The home's own Chroma server stops after this long unused."
+    )
     master_key: SecretStr | None = Field(default=None, description="Base64 32-byte master key (else keys/).")
     keep_raw: bool = Field(default=True, description="Keep ingested exports (encrypted) for reprocessing.")
     embedding_batch_size: int = Field(default=64, ge=1, le=4096)

@@ -107,14 +107,14 @@ def run_demo(settings: TwinSettings, *, seed: int, people: int, years: int, out_
     import uvicorn
 
     from twin_assets.run import use_dagster_home
+    from twin_assets.stores.chroma_client import hold_server
     from twin_assets.twin import open_twin
     from twin_query.api.app import create_app
-    from twin_query.serve import chroma_for
     from twin_query.tokens import create_token
 
     use_dagster_home(settings)
     token = create_token(open_twin(settings), ["low", "medium", "high"])
-    with chroma_for(settings) as chroma_url:
+    with hold_server(settings) as chroma_url:
         env = {**os.environ, "TWIN_HOME": str(settings.home_path), "TWIN_CHROMA_URL": chroma_url,
                "DAGSTER_HOME": os.environ["DAGSTER_HOME"]}
         # Its own process group: `dagster dev` starts a webserver, a daemon and code servers,

@@ -50,6 +50,7 @@ from twin_assets.db.models import (
 from twin_assets.errors import TwinError
 from twin_assets.lifecycle import blind_index, suppress
 from twin_assets.stores import HIGH, LOW, MEDIUM, TIER_RANK, TIERS
+from twin_assets.stores.chroma_client import home_server_dir
 from twin_assets.twin import Twin
 
 REBUILD_STEPS = ("build_entities", "build_sentiment", "build_timeline", "build_topics", "build_graph",
@@ -190,7 +191,7 @@ def _forget_records(twin: Twin, ids: list[str], report: ForgetReport, *, source:
                     if found:
                         col.delete(ids=found)
                         report.add("vectors", len(found), tier)
-            purged = vectors.purge_log(ids)
+            purged = vectors.purge_log(ids, home_server_dir(twin.settings, vectors.client))
             if purged > 0:
                 report.add("vector_log_entries", purged)
     # derived artifacts, graph snapshots, rebuilt views

@@ -1,17 +1,14 @@
-"""How every process reaches Chroma without corrupting it.
+"""How every process reaches Chroma.
 
-Embedded Chroma (``PersistentClient``) is not process-safe, and a long-lived
-reader keeps serving stale vectors (DESIGN.md). So:
+1. ``TWIN_CHROMA_URL`` set: always that Chroma server over HTTP.
+2. Otherwise the home's own server (:mod:`chroma_server`), started on first use
+   and shared by every process that opens the home; it stops by itself once no
+   process has used it for ``TWIN_CHROMA_IDLE_SECONDS``.
 
-1. ``TWIN_CHROMA_URL`` set: always a Chroma server over HTTP.
-2. A server this home started (``twin serve`` / ``twin demo`` register one in
-   ``run/chroma.json``) is alive: use it over HTTP.
-3. Otherwise the process is alone with the files: embedded Chroma, under an
-   exclusive file lock held for the whole use, released (and the client's
-   cache cleared) on exit so the next user reads fresh state.
-
-The managed server takes the same lock for its whole life, so an embedded user
-and a server never open the directory at once.
+No process of the twin ever opens embedded Chroma: a process that decrypts
+records must not be the one whose native code writes Chroma's files (freed
+plaintext reached ``data_level0.bin`` that way), and embedded Chroma is not
+process-safe (DESIGN.md).
 """
 
 from __future__ import annotations
@@ -20,7 +17,6 @@ import contextlib
 import fcntl
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -32,6 +28,7 @@ import httpx
 
 from twin_assets.errors import ConfigError
 from twin_assets.settings import TwinSettings
+from twin_assets.stores import chroma_server
 
 LOCK_WAIT_SECONDS = 600.0
 ALIVE_TTL_SECONDS = 2.0  # a search must not pay a heartbeat round trip; a dead server fails the next call anyway
@@ -40,6 +37,7 @@ ALIVE_TTL_SECONDS = 2.0  # a search must not pay a heartbeat round trip; a dead 
 # per process. Embedded clients are never cached: a long-lived one serves stale vectors (DESIGN.md).
 _http_clients: dict[str, object] = {}
 _alive_at: dict[str, float] = {}
+_HAS_PROC = Path("/proc/self/stat").exists()
 
 
 def _chroma_settings():
@@ -70,10 +68,26 @@ def registered_server(settings: TwinSettings) -> str | None:
     path = settings.run_dir / "chroma.json"
     try:
         info = json.loads(path.read_text())
-        os.kill(int(info["pid"]), 0)
+        if not _pid_running(int(info["pid"])):
+            return None
     except (OSError, ValueError, KeyError):
         return None
     return info["url"] if _alive_cached(info["url"]) else None
+
+
+def _pid_running(pid: int) -> bool:
+    """Alive and not a zombie: a server killed while its starter lives on stays a zombie until reaped."""
+    if _HAS_PROC:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                return f.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+        except OSError:
+            return False
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    return True
 
 
 def http_client(url: str):
@@ -109,98 +123,94 @@ def _new_http_client(url: str):
 
 
 @contextlib.contextmanager
-def _file_lock(path: Path, wait: float) -> Iterator[int]:
-    path.parent.mkdir(parents=True, exist_ok=True)
+def _lease(settings: TwinSettings, wait: float) -> Iterator[None]:
+    """A shared hold on the home's server: it does not stop while any process holds one."""
+    settings.run_dir.mkdir(parents=True, exist_ok=True)
+    path = settings.run_dir / "chroma.lease"
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    deadline = time.monotonic() + wait
     try:
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise ConfigError(
-                        "the vector store is busy (another process holds it)",
-                        hint="wait for the running materialization, or start a Chroma server",
-                    ) from None
-                time.sleep(0.2)
-        yield fd
+        _flock(fd, fcntl.LOCK_SH, wait, "the vector store's server is stopping and does not let go")
+        os.utime(fd)  # the server measures idleness from the last use
+        yield
     finally:
         os.close(fd)  # closing releases the lock
+
+
+def _flock(fd: int, op: int, wait: float, what: str) -> None:
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            fcntl.flock(fd, op | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                raise ConfigError(what) from None
+            time.sleep(0.05)
+
+
+def _start_server(settings: TwinSettings, wait: float) -> str:
+    """The home's server URL, starting the server when no process has."""
+    deadline = time.monotonic() + wait
+    while True:
+        url = registered_server(settings)
+        if url:
+            return url
+        settings.stores_dir.mkdir(parents=True, exist_ok=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "twin_assets.stores.chroma_server",
+             "--chroma-dir", str(settings.chroma_dir), "--lock", str(settings.stores_dir / "chroma.lock"),
+             "--run-dir", str(settings.run_dir), "--idle", str(settings.chroma_idle_seconds)],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            cwd=str(settings.run_dir), start_new_session=True,  # outlives this process; a ^C here must not stop it
+        )
+        while proc.poll() is None and time.monotonic() < deadline:
+            url = registered_server(settings)
+            if url:
+                return url
+            time.sleep(0.05)
+        code = proc.poll()
+        if code is None or code not in (0, chroma_server.EXIT_BUSY):
+            with contextlib.suppress(ProcessLookupError):
+                if code is None:
+                    proc.kill()
+            reason = settings.run_dir / "chroma.error"
+            raise ConfigError(
+                "the vector store's server did not start"
+                + (f": {reason.read_text().strip()}" if reason.exists() else ""),
+                hint="check that this machine allows a process to listen on 127.0.0.1, or set TWIN_CHROMA_URL",
+            )
+        # EXIT_BUSY: another process owns the directory (a server starting, or one stopping); wait for it.
+        if time.monotonic() > deadline:
+            raise ConfigError(
+                "the vector store is busy (another process holds stores/chroma.lock)",
+                hint="wait for it, or stop the process that holds it",
+            )
+        time.sleep(0.1)
 
 
 @contextlib.contextmanager
 def open_chroma(settings: TwinSettings, wait: float = LOCK_WAIT_SECONDS) -> Iterator[object]:
     """A Chroma client that is safe to use from this process for the duration of the block."""
-    url = settings.chroma_url or registered_server(settings)
-    if url:
-        yield http_client(url)
+    if settings.chroma_url:
+        yield http_client(settings.chroma_url)
         return
-    import chromadb
-
-    with _file_lock(settings.stores_dir / "chroma.lock", wait):
-        # A server may have registered while we waited for the lock's previous holder.
-        url = registered_server(settings)
-        if url:
-            yield http_client(url)
-            return
-        client = chromadb.PersistentClient(path=str(settings.chroma_dir), settings=_chroma_settings())
-        try:
-            yield client
-        finally:
-            client.clear_system_cache()
+    with _lease(settings, wait):
+        yield http_client(_start_server(settings, wait))
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def home_server_dir(settings: TwinSettings, client: object) -> Path | None:
+    """The directory behind ``client`` when it is this home's own server (whose files we may reach)."""
+    if settings.chroma_url:
+        return None
+    url = registered_server(settings)
+    return settings.chroma_dir if url and _http_clients.get(url) is client else None
 
 
-class ManagedChromaServer:
-    """A ``chroma run`` child process owning this home's Chroma directory."""
-
-    def __init__(self, settings: TwinSettings) -> None:
-        self.settings = settings
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.url: str | None = None
-        self._lock_cm: contextlib.AbstractContextManager[int] | None = None
-
-    def start(self, timeout: float = 60.0) -> str:
-        self._lock_cm = _file_lock(self.settings.stores_dir / "chroma.lock", LOCK_WAIT_SECONDS)
-        self._lock_cm.__enter__()
-        port = _free_port()
-        exe = Path(sys.executable).with_name("chroma")
-        self.settings.chroma_dir.mkdir(parents=True, exist_ok=True)
-        self.proc = subprocess.Popen(
-            [str(exe), "run", "--path", str(self.settings.chroma_dir), "--host", "127.0.0.1", "--port", str(port)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            cwd=str(self.settings.run_dir),
-        )
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + timeout
-        while not _alive(url, 0.5):
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                raise ConfigError("the Chroma server did not start", hint="check that port binding is allowed")
-            time.sleep(0.2)
-        self.url = url
-        info = self.settings.run_dir / "chroma.json"
-        info.write_text(json.dumps({"url": url, "pid": self.proc.pid}))
-        return url
-
-    def stop(self) -> None:
-        with contextlib.suppress(FileNotFoundError):
-            (self.settings.run_dir / "chroma.json").unlink()
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-        self.proc = None
-        if self._lock_cm is not None:
-            self._lock_cm.__exit__(None, None, None)
-            self._lock_cm = None
+@contextlib.contextmanager
+def hold_server(settings: TwinSettings) -> Iterator[str]:
+    """The Chroma URL for a long-lived process (the API, the demo), kept up for the whole block."""
+    if settings.chroma_url:
+        yield settings.chroma_url
+        return
+    with _lease(settings, LOCK_WAIT_SECONDS):
+        yield _start_server(settings, LOCK_WAIT_SECONDS)

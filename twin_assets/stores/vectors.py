@@ -11,6 +11,7 @@ are searched in memory after unlocking.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -91,20 +92,20 @@ class ChromaVectors:
         if ids:
             self.collection(tier).delete(ids=list(ids))
 
-    def purge_log(self, ids: Sequence[str]) -> int:
-        """Drop not-yet-compacted writes for these ids from embedded Chroma's write-ahead log.
+    def purge_log(self, ids: Sequence[str], chroma_dir: Path | None) -> int:
+        """Drop not-yet-compacted writes for these ids from Chroma's write-ahead log in ``chroma_dir``.
 
         After a delete, Chroma still holds the original add (with its vector) in
         ``embeddings_queue`` until it compacts; forgetting must not leave it there.
         Only the add/update/upsert entries go, so the delete still applies. With a
-        Chroma server the log is out of reach: returns -1 and the caller says so.
+        server whose files are out of reach (``chroma_dir`` None), returns -1 and
+        the caller says so.
         """
         import sqlite3
 
-        settings = self.client.get_settings()
-        if not getattr(settings, "is_persistent", False) or not settings.persist_directory:
+        if chroma_dir is None:
             return -1
-        path = f"{settings.persist_directory}/chroma.sqlite3"
+        path = chroma_dir / "chroma.sqlite3"
         n = 0
         with sqlite3.connect(path, timeout=30) as conn:
             conn.execute("PRAGMA secure_delete = ON")
