@@ -22,6 +22,7 @@ import networkx as nx
 import numpy as np
 
 from twin_assets.lifecycle.suppress import apply_suppression
+from twin_assets.pipeline.sharing import Sharer
 from twin_assets.processing import sentiment as sentiment_mod
 from twin_assets.processing import timeline as timeline_mod
 from twin_assets.processing import topics as topics_mod
@@ -85,11 +86,14 @@ def view_documents(twin: Twin, view: str) -> list[Document]:
 
 def _read_view_documents(twin: Twin, view: str) -> list[Document]:
     docs: list[Document] = []
+    share = Sharer()
     for tier in view_tiers(view):
         store = twin.store(tier)
         ids = store.ids()
         for start in range(0, len(ids), 1000):
-            docs.extend(store.get_many(ids[start : start + 1000]).values())
+            for doc in store.get_many(ids[start : start + 1000]).values():
+                doc.title, doc.meta = share.text(doc.title), share.value(doc.meta)
+                docs.append(doc)
     docs.sort(key=lambda d: (d.event_time.timestamp() if d.event_time else 0.0, d.id))
     return docs
 
@@ -200,7 +204,12 @@ def load_resolution(twin: Twin, view: str) -> Resolution:
 def _read_resolution(twin: Twin, view: str) -> Resolution:
     derived = twin.derived(view)
     entities = [_entity_from(d) for _, d in derived.iter("entity")]
-    mentions = [EntityMention(**m) for _, d in derived.iter("mentions") for m in d["mentions"]]
+    share = Sharer()
+    mentions = [
+        EntityMention(share.text(m["doc_id"]), share.text(m["entity_id"]), share.text(m["role"]), m["start"],
+                      m["end"], m["confidence"], share.text(m["tier"]))
+        for _, d in derived.iter("mentions") for m in d["mentions"]
+    ]
     meta = derived.get("resolution", "meta") or {}
     return Resolution(entities=entities, mentions=mentions, self_id=meta.get("self_id"),
                       key_index=meta.get("key_index", {}))

@@ -174,7 +174,7 @@ class Entity:
         return [a for values in self.aliases.values() for a in values]
 
 
-@dataclass
+@dataclass(slots=True)
 class EntityMention:
     doc_id: str
     entity_id: str

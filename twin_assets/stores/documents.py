@@ -33,7 +33,7 @@ _TOKEN = re.compile(r"\w+", re.UNICODE)
 CACHE_KIB = 64 * 1024  # page cache per store connection
 
 
-@dataclass
+@dataclass(slots=True)
 class Document:
     """A record as the query side sees it: text for search plus structured fields."""
 
