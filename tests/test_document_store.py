@@ -101,3 +101,20 @@ def test_keyword_search_ranks_all_word_matches_alone_when_there_are_enough(twin,
     # Filters apply to both queries.
     since = datetime(2024, 1, 3, tzinfo=UTC)
     assert {i for i, _ in store.keyword_search("quarterly budget", 2, since=since)} == {"r3", "r4"}
+
+
+@pytest.mark.parametrize("tier", [HIGH, LOW])
+def test_an_any_word_search_leaves_out_words_too_common_to_rank_cheaply(twin, tier, monkeypatch):
+    from twin_assets.stores import documents
+
+    monkeypatch.setattr(documents, "OR_POSTINGS", 10)
+    store = twin.store(tier)
+    store.put_many([_doc(i, tier, f"weekly meeting number {i}") for i in range(1, 29)]
+                   + [_doc(29, tier, "lisbon flight"), _doc(30, tier, "meeting about the lisbon flight")])
+    # "meeting" is in 29 of 30 documents: ranking it would score nearly all of them.
+    hits = [i for i, _ in store.keyword_search("meeting lisbon", 10)]
+    assert sorted(hits) == ["r29", "r30"]
+    # Within the budget every word is ranked, as before.
+    monkeypatch.setattr(documents, "OR_POSTINGS", 1000)
+    store._common = None
+    assert len(store.keyword_search("meeting lisbon", 10)) == 10
