@@ -93,3 +93,22 @@ def test_a_truncated_snapshot_is_an_error_not_a_partial_graph(twin):
     path.write_bytes(path.read_bytes()[:-100])
     with pytest.raises(Exception):  # noqa: B017 - truncation surfaces as a decrypt or gzip error
         graphs.load()
+
+
+def test_loaded_edges_share_equal_flat_data_and_updates_stay_on_their_own_edge(twin):
+    from twin_assets.stores.graph import add_shared_edge
+
+    graphs = twin.graphs("HIGH")
+    graphs.save(_graph())
+    _, g = graphs.load()
+    assert g["e1"]["r1"] is g["e1"]["r2"]  # the same four mention attributes: one dict
+    assert g["e1"]["r1"] is g["r1"]["e1"]
+    # Re-adding an edge (a second mention of the same person in the same record) updates that edge alone.
+    add_shared_edge(g, "e1", "r1", {"role": "to"})
+    assert g["e1"]["r1"]["role"] == "to" and g["r1"]["e1"]["role"] == "to"
+    assert g["e1"]["r2"]["role"] == "from"
+    # Edges holding lists get their own dict, so forget may edit their evidence in place.
+    related = g["e1"]["e2"]
+    assert all(related is not d for _, _, d in g.edges("r3", data=True))
+    related["evidence"].remove("r1")
+    assert g["e1"]["e2"]["evidence"] == ["r2"] and "evidence" not in g["e1"]["r3"]

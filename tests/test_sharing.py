@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from twin_assets.pipeline.sharing import SHARE_MAX_CHARS, Sharer
+from twin_assets.sharing import SHARE_MAX_CHARS, Sharer
 
 
 def test_equal_party_dicts_and_strings_become_one_object_and_stay_equal():

@@ -22,15 +22,16 @@ import networkx as nx
 import numpy as np
 
 from twin_assets.lifecycle.suppress import apply_suppression
-from twin_assets.pipeline.sharing import Sharer
 from twin_assets.processing import sentiment as sentiment_mod
 from twin_assets.processing import timeline as timeline_mod
 from twin_assets.processing import topics as topics_mod
 from twin_assets.processing.resolution import Entity, EntityMention, Merge, Resolution, ResolveOptions, resolve
 from twin_assets.processing.text import CleanText, Span, normalise
+from twin_assets.sharing import Sharer
 from twin_assets.stores import HIGH, TIER_RANK, TIERS, max_tier
 from twin_assets.stores.derived import Artifact
 from twin_assets.stores.documents import Document
+from twin_assets.stores.graph import add_shared_edge
 from twin_assets.twin import Twin
 
 
@@ -352,11 +353,13 @@ def graph_from(docs: list[Document], res: Resolution) -> nx.Graph:
         g.add_node(d.id, type="record", kind=d.kind, source=d.source, tier=d.tier,
                    time=d.event_time.isoformat() if d.event_time else None)
     per_doc: dict[str, set[str]] = defaultdict(set)
+    share = Sharer()
     for m in res.mentions:
         if m.doc_id not in doc_by_id or m.entity_id not in g:
             continue
         per_doc[m.doc_id].add(m.entity_id)
-        g.add_edge(m.entity_id, m.doc_id, type="mention", role=m.role, tier=doc_by_id[m.doc_id].tier, weight=1.0)
+        add_shared_edge(g, m.entity_id, m.doc_id, share.value(
+            {"type": "mention", "role": m.role, "tier": doc_by_id[m.doc_id].tier, "weight": 1.0}))
     pair: dict[tuple[str, str], dict[str, Any]] = {}
     for doc_id, ents in per_doc.items():
         d = doc_by_id[doc_id]

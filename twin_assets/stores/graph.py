@@ -22,6 +22,7 @@ import networkx as nx
 import orjson
 
 from twin_assets.keys import DecryptingReader, EncryptingWriter, Keyring
+from twin_assets.sharing import Sharer
 
 KEEP_VERSIONS = 3
 _NAME = re.compile(r"^v(\d+)\.(jsonl|json)\.gz\.fenc$")
@@ -87,12 +88,14 @@ class GraphSnapshots:
             head = orjson.loads(gz.readline())
             g: nx.Graph = nx.DiGraph() if head.get("directed") else nx.Graph()
             g.graph.update(head.get("graph") or {})
+            share = Sharer()
             for line in gz:
                 item = orjson.loads(line)
                 if "n" in item:
-                    g.add_node(item["n"], **item["a"])
+                    g.add_node(share.text(item["n"]), **share.value(item["a"]))
                 else:
-                    g.add_edge(item["u"], item["v"], **item["a"])
+                    add_shared_edge(g, share.text(item["u"]), share.text(item["v"]), share.value(item["a"]))
+        nx._clear_cache(g)
         return g
 
     def rewrite_all(self, transform: Callable[[nx.Graph], nx.Graph]) -> int:
@@ -117,6 +120,22 @@ class GraphSnapshots:
             key_id = Keyring.key_id_of(head[4:] if head[:1] == b"\x00" else head)
             usage[key_id] = usage.get(key_id, 0) + 1
         return usage
+
+
+def add_shared_edge(g: nx.Graph, u: str, v: str, attrs: dict) -> None:
+    """``g.add_edge(u, v, **attrs)``, except that ``attrs`` itself becomes the edge's data: networkx copies it, and
+    a million mention edges with the same four attributes then held a million equal dicts (~230 B each). Callers
+    pass a dict shared only when it holds no list or dict (see ``Sharer``), and nothing updates such edges in
+    place; a directed graph takes the copying path."""
+    if g.is_directed():
+        g.add_edge(u, v, **attrs)
+        return
+    for n in (u, v):
+        if n not in g._node:
+            g.add_node(n)
+    old = g._adj[u].get(v)
+    # An existing edge's data is updated as add_edge would, into a dict of its own: the old one may be shared.
+    g._adj[u][v] = g._adj[v][u] = attrs if old is None else {**old, **attrs}
 
 
 def _lines(graph: nx.Graph) -> Iterator[bytes]:
