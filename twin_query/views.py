@@ -26,6 +26,7 @@ import networkx as nx
 
 from twin_assets.processing.names import fold
 from twin_assets.settings import TwinSettings
+from twin_assets.sharing import Sharer
 from twin_assets.stores import TIER_RANK, TIERS
 from twin_assets.stores.documents import Document
 from twin_assets.twin import Twin, open_twin
@@ -241,10 +242,13 @@ def events(twin: Twin, vd: ViewData) -> list[dict[str, Any]]:
 
     def load() -> list[dict[str, Any]]:
         out = []
+        share = Sharer()  # kinds, sources, zones, entity ids and recurring titles repeat across events
         for _, e in twin.derived(vd.view).iter("event"):
             t = parse_time(e.get("time"))
             if t is not None:
-                out.append({**e, "_t": t})
+                e = share.value(e)
+                e["_t"] = t
+                out.append(e)
         out.sort(key=lambda e: (e["_t"], e["doc_id"]))
         return out
 
