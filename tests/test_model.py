@@ -43,7 +43,8 @@ def test_lower_views_hold_nothing_from_higher_tiers(built):
     low_docs = {d.id for d in model.view_documents(built, "LOW")}
     for kind in ("entity", "mentions", "doc_sentiment", "event", "relationship"):
         for _, data in built.derived("LOW").iter(kind):
-            evidence = data.get("evidence") or [m["doc_id"] for m in data.get("mentions", [])] or [data.get("doc_id")]
+            # mentions are stored as columns: their doc_id is a list
+            evidence = data.get("evidence") or (data["doc_id"] if kind == "mentions" else [data.get("doc_id")])
             assert set(e for e in evidence if e) <= low_docs, kind
 
 
@@ -166,3 +167,21 @@ def test_text_step_reuses_the_normalisations_entities_made_and_stores_the_same(t
     derived.delete([(BUILT, "text_code")])
     model.build_text(twin, "HIGH")  # from scratch, no cache
     assert dict(twin.derived("HIGH").iter("text")) == reused
+
+
+def test_mentions_stored_before_the_column_layout_still_load(built):
+    from twin_assets.stores.derived import Artifact
+
+    new = model._read_resolution(built, "HIGH").mentions
+    derived = built.derived("HIGH")
+    by_entity: dict[str, list] = {}
+    for m in new:
+        by_entity.setdefault(m.entity_id, []).append(m)
+    derived.replace_kind("mentions", (
+        Artifact("mentions", eid, {"mentions": [
+            {"doc_id": m.doc_id, "entity_id": m.entity_id, "role": m.role, "start": m.start, "end": m.end,
+             "confidence": m.confidence, "tier": m.tier} for m in ms]}, [m.doc_id for m in ms])
+        for eid, ms in by_entity.items()))
+    old = model._read_resolution(built, "HIGH").mentions
+    assert len(new) > 0
+    assert sorted(map(repr, old)) == sorted(map(repr, new))

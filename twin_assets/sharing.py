@@ -29,17 +29,23 @@ class Sharer:
         return self._memo.setdefault(value, value) if len(value) <= SHARE_MAX_CHARS else value
 
     def value(self, obj: Any) -> Any:
-        """``obj`` with every short string and every dict of hashable values replaced by a shared equal one."""
+        """``obj`` with every short string and every dict of hashable values replaced by a shared equal one.
+
+        Dicts and lists are updated in place (callers hand over what they just parsed): building copies
+        left the parsed originals as holes between the kept objects, and the process kept those pages."""
         if isinstance(obj, str):
             return self.text(obj)
         if isinstance(obj, dict):
-            out = {k: self.value(v) for k, v in obj.items()}
+            for k, v in obj.items():
+                obj[k] = self.value(v)  # same keys: safe while iterating
             try:
                 # Types in the key: 1, 1.0 and True are equal and hash alike, yet must stay what they were.
-                key = (dict, *((k, type(v), v) for k, v in out.items()))
-                return self._memo.setdefault(key, out)
+                key = (dict, *((k, type(v), v) for k, v in obj.items()))
+                return self._memo.setdefault(key, obj)
             except TypeError:  # holds a list or dict: kept as its own object
-                return out
+                return obj
         if isinstance(obj, list):
-            return [self.value(v) for v in obj]
+            for i, v in enumerate(obj):
+                obj[i] = self.value(v)
+            return obj
         return obj

@@ -408,7 +408,8 @@ def profile(
         "confidence": entity.get("confidence"),
         "counts": {
             "records": len(records) or len(entity.get("evidence") or []),
-            "mentions": len(mentions.get("mentions", [])),
+            # columns with a count (pipeline.model.mention_columns), or a list from before
+            "mentions": mentions["n"] if "n" in mentions else len(mentions.get("mentions", [])),
             "by_source": dict(sorted(by_source.items())),
             "related": eg.degree(entity["id"]) if eg is not None and entity["id"] in eg else 0,
         },

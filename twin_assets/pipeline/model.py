@@ -206,14 +206,31 @@ def _read_resolution(twin: Twin, view: str) -> Resolution:
     derived = twin.derived(view)
     entities = [_entity_from(d) for _, d in derived.iter("entity")]
     share = Sharer()
-    mentions = [
-        EntityMention(share.text(m["doc_id"]), share.text(m["entity_id"]), share.text(m["role"]), m["start"],
-                      m["end"], m["confidence"], share.text(m["tier"]))
-        for _, d in derived.iter("mentions") for m in d["mentions"]
-    ]
+    mentions: list[EntityMention] = []
+    for entity_id, data in derived.iter("mentions"):
+        if "mentions" in data:  # written before mentions were stored as columns
+            mentions.extend(EntityMention(share.text(m["doc_id"]), share.text(m["entity_id"]), share.text(m["role"]),
+                                          m["start"], m["end"], m["confidence"], share.text(m["tier"]))
+                            for m in data["mentions"])
+            continue
+        entity_id = share.text(entity_id)
+        mentions.extend(
+            EntityMention(share.text(doc_id), entity_id, share.text(role), start, end, conf, share.text(tier))
+            for doc_id, role, start, end, conf, tier in zip(
+                data["doc_id"], data["role"], data["start"], data["end"], data["confidence"], data["tier"],
+                strict=True))
     meta = derived.get("resolution", "meta") or {}
     return Resolution(entities=entities, mentions=mentions, self_id=meta.get("self_id"),
                       key_index=meta.get("key_index", {}))
+
+
+MENTION_FIELDS = ("doc_id", "role", "start", "end", "confidence", "tier")
+
+
+def mention_columns(mentions: list[EntityMention]) -> dict[str, Any]:
+    """One entity's mentions as columns (the entity id is the artifact's): read back, a list per field made far
+    less garbage than a dict per mention, which at ~2.5 million mentions kept ~0.5 GB of freed holes resident."""
+    return {"n": len(mentions), **{f: [getattr(m, f) for m in mentions] for f in MENTION_FIELDS}}
 
 
 def build_entities(twin: Twin, view: str) -> dict[str, int]:
@@ -230,8 +247,7 @@ def build_entities(twin: Twin, view: str) -> dict[str, int]:
     n_entities = derived.replace_kind("entity", (Artifact("entity", e.id, asdict(e), e.evidence) for e in res.entities))
     derived.replace_kind(
         "mentions",
-        (Artifact("mentions", eid, {"mentions": [asdict(m) for m in ms]}, [m.doc_id for m in ms])
-         for eid, ms in by_entity.items()),
+        (Artifact("mentions", eid, mention_columns(ms), [m.doc_id for m in ms]) for eid, ms in by_entity.items()),
     )
     derived.replace_kind("resolution", [Artifact("resolution", "meta",
                                                  {"self_id": res.self_id, "key_index": res.key_index}, [])])
