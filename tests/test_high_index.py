@@ -1,4 +1,4 @@
-"""The in-memory HIGH vector index: exact below the ANN threshold, IVF candidates re-scored above it, and
+"""The in-memory HIGH vector index: exact below the ANN threshold, IVF with 8-bit codes above it, and
 filters always applied before ranking."""
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ def test_small_indexes_are_exact(data):
     assert index._ann is None
 
 
-def test_large_indexes_find_nearly_all_true_neighbours_with_exact_scores(data):
+def test_large_indexes_find_nearly_all_true_neighbours_with_nearly_exact_scores(data):
     store, queries = data
     index = HighVectorIndex(ann_min=1000)
     recall = []
@@ -67,8 +67,8 @@ def test_large_indexes_find_nearly_all_true_neighbours_with_exact_scores(data):
         truth = _exact(store, q, 10)
         recall.append(len({i for i, _ in got} & set(truth)) / 10)
         row = {i: n for n, i in enumerate(store.ids)}
-        for doc_id, score in got:  # scores are exact cosines, not quantised approximations
-            assert score == pytest.approx(float(store.vectors[row[doc_id]].astype(np.float32) @ q), abs=1e-5)
+        for doc_id, score in got:  # cosines on 8-bit codes: within a hundredth of the exact ones
+            assert score == pytest.approx(float(store.vectors[row[doc_id]].astype(np.float32) @ q), abs=0.01)
         assert [s for _, s in got] == sorted((s for _, s in got), reverse=True)
     assert index._ann is not None
     assert np.mean(recall) >= 0.9, np.mean(recall)
@@ -83,8 +83,9 @@ def test_filters_apply_before_ranking_on_large_indexes(data, share):
     for q in queries[:10]:
         got = [i for i, _ in index.query(store, q, 10, allowed=allowed)]
         assert set(got) <= allowed
-        if share < 0.1:  # few enough to be scored exactly
-            assert got == _exact(store, q, 10, allowed)
+        if share < 0.1:  # few enough to score every one (on its 8-bit code: near ties may swap)
+            truth = _exact(store, q, 10, allowed)
+            assert got[0] == truth[0] and len(set(got) & set(truth)) >= 9
         else:
             assert len(set(got) & set(_exact(store, q, 10, allowed))) >= 8
 
