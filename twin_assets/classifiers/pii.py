@@ -27,15 +27,14 @@ What each entity does to the tier:
 
 from __future__ import annotations
 
-import contextlib
 import re
-import sys
 import threading
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from typing import Any
 
 from twin_assets.classifiers import Finding, words_of
+from twin_assets.optional_imports import without_optional_ml
 from twin_assets.stores import HIGH
 
 # Presidio entity → (our detector name, tier; None = informational).
@@ -195,27 +194,6 @@ def _offline_email_recognizer(email_cls: type) -> Any:
     return OfflineEmailRecognizer()
 
 
-@contextlib.contextmanager
-def _without_optional_ml() -> Iterator[None]:
-    """Import presidio without ``transformers`` and ``torch``.
-
-    presidio imports both at module level for its optional transformer NLP engine (and thinc for spaCy's
-    torch device), which we never use: 6.3 s and ~140 MB per process, against 1.2 s without. Both import
-    ``transformers``/``torch`` inside ``try/except ImportError``, so a ``None`` entry in ``sys.modules`` makes
-    them skip it. Modules already imported (the torch embedding backend) are left alone, and the entries are
-    removed afterwards, so a later ``import torch`` works as usual.
-    """
-    blocked = [name for name in ("transformers", "torch") if name not in sys.modules]
-    for name in blocked:
-        sys.modules[name] = None  # type: ignore[assignment]
-    try:
-        yield
-    finally:
-        for name in blocked:
-            if sys.modules.get(name, 0) is None:
-                del sys.modules[name]
-
-
 def engine() -> Any:
     """The process's one ``AnalyzerEngine``: pattern recognizers only, no NLP model."""
     global _engine
@@ -227,7 +205,7 @@ def engine() -> Any:
                 # NoOpNlpEngine warns that context words in the text cannot boost scores; we
                 # apply our own context rule for the one entity that needs it (US_SSN).
                 warnings.simplefilter("ignore")
-                with _without_optional_ml():
+                with without_optional_ml():
                     from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
                     from presidio_analyzer.nlp_engine import NoOpNlpEngine
                     from presidio_analyzer.predefined_recognizers import (

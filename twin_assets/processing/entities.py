@@ -421,14 +421,17 @@ class TextExtractor:
     statistical: bool = field(default=False, init=False)
 
     def __post_init__(self) -> None:
-        import spacy
+        from twin_assets.optional_imports import without_optional_ml
 
         nlp = None
-        try:  # a statistical model is used when one happens to be installed; none is needed
-            nlp = spacy.load("en_core_web_sm", exclude=["lemmatizer", "parser", "tagger"])
-            self.statistical = True
-        except (OSError, ImportError, ValueError):
-            nlp = spacy.blank("en")
+        with without_optional_ml():
+            import spacy
+
+            try:  # a statistical model is used when one happens to be installed; none is needed
+                nlp = spacy.load("en_core_web_sm", exclude=["lemmatizer", "parser", "tagger"])
+                self.statistical = True
+            except (OSError, ImportError, ValueError):
+                nlp = spacy.blank("en")
         self._nlp = nlp
         if self.statistical:
             self._add_ruler(nlp)
