@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 from collections import defaultdict
 from collections.abc import Callable, Iterator
-from dataclasses import asdict
 from itertools import combinations
 from typing import Any
 
@@ -29,7 +28,7 @@ from twin_assets.processing.resolution import Entity, EntityMention, Merge, Reso
 from twin_assets.processing.text import CleanText, Span, normalise
 from twin_assets.sharing import Sharer
 from twin_assets.stores import HIGH, TIER_RANK, TIERS, max_tier
-from twin_assets.stores.derived import Artifact
+from twin_assets.stores.derived import Artifact, plain
 from twin_assets.stores.documents import Document
 from twin_assets.stores.graph import add_shared_edge
 from twin_assets.twin import Twin
@@ -244,7 +243,7 @@ def build_entities(twin: Twin, view: str) -> dict[str, int]:
     for m in res.mentions:
         by_entity[m.entity_id].append(m)
     derived = twin.derived(view)
-    n_entities = derived.replace_kind("entity", (Artifact("entity", e.id, asdict(e), e.evidence) for e in res.entities))
+    n_entities = derived.replace_kind("entity", (Artifact("entity", e.id, plain(e), e.evidence) for e in res.entities))
     derived.replace_kind(
         "mentions",
         (Artifact("mentions", eid, mention_columns(ms), [m.doc_id for m in ms]) for eid, ms in by_entity.items()),
@@ -276,13 +275,13 @@ def build_sentiment(twin: Twin, view: str) -> dict[str, int]:
     rel = sentiment_mod.relationship_sentiment(docs, res, doc_sent)
     if same_code:
         derived.delete([("doc_sentiment", i) for i in known if i not in current])
-        derived.upsert_many("doc_sentiment", (Artifact("doc_sentiment", s.doc_id, asdict(s), [s.doc_id])
+        derived.upsert_many("doc_sentiment", (Artifact("doc_sentiment", s.doc_id, plain(s), [s.doc_id])
                                               for s in fresh))
     else:
-        derived.replace_kind("doc_sentiment", (Artifact("doc_sentiment", s.doc_id, asdict(s), [s.doc_id])
+        derived.replace_kind("doc_sentiment", (Artifact("doc_sentiment", s.doc_id, plain(s), [s.doc_id])
                                                for s in doc_sent))
         derived.put(BUILT, "doc_sentiment_code", {"code": code})
-    derived.replace_kind("relationship", (Artifact("relationship", r.entity_id, asdict(r), r.evidence) for r in rel))
+    derived.replace_kind("relationship", (Artifact("relationship", r.entity_id, plain(r), r.evidence) for r in rel))
     return {"documents": len(doc_sent), "scored": len(fresh), "relationships": len(rel)}
 
 
@@ -292,11 +291,11 @@ def build_timeline(twin: Twin, view: str) -> dict[str, int]:
     res = load_resolution(twin, view)
     tl = timeline_mod.build_timeline(docs, res)
     derived = twin.derived(view)
-    derived.replace_kind("event", (Artifact("event", e.doc_id, asdict(e), [e.doc_id]) for e in tl.events))
-    derived.replace_kind("series", (Artifact("series", s.series_id, asdict(s), s.evidence) for s in tl.series))
+    derived.replace_kind("event", (Artifact("event", e.doc_id, plain(e), [e.doc_id]) for e in tl.events))
+    derived.replace_kind("series", (Artifact("series", s.series_id, plain(s), s.evidence) for s in tl.series))
     derived.replace_kind(
         "life_event",
-        (Artifact("life_event", f"{e.kind}:{e.start.isoformat()}", asdict(e), e.evidence) for e in tl.life_events),
+        (Artifact("life_event", f"{e.kind}:{e.start.isoformat()}", plain(e), e.evidence) for e in tl.life_events),
     )
     dated = sum(1 for d in docs if d.event_time is not None)
     return {"dated_documents": dated, "events": len(tl.events), "series": len(tl.series),
@@ -349,7 +348,7 @@ def build_topics(twin: Twin, view: str, seed: int = 0) -> dict[str, int]:
         derived.replace_kind("topic_assignments", [])
         return {"documents": len(docs), "topics": 0}
     model = topics_mod.find_topics(docs, x, texts=texts, seed=seed)
-    derived.replace_kind("topic", (Artifact("topic", t.id, asdict(t), t.evidence) for t in model.topics))
+    derived.replace_kind("topic", (Artifact("topic", t.id, plain(t), t.evidence) for t in model.topics))
     derived.replace_kind("topic_assignments", [Artifact("topic_assignments", "all",
                                                         {"assignments": model.assignments, "k": model.k}, [])])
     return {"documents": len(docs), "topics": len(model.topics)}
