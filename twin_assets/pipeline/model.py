@@ -368,13 +368,16 @@ def graph_from(docs: list[Document], res: Resolution) -> nx.Graph:
         g.add_node(d.id, type="record", kind=d.kind, source=d.source, tier=d.tier,
                    time=d.event_time.isoformat() if d.event_time else None)
     per_doc: dict[str, set[str]] = defaultdict(set)
-    share = Sharer()
+    edge_data: dict[tuple[str, str], dict[str, Any]] = {}  # one dict per (role, tier), shared by its edges
     for m in res.mentions:
         if m.doc_id not in doc_by_id or m.entity_id not in g:
             continue
         per_doc[m.doc_id].add(m.entity_id)
-        add_shared_edge(g, m.entity_id, m.doc_id, share.value(
-            {"type": "mention", "role": m.role, "tier": doc_by_id[m.doc_id].tier, "weight": 1.0}))
+        key = (m.role, doc_by_id[m.doc_id].tier)
+        data = edge_data.get(key)
+        if data is None:
+            data = edge_data[key] = {"type": "mention", "role": key[0], "tier": key[1], "weight": 1.0}
+        add_shared_edge(g, m.entity_id, m.doc_id, data)
     pair: dict[tuple[str, str], dict[str, Any]] = {}
     for doc_id, ents in per_doc.items():
         d = doc_by_id[doc_id]
