@@ -62,3 +62,25 @@ def test_longest_match_wins_and_case_sensitivity_holds():
     spans = list(extractor._spans(extractor._nlp("Anna Eriksen met anna and Anna in new york, New York.")))
     assert [(s[1], s[2]) for s in spans] == [("e_anna", "Anna Eriksen"), ("e_anna_first", "Anna"),
                                             ("e_york", "york"), ("e_ny", "New York")]
+
+
+def _mixed_texts(n: int, seed: int) -> list[str]:
+    """Random texts where most name nobody, with the punctuation and word joins that tokenizers split."""
+    rng = random.Random(seed)
+    filler = ["ok", "thanks", "see", "you", "at", "10km", "the", "Anna's", "Annabel", "@anna", "anna_b", "NEW",
+              "York-based", "(Northwind)", "Picard.", "o'brien", "sons", "x2", "Ånna", "niño", ",", "!", "\n"]
+    names = ["Anna Eriksen", "Jean-Luc Picard", "New York", "O'Brien & Sons", "harbor project", "York"]
+    return [" ".join(rng.choice(names) if rng.random() < 0.05 else rng.choice(filler)
+                     for _ in range(rng.randint(1, 25))) for _ in range(n)]
+
+
+@pytest.mark.parametrize("texts", [TEXTS, _random_texts(400, 3), _mixed_texts(2000, 5)],
+                         ids=["crafted", "random", "mixed"])
+def test_texts_skipped_before_tokenizing_would_have_matched_nothing(texts):
+    extractor = TextExtractor(PATTERNS)
+    if extractor.statistical:
+        pytest.skip("a statistical spaCy model is installed")
+    skipped = [t for t in texts if not extractor.could_match(t)]
+    assert all(not list(extractor._spans(d)) for d in extractor._nlp.pipe(skipped))
+    if texts is not TEXTS:
+        assert skipped  # the filter does skip texts

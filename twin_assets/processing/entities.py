@@ -399,6 +399,7 @@ class Pattern:
     case_sensitive: bool = False
 
 
+_WORD_RUN = re.compile(r"\w+")
 _LABEL_KIND = {"PERSON": PERSON, "ORG": ORG, "GPE": PLACE, "LOC": PLACE, "FAC": PLACE, "PROJECT": PROJECT}
 
 
@@ -418,6 +419,8 @@ class TextExtractor:
     _nlp: Any = field(default=None, init=False, repr=False)
     _matchers: list[Any] = field(default_factory=list, init=False, repr=False)
     _keys: dict[int, tuple[str, str]] = field(default_factory=dict, init=False, repr=False)
+    # Lowercased word runs of each pattern's first token; None when some pattern has none (then every text runs).
+    _first_words: frozenset[str] | None = field(default=None, init=False, repr=False)
     statistical: bool = field(default=False, init=False)
 
     def __post_init__(self) -> None:
@@ -439,6 +442,7 @@ class TextExtractor:
         from spacy.matcher import PhraseMatcher
 
         by_attr = {"ORTH": PhraseMatcher(nlp.vocab, attr="ORTH"), "LOWER": PhraseMatcher(nlp.vocab, attr="LOWER")}
+        first_words: set[str] | None = set()
         for p in self.patterns:
             pattern = nlp.make_doc(p.text)
             if not len(pattern):
@@ -446,7 +450,20 @@ class TextExtractor:
             key = f"{p.label}||{p.entity_id}"
             by_attr["ORTH" if p.case_sensitive else "LOWER"].add(key, [pattern])
             self._keys[nlp.vocab.strings[key]] = (p.label, p.entity_id)
+            runs = _WORD_RUN.findall(pattern[0].text.lower())
+            if first_words is not None and runs:
+                first_words.add(max(runs, key=len))
+            else:
+                first_words = None
         self._matchers = [m for m in by_attr.values() if len(m)]
+        self._first_words = frozenset(first_words) if first_words is not None else None
+
+    def could_match(self, text: str) -> bool:
+        """False when no pattern can match ``text``: its first token's longest word run is not a word of the
+        text. spaCy's tokenizer (most of the cost) then never sees the text; most chat lines name nobody."""
+        if self._first_words is None:
+            return True
+        return not self._first_words.isdisjoint(_WORD_RUN.findall(text.lower()))
 
     def _add_ruler(self, nlp: Any) -> None:
         ruler_args = {"overwrite_ents": True, "phrase_matcher_attr": None}
@@ -497,9 +514,9 @@ class TextExtractor:
                     break
                 piece = body[s : min(e, s + budget)]
                 budget -= len(piece)
-                if piece.strip():
+                if piece.strip() and self.could_match(piece):
                     jobs.append((doc, s, piece))
-            if doc.title and doc.title.strip():
+            if doc.title and doc.title.strip() and self.could_match(doc.title[:500]):
                 jobs.append((doc, -1, doc.title[:500]))
         out: list[Mention] = []
         for (doc, offset, _text), parsed in zip(jobs, self._nlp.pipe(t for _d, _o, t in jobs), strict=True):
