@@ -118,7 +118,7 @@ def _new_http_client(url: str):
     except Exception as exc:  # chromadb raises bare Exceptions for connection failures
         raise ConfigError(
             f"Chroma server at {url} does not answer ({type(exc).__name__})",
-            hint="start it, or unset TWIN_CHROMA_URL to use embedded Chroma",
+            hint="start it, or unset TWIN_CHROMA_URL to use the home's own Chroma server",
         ) from None
 
 
