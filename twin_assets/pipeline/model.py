@@ -110,17 +110,18 @@ def view_norms(twin: Twin, view: str, docs: list[Document]) -> dict[str, CleanTe
 def _read_view_norms(twin: Twin, view: str, docs: list[Document]) -> dict[str, CleanText]:
     by_id = {d.id: d for d in docs}
     out: dict[str, CleanText] = {}
+    share = Sharer()
     for tier in view_tiers(view):
         for doc_id, data in twin.derived(tier).iter("text"):
             doc = by_id.get(doc_id)
             if doc is None:
                 continue
-            out[doc_id] = CleanText(
-                doc_id=doc_id, length=len(doc.body or ""),
-                removed=[Span(int(a), int(b), str(k)) for a, b, k in data["removed"]],
-                language=data["language"], language_confidence=float(data["language_confidence"]),
+            out[doc.id] = CleanText(
+                doc_id=doc.id, length=len(doc.body or ""),
+                removed=[Span(int(a), int(b), share.text(str(k))) for a, b, k in data["removed"]],
+                language=share.value(data["language"]), language_confidence=float(data["language_confidence"]),
                 signer=(int(data["signer"][0]), int(data["signer"][1])) if data.get("signer") else None,
-                tier=doc.tier, evidence=[doc_id],
+                tier=doc.tier, evidence=[doc.id],
             )
     for doc in docs:
         if doc.id not in out:

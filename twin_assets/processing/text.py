@@ -30,14 +30,14 @@ MAX_CHARS = 1500
 _MAX_SCAN = 200_000
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Span:
     start: int
     end: int
     kind: str
 
 
-@dataclass
+@dataclass(slots=True)
 class CleanText:
     """Offsets of everything in ``Document.body`` that the author did not write themselves."""
 
