@@ -34,7 +34,7 @@ LOCK_WAIT_SECONDS = 600.0
 ALIVE_TTL_SECONDS = 2.0  # a search must not pay a heartbeat round trip; a dead server fails the next call anyway
 
 # HTTP clients are cheap to keep and costly to make (each checks tenant and database over HTTP): one per URL
-# per process. Embedded clients are never cached: a long-lived one serves stale vectors (DESIGN.md).
+# per process.
 _http_clients: dict[str, object] = {}
 _alive_at: dict[str, float] = {}
 _HAS_PROC = Path("/proc/self/stat").exists()
