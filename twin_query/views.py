@@ -246,9 +246,8 @@ def events(twin: Twin, vd: ViewData) -> list[dict[str, Any]]:
         for _, e in twin.derived(vd.view).iter("event"):
             t = parse_time(e.get("time"))
             if t is not None:
-                e = share.value(e)
-                e["_t"] = t
-                out.append(e)
+                e["_t"] = t  # before sharing: a dict that is shared is never written to afterwards
+                out.append(share.value(e))
         out.sort(key=lambda e: (e["_t"], e["doc_id"]))
         return out
 

@@ -228,8 +228,9 @@ MENTION_FIELDS = ("doc_id", "role", "start", "end", "confidence", "tier")
 
 
 def mention_columns(mentions: list[EntityMention]) -> dict[str, Any]:
-    """One entity's mentions as columns (the entity id is the artifact's): read back, a list per field made far
-    less garbage than a dict per mention, which at ~2.5 million mentions kept ~0.5 GB of freed holes resident."""
+    """One entity's mentions as columns (the entity id is the artifact's): smaller than a dict per mention, and
+    read back with far less garbage (the 100k HIGH view's resolution loaded in 1.5 s instead of 2.0 s; the
+    process's memory after the whole view was about the same, since later steps reuse the freed space)."""
     return {"n": len(mentions), **{f: [getattr(m, f) for m in mentions] for f in MENTION_FIELDS}}
 
 

@@ -24,8 +24,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlparse
 
-import httpx
-
 from twin_assets.errors import ConfigError
 from twin_assets.settings import TwinSettings
 from twin_assets.stores import chroma_server
@@ -46,18 +44,11 @@ def _chroma_settings():
     return Settings(anonymized_telemetry=False, allow_reset=False)
 
 
-def _alive(url: str, timeout: float = 1.0) -> bool:
-    try:
-        return httpx.get(f"{url}/api/v2/heartbeat", timeout=timeout).status_code == 200
-    except httpx.HTTPError:
-        return False
-
-
 def _alive_cached(url: str) -> bool:
     now = time.monotonic()
     if now - _alive_at.get(url, -ALIVE_TTL_SECONDS) < ALIVE_TTL_SECONDS:
         return True
-    if _alive(url):
+    if chroma_server.answers(url, timeout=1.0):
         _alive_at[url] = now
         return True
     _alive_at.pop(url, None)

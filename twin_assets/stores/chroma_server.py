@@ -48,9 +48,10 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _answers(url: str) -> bool:
+def answers(url: str, timeout: float = 0.5) -> bool:
+    """Whether a Chroma server answers its heartbeat at ``url``."""
     try:
-        return httpx.get(f"{url}/api/v2/heartbeat", timeout=0.5).status_code == 200
+        return httpx.get(f"{url}/api/v2/heartbeat", timeout=timeout).status_code == 200
     except httpx.HTTPError:
         return False
 
@@ -103,9 +104,9 @@ def main(argv: list[str] | None = None) -> int:
         url = f"http://127.0.0.1:{port}"
         threading.Thread(target=_serve, args=(args.chroma_dir, port), daemon=True).start()
         deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and not _answers(url):
+        while time.monotonic() < deadline and not answers(url):
             time.sleep(0.05)
-        if _answers(url):
+        if answers(url):
             break
     else:
         error.write_text(f"Chroma's server did not answer on 127.0.0.1 (last port tried: {port})")
