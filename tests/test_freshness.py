@@ -133,3 +133,21 @@ def test_the_view_cache_serves_a_view_until_it_changes(twin):
     assert model._view_cache is None
     model.view_documents(twin, LOW)
     assert model._view_cache is None, "nothing is kept outside an in-process materialization"
+
+
+def test_the_view_cache_releases_what_no_later_step_reads(twin):
+    from twin_assets.pipeline import model
+
+    twin.store(LOW).put_many(_rent(LOW, range(1, 3), -400.0))
+    with model.caching_views():
+        docs = model.view_documents(twin, LOW)
+        model.view_topic_texts(twin, LOW, docs, model.view_norms(twin, LOW, docs))
+        for step in ("build_entities", "build_sentiment"):
+            model.step_done(twin, LOW, step)
+            assert model.peek(twin, LOW, "norms") is not None, "the topics step still reads them"
+        model.step_done(twin, LOW, "build_topics")
+        assert model.peek(twin, LOW, "norms") is None
+        assert model.peek(twin, LOW, "topic_texts") is not None, "insights still reads them"
+        model.step_done(twin, LOW, "build_insights")
+        assert model.peek(twin, LOW, "topic_texts") is None
+        assert model.peek(twin, LOW, "documents") == docs, "documents are read to the end"

@@ -31,9 +31,11 @@ def run_model_step(
     with twin.open() as t:
         inputs = freshness.fingerprint(t, (view,) if own_tier_only else model.view_tiers(view))
         if freshness.is_current(t, view, fn.__name__, inputs):
+            model.step_done(t, view, fn.__name__)
             return MaterializeResult(metadata={"unchanged": True})
         counts = fn(t, view)
         freshness.mark_built(t, view, fn.__name__, inputs)
+        model.step_done(t, view, fn.__name__)
     return MaterializeResult(metadata={**counts, "unchanged": False})
 
 

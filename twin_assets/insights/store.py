@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from twin_assets.insights import KINDS, Insight, compute_insights, default_as_of
-from twin_assets.pipeline.model import load_resolution, view_documents, view_norms, view_topic_texts
+from twin_assets.pipeline.model import load_resolution, peek, view_documents, view_norms, view_topic_texts
 from twin_assets.stores.derived import Artifact
 from twin_assets.stores.documents import Document
 from twin_assets.twin import Twin
@@ -37,9 +37,12 @@ def compute_for_view(
 ) -> tuple[datetime, list[Insight]]:
     docs, resolution, sentiment = load_view(twin, view)
     as_of = as_of or default_as_of(docs)
-    norms = view_norms(twin, view, docs)
+    # The topics step of this materialization has usually cut these already (and released the norms).
+    topic_texts = peek(twin, view, "topic_texts")
+    if topic_texts is None:
+        topic_texts = view_topic_texts(twin, view, docs, view_norms(twin, view, docs))
     return as_of, compute_insights(docs, resolution, as_of, kinds=kinds, sentiment=sentiment,  # type: ignore[arg-type]
-                                   topic_texts=view_topic_texts(twin, view, docs, norms))
+                                   topic_texts=topic_texts)
 
 
 def build_insights(twin: Twin, view: str) -> dict[str, int]:

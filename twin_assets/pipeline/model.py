@@ -73,7 +73,25 @@ def _cached(twin: Twin, view: str, what: str, compute: Callable[[], Any]) -> Any
     return _view_cache[what]
 
 
-def _peek(twin: Twin, view: str, what: str) -> Any:
+# The steps that read each of a view's large cached values. Once all of them have run in this materialization,
+# the value is dropped: at a million records the normalisations alone are ~400 MB, and graph metrics and
+# insights, which peaked highest, run after every step that reads them.
+READERS = {"norms": frozenset({"build_entities", "build_sentiment", "build_topics"}),
+           "topic_texts": frozenset({"build_topics", "build_insights"})}
+
+
+def step_done(twin: Twin, view: str, step: str) -> None:
+    """Record that ``step`` has built (or skipped) ``view``, and release what no later step reads."""
+    if _view_cache is None or _view_cache.get("key") != _cache_key(twin, view):
+        return
+    done = _view_cache.setdefault("done", set())
+    done.add(step)
+    for what, readers in READERS.items():
+        if readers <= done:
+            _view_cache.pop(what, None)
+
+
+def peek(twin: Twin, view: str, what: str) -> Any:
     """What this materialization already holds for the view, or None; never computes."""
     if _view_cache is None:
         return None
@@ -162,7 +180,7 @@ def build_text(twin: Twin, tier: str) -> dict[str, int]:
     n_passages = 0
     # The entities step of this materialization may have normalised these records already (it runs first on a
     # new home): reuse those, unless they could come from artifacts of older code.
-    known = _peek(twin, tier, "norms") if same_code or not derived.count("text") else None
+    known = peek(twin, tier, "norms") if same_code or not derived.count("text") else None
 
     def artifacts():
         nonlocal n_passages
