@@ -335,7 +335,11 @@ def _vector_matrix(twin: Twin, docs: list[Document]) -> tuple[np.ndarray, np.nda
     have = np.zeros(len(docs), dtype=bool)
     tiers = {d.tier for d in docs}
     if HIGH in tiers:
-        for ids, chunk in twin.store(HIGH).iter_vectors():
+        store = twin.store(HIGH)
+        high = [d.id for d in docs if d.tier == HIGH]
+        # A few documents (new since the last build) are looked up; most of the tier is read in order.
+        batches = store.get_vectors(high) if len(high) < 0.2 * store.count() else store.iter_vectors()
+        for ids, chunk in batches:
             for i, v in zip(ids, chunk, strict=True):
                 if (r := row.get(i)) is not None:
                     mat[r], have[r] = v, True
@@ -351,27 +355,60 @@ def _vector_matrix(twin: Twin, docs: list[Document]) -> tuple[np.ndarray, np.nda
     return have, mat
 
 
+# New documents are placed on the stored clusters until this share of the view has come in since the fit.
+REFIT_SHARE = 0.1
+
+
 def build_topics(twin: Twin, view: str, seed: int = 0) -> dict[str, int]:
+    """Cluster the view's topical documents. Choosing k and fitting are most of the work and hardly move for
+    a few new documents, so a build that only adds documents (fewer than ``REFIT_SHARE`` of those fitted,
+    counting every addition since) places them on the stored centroids and keeps each cluster's keywords.
+    Anything else refits: a forgotten document, a new seed or new code (the keywords could hold its words)."""
+    from twin_assets.pipeline.freshness import code_version
+
     all_docs = view_documents(twin, view)
     norms = view_norms(twin, view, all_docs)
     by_doc = view_topic_texts(twin, view, all_docs, norms)
     topical = [d for d in all_docs if d.id in by_doc]
-    topical_texts = [by_doc[d.id] for d in topical]
-    have, mat = _vector_matrix(twin, topical)
-    docs = [d for d, h in zip(topical, have, strict=True) if h]
-    texts = [t for t, h in zip(topical_texts, have, strict=True) if h]
-    x = mat if have.all() else mat[have]
-    del mat
     derived = twin.derived(view)
-    if len(docs) < 2:
-        derived.replace_kind("topic", [])
-        derived.replace_kind("topic_assignments", [])
-        return {"documents": len(docs), "topics": 0}
-    model = topics_mod.find_topics(docs, x, texts=texts, seed=seed)
+    fit = derived.get("topic_model", "fit") or {}
+    current = {d.id for d in topical}
+    labels: dict[str, int] = fit.get("labels", {})
+    placed = fit.get("placed", 0)
+    if (fit.get("code") == code_version() and fit.get("seed") == seed and labels and labels.keys() <= current
+            and placed + len(current) - len(labels) <= REFIT_SHARE * fit.get("fitted", 0)):
+        new = [d for d in topical if d.id not in labels]
+        have, mat = _vector_matrix(twin, new)
+        centroids = np.asarray(fit["centroids"], dtype=np.float32)
+        for d, label in zip([d for d, h in zip(new, have, strict=True) if h],
+                            topics_mod.assign(mat[have], centroids).tolist(), strict=True):
+            labels[d.id] = label
+        docs = [d for d in topical if d.id in labels]
+        model = topics_mod.describe_topics(docs, [labels[d.id] for d in docs],
+                                           {int(c): w for c, w in fit["keywords"].items()},
+                                           k=fit["k"], seed=seed, centroids=centroids)
+        placed += len(docs) - fit["n"]
+        fitted = fit["fitted"]
+    else:
+        topical_texts = [by_doc[d.id] for d in topical]
+        have, mat = _vector_matrix(twin, topical)
+        docs = [d for d, h in zip(topical, have, strict=True) if h]
+        texts = [t for t, h in zip(topical_texts, have, strict=True) if h]
+        x = mat if have.all() else mat[have]
+        del mat
+        if len(docs) < 2:
+            derived.replace_kind("topic", [])
+            derived.replace_kind("topic_model", [])
+            return {"documents": len(docs), "topics": 0}
+        model = topics_mod.find_topics(docs, x, texts=texts, seed=seed)
+        placed, fitted = 0, len(docs)
     derived.replace_kind("topic", (Artifact("topic", t.id, plain(t), t.evidence) for t in model.topics))
-    derived.replace_kind("topic_assignments", [Artifact("topic_assignments", "all",
-                                                        {"assignments": model.assignments, "k": model.k}, [])])
-    return {"documents": len(docs), "topics": len(model.topics)}
+    derived.replace_kind("topic_model", [Artifact("topic_model", "fit", {
+        "code": code_version(), "seed": seed, "k": model.k, "n": len(docs), "fitted": fitted, "placed": placed,
+        "centroids": model.centroids.tolist() if model.centroids is not None else [],
+        "keywords": model.keywords, "labels": model.labels}, [])])
+    derived.replace_kind("topic_assignments", [])  # what builds before the stored fit kept; now in "labels"
+    return {"documents": len(docs), "topics": len(model.topics), "refitted": int(placed == 0)}
 
 
 # ---- knowledge graph -----------------------------------------------------------------------

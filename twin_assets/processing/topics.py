@@ -5,7 +5,8 @@ Vectors come from the caller — normally ``twin_assets.embedding.embed`` (unit 
 given); each cluster is labelled by class-based TF-IDF: the words frequent in that cluster's
 texts and rare in the others, stopwords and names removed. Each topic's share of the documents
 per month gives its trend: rising, declining, a burst, or stable. The same input and seed always
-give the same topics.
+give the same topics; :func:`describe_topics` redraws them from clusters and keywords already chosen
+(how a build places a few new documents without refitting).
 """
 
 from __future__ import annotations
@@ -59,6 +60,11 @@ class TopicModel:
     assignments: dict[str, str]  # doc id -> topic id
     k: int
     seed: int
+    # What a later build needs to place new documents without refitting: the centroids (k x dim), each
+    # document's centroid row and each row's keywords.
+    centroids: np.ndarray | None = None
+    labels: dict[str, int] = field(default_factory=dict)
+    keywords: dict[int, list[str]] = field(default_factory=dict)
 
 
 def is_topical(doc: Document, norm: CleanText | None = None, min_words: int = 4) -> bool:
@@ -175,19 +181,32 @@ MAX_CLASS_TEXTS = 5_000
 FIT_SAMPLE = 20_000  # beyond this many documents, centroids are fitted on a sample and every document assigned
 
 
-def _cluster(x: np.ndarray, k: int, seed: int) -> np.ndarray:
-    """KMeans labels. Fitting on a fixed sample keeps a million documents to seconds; the centroids of
-    20k points drawn at random differ little from the full fit's, and every document is still labelled."""
+def _cluster(x: np.ndarray, k: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """KMeans (labels, centroids). Fitting on a fixed sample keeps a million documents to seconds; the
+    centroids of 20k points drawn at random differ little from the full fit's, and every document is
+    still labelled."""
     from sklearn.cluster import KMeans
 
     if k <= 1:
-        return np.zeros(len(x), int)
+        return np.zeros(len(x), int), x.mean(axis=0, keepdims=True).astype(np.float32)
     model = KMeans(n_clusters=k, random_state=seed, n_init=4)
     if len(x) <= FIT_SAMPLE:
-        return model.fit_predict(x)
-    idx = np.sort(np.random.default_rng(seed).choice(len(x), size=FIT_SAMPLE, replace=False))
-    model.fit(x[idx])
-    return np.concatenate([model.predict(x[i : i + 50_000]) for i in range(0, len(x), 50_000)])
+        labels = model.fit_predict(x)
+    else:
+        idx = np.sort(np.random.default_rng(seed).choice(len(x), size=FIT_SAMPLE, replace=False))
+        model.fit(x[idx])
+        labels = assign(x, model.cluster_centers_)
+    return labels, model.cluster_centers_.astype(np.float32)
+
+
+def assign(x: np.ndarray, centroids: np.ndarray) -> np.ndarray:
+    """Each row's nearest centroid (Euclidean, as KMeans assigns), in batches."""
+    c = np.asarray(centroids, dtype=np.float32)
+    half_sq = 0.5 * np.einsum("ij,ij->i", c, c)
+    out = np.empty(len(x), dtype=np.int64)
+    for i in range(0, len(x), 50_000):
+        out[i : i + 50_000] = np.argmax(x[i : i + 50_000] @ c.T - half_sq, axis=1)
+    return out
 
 
 def ctfidf_keywords(
@@ -284,8 +303,16 @@ def find_topics(
         hi = min(k_range[1], max(2, len(docs) // 20))
         k = choose_k(x, range(k_range[0], hi + 1, 2), seed=seed) if hi > k_range[0] else max(2, min(hi, len(docs) - 1))
     k = max(1, min(k, len(docs)))
-    labels = _cluster(x, k, seed)
+    labels, centroids = _cluster(x, k, seed)
     keywords = ctfidf_keywords(texts, list(labels), top_n=top_n, extra_stopwords=extra_stopwords)
+    return describe_topics(docs, labels.tolist(), keywords, k=k, seed=seed, centroids=centroids)
+
+
+def describe_topics(
+    docs: Sequence[Document], labels: Sequence[int], keywords: dict[int, list[str]], *, k: int, seed: int,
+    centroids: np.ndarray | None = None,
+) -> TopicModel:
+    """Topics from each document's cluster and each cluster's keywords: members, monthly shares, trend."""
     months_total: Counter = Counter()
     for d in docs:
         if d.event_time is not None:
@@ -297,7 +324,7 @@ def find_topics(
     topics = []
     assignments: dict[str, str] = {}
     by_label: dict[int, list[Document]] = defaultdict(list)  # one pass, not one per cluster
-    for d, lab in zip(docs, labels.tolist(), strict=True):
+    for d, lab in zip(docs, labels, strict=True):
         by_label[lab].append(d)
     dense_months = set(all_months)
     for c in sorted(by_label):
@@ -324,4 +351,6 @@ def find_topics(
         for d in members:
             assignments[d.id] = tid
     topics.sort(key=lambda t: (-t.size, t.id))
-    return TopicModel(topics=topics, assignments=assignments, k=k, seed=seed)
+    return TopicModel(topics=topics, assignments=assignments, k=k, seed=seed, centroids=centroids,
+                      labels={d.id: int(lab) for d, lab in zip(docs, labels, strict=True)},
+                      keywords={int(c): w for c, w in keywords.items()})

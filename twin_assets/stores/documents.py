@@ -416,6 +416,18 @@ class DocumentStore:
             mat = np.stack([np.frombuffer(self._open_blob(r[2]), dtype=np.float16) for r in rows])
             yield ids, mat.astype(np.float32)
 
+    def get_vectors(self, ids: Sequence[str]) -> Iterator[tuple[list[str], np.ndarray]]:
+        """Decrypted (id, vector) batches of these documents (those that have a vector)."""
+        for start in range(0, len(ids), 500):
+            chunk = list(ids[start : start + 500])
+            rows = self.conn.execute(
+                f"SELECT id, vector FROM docs WHERE vector IS NOT NULL AND id IN ({','.join('?' * len(chunk))})",
+                chunk,
+            ).fetchall()
+            if rows:
+                yield [r[0] for r in rows], np.stack(
+                    [np.frombuffer(self._open_blob(r[1]), dtype=np.float16) for r in rows]).astype(np.float32)
+
     def state_token(self) -> tuple[int, int]:
         """Changes whenever the store changes, for cache invalidation in readers. ``data_version`` moves on
         other connections' commits, ``total_changes`` on this one's; neither scans the table (a count did,
