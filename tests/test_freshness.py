@@ -89,6 +89,20 @@ def _unchanged_flags(settings, partition: str) -> dict[str, bool]:
     return flags
 
 
+def _checked_views(run_ids: list[str]) -> dict[str, set[str]]:
+    """Per partition run: the views its asset checks reported on (their metadata keys start with the view)."""
+    from dagster import DagsterEventType, DagsterInstance
+
+    out: dict[str, set[str]] = {}
+    with DagsterInstance.get() as instance:
+        for run_id in run_ids:
+            partition = instance.get_run_by_id(run_id).tags.get("dagster/partition")
+            for entry in instance.all_logs(run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION):
+                metadata = entry.dagster_event.event_specific_data.metadata
+                out.setdefault(partition, set()).update(k.split("_", 1)[0] for k in metadata)
+    return out
+
+
 def test_a_high_only_arrival_rebuilds_only_the_high_view(twin, home):
     from twin_assets.run import materialize
 
@@ -99,8 +113,11 @@ def test_a_high_only_arrival_rebuilds_only_the_high_view(twin, home):
             with twin.vectors() as vectors:
                 vectors.upsert(tier, [d.id for d in docs], np.eye(len(docs), 384, dtype=np.float32))
         twin.store(tier).mark_embedded([d.id for d in docs], np.eye(len(docs), 384, dtype=np.float32))
-    assert materialize(home, MODEL).success
+    outcome = materialize(home, MODEL)
+    assert outcome.success
     assert not any(_unchanged_flags(home, LOW).values())
+    assert _checked_views(outcome.run_ids) == {LOW: {"low"}, MEDIUM: {"medium"}, HIGH: {"high"}}, \
+        "each view's run checks that view only"
     built = {v: _rows(twin, v) for v in TIERS}
     assert all(built.values())
 

@@ -28,7 +28,7 @@ def orphan_mentions(twin: Twin, view: str) -> CheckOutcome:
 
 def timeline_coverage(twin: Twin, view: str) -> CheckOutcome:
     dated = {d.id for d in view_documents(twin, view) if belongs_on_timeline(d)}
-    on_timeline = {i for i, _ in twin.derived(view).iter("event")}
+    on_timeline = twin.derived(view).ids("event")
     missing = len(dated - on_timeline)
     return CheckOutcome(missing == 0, {"dated": len(dated), "missing": missing})
 
