@@ -118,3 +118,25 @@ def test_an_any_word_search_leaves_out_words_too_common_to_rank_cheaply(twin, ti
     monkeypatch.setattr(documents, "OR_POSTINGS", 1000)
     store._common = None
     assert len(store.keyword_search("meeting lisbon", 10)) == 10
+
+
+@pytest.mark.parametrize("tier", [HIGH, LOW])
+def test_words_too_common_to_weigh_give_the_newest_matches_title_first(twin, tier, monkeypatch):
+    from twin_assets.stores import documents
+
+    monkeypatch.setattr(documents, "RANK_POSTINGS", 10)
+    monkeypatch.setattr(documents, "OR_POSTINGS", 10)
+    store = twin.store(tier)
+    docs = [_doc(i, tier, f"quarterly budget review {i}") for i in range(1, 21)]
+    docs[4] = Document("r5", "email", "message", tier, datetime(2024, 1, 5, tzinfo=UTC), "Quarterly budget",
+                       "see attached", {"parties": []})
+    docs += [_doc(i, tier, f"budget line {i}") for i in range(21, 31)]
+    store.put_many(docs)
+    store._common = None
+    ranked = []
+    monkeypatch.setattr(store, "_ranked", lambda *a: ranked.append(a) or [])
+    hits = [i for i, _ in store.keyword_search("quarterly budget", 4)]
+    assert not ranked, "BM25 would read every posting of both words"
+    assert hits == ["r5", "r20", "r19", "r18"], "the title match, then the newest with both words"
+    since, until = datetime(2024, 1, 2, tzinfo=UTC), datetime(2024, 1, 4, tzinfo=UTC)
+    assert [i for i, _ in store.keyword_search("quarterly budget", 4, since=since, until=until)] == ["r3", "r2"]

@@ -12,6 +12,7 @@ FTS5) in WAL mode, so Dagster runs and the API server can share a file.
 from __future__ import annotations
 
 import json
+import math
 import re
 import sqlite3
 import sys
@@ -32,7 +33,12 @@ from twin_assets.stores import HIGH, LOW
 _TOKEN = re.compile(r"\w+", re.UNICODE)
 CACHE_KIB = 64 * 1024  # page cache per store connection
 COMMON_SHARE = 0.005  # a word in more than this share of the documents is common
-OR_POSTINGS = 20_000  # an any-word search ranks at most about this many matches of common words
+# BM25 in FTS5 first counts the documents of every query word, reading each word's whole posting list (about
+# 1.5 us a posting here): a query whose common words have more postings than this is not ranked by BM25.
+RANK_POSTINGS = 20_000
+# An any-word query also scores every match (~4 us each at a million records): its budget is smaller.
+OR_POSTINGS = 5_000
+TITLE_BOOST = 1.5  # an unranked match in the title counts this much more than one in the body
 
 
 @dataclass(slots=True)
@@ -312,18 +318,25 @@ class DocumentStore:
         """BM25 over title and body (title weighted up); filters run inside the query.
 
         Documents with every word are ranked alone when there are at least ``k`` of them. Otherwise the
-        documents with any word are ranked too, but ranking scores every match of every word: a common word
-        (in thousands of documents) made that ~200 ms at a million records. So the any-word query keeps the
-        rarest words whose matches together stay within OR_POSTINGS (at least the rarest word), and the
-        documents with every word keep their full score beside them."""
+        documents with any word are ranked too, but only by the rarest words whose postings together stay
+        within OR_POSTINGS (at least the rarest word), and the documents with every word keep their full
+        score beside them. Where the words are so common that BM25 would read more than RANK_POSTINGS postings
+        just to weigh them (at a million records, 100-300 ms for words of templated subjects), the matches are
+        taken newest first, title matches before body matches, without reading the rest: every one of them has
+        all the words, and among thousands of such documents recency is what a person looks for."""
         words = query_words(text)
         if not words:
             return []
-        both = _joined(words, "AND")
-        hits = self._ranked(both, k, since, until, source) if len(words) > 1 else []
+        common = self._common_terms()
+
+        def best(ws: list[str], op: str) -> list[tuple[str, float]]:
+            if sum(common.get(w, 0) for w in ws) <= (RANK_POSTINGS if op == "AND" else OR_POSTINGS):
+                return self._ranked(_joined(ws, op), k, since, until, source)
+            return self._newest(ws, op, k, since, until, source)
+
+        hits = best(words, "AND") if len(words) > 1 else []
         if len(hits) >= k:
             return hits
-        common = self._common_terms()
         chosen: list[str] = []
         postings = 0
         for word in sorted(words, key=lambda w: common.get(w, 0)):
@@ -332,12 +345,36 @@ class DocumentStore:
                 break
             chosen.append(word)
             postings += n
-        any_hits = self._ranked(_joined(chosen, "OR"), k, since, until, source)
+        any_hits = best(chosen, "OR")
         if len(chosen) == len(words):
             return any_hits  # every word ranked: the exact any-word ranking
-        best = dict(any_hits)
-        best.update(hits)  # scored on every word, not only the rare ones
-        return sorted(best.items(), key=lambda h: -h[1])[:k]
+        merged = dict(any_hits)
+        merged.update(hits)  # scored on every word, not only the rare ones
+        return sorted(merged.items(), key=lambda h: -h[1])[:k]
+
+    def _newest(
+        self, words: list[str], op: str, k: int, since: datetime | None, until: datetime | None, source: str | None
+    ) -> list[tuple[str, float]]:
+        """The newest ``k`` matches, those with the words in the title first, scored as BM25 would score one
+        occurrence in a document of average length (so they sort sensibly beside ranked hits): FTS5 walks the
+        posting lists backwards and stops at ``k``."""
+        n = max(1, self._common_terms_size())
+        common = self._common_terms()
+        idf = sum(max(1e-6, math.log((n - common.get(w, 0) + 0.5) / (common.get(w, 0) + 0.5))) for w in words)
+        expr = _joined(words, op)
+        found: dict[str, float] = {}
+        for query, weight in ((f"{{title}} : ({expr})", TITLE_BOOST), (expr, 1.0)):
+            sql = "SELECT d.id FROM fts JOIN docs d ON d.rowid = fts.rowid WHERE fts MATCH ?"
+            sql, args = self._add_filters(sql, [query], since, until, source, prefix="d.")
+            try:
+                rows = self.conn.execute(sql + " ORDER BY fts.rowid DESC LIMIT ?", [*args, k + len(found)]).fetchall()
+            except (sqlite3.OperationalError, sqlcipher3.OperationalError):
+                return []
+            for rank, (doc_id,) in enumerate(rows):
+                found.setdefault(doc_id, weight * idf - rank * 1e-6)
+            if len(found) >= k:
+                break
+        return sorted(found.items(), key=lambda h: -h[1])[:k]
 
     def _common_terms(self) -> dict[str, int]:
         """Words in more than COMMON_SHARE of the documents, with their document counts. Read in one pass over
@@ -350,6 +387,11 @@ class DocumentStore:
             terms = dict(self.conn.execute("SELECT term, doc FROM temp.fts_vocab WHERE doc > ?", (floor,)))
             self._common = (size, terms)
         return self._common[1]
+
+    def _common_terms_size(self) -> int:
+        """The store's size when the common words were counted (their document counts are from then)."""
+        self._common_terms()
+        return self._common[0] if self._common else 0
 
     def _ranked(
         self, query: str, k: int, since: datetime | None, until: datetime | None, source: str | None
