@@ -112,3 +112,27 @@ def test_loaded_edges_share_equal_flat_data_and_updates_stay_on_their_own_edge(t
     assert all(related is not d for _, _, d in g.edges("r3", data=True))
     related["evidence"].remove("r1")
     assert g["e1"]["e2"]["evidence"] == ["r2"] and "evidence" not in g["e1"]["r3"]
+
+
+def test_the_api_keeps_each_entitys_records_and_the_entity_graph_not_the_whole_graph(twin):
+    from twin_query import views
+
+    g = _graph()
+    g.add_node("r_other", type="record", kind="event", source="calendar", tier="LOW", time=None)
+    g.add_edge("e2", "r_other", type="mention", role="attendee", tier="LOW", weight=1.0)
+    twin.graphs("HIGH").save(g)
+    version, links, eg = views.view_graph(twin, "HIGH")
+    assert version == 1 and set(eg.nodes) == {"e1", "e2"} and eg.edges["e1", "e2"]["weight"] == 3.0
+    for entity in ("e1", "e2"):
+        expected = {n: g.nodes[n] for n in g.neighbors(entity) if g.nodes[n]["type"] == "record"}
+        got = {r["id"]: r for r in views.record_neighbours(links, entity)}
+        assert got.keys() == expected.keys()
+        for rid, attrs in expected.items():
+            assert views.parse_time(got[rid]["time"]) == views.parse_time(attrs["time"])
+            assert {k: got[rid][k] for k in ("type", "kind", "source", "tier")} == \
+                {k: attrs[k] for k in ("type", "kind", "source", "tier")}
+    dated = sorted((views.parse_time(g.nodes[n]["time"]), n) for n in g.neighbors("e1")
+                   if g.nodes[n].get("time"))
+    assert views.latest_records(links, "e1", 2) == [n for _, n in dated[::-1][:2]]
+    assert views.latest_records(links, "e1", 1, oldest=True) == [dated[0][1]]
+    assert views.record_neighbours(links, "nobody") == []

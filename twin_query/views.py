@@ -17,6 +17,7 @@ from __future__ import annotations
 import bisect
 import os
 import threading
+from array import array
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -37,7 +38,57 @@ LEGAL_SUFFIXES = frozenset({"gmbh", "ag", "inc", "ltd", "llc", "kg", "se", "plc"
 _local = threading.local()
 _lock = threading.Lock()
 _views: dict[tuple[str, str], ViewData] = {}
-_graphs: dict[tuple[str, str], tuple[int, nx.Graph, nx.Graph]] = {}
+_graphs: dict[tuple[str, str], tuple[int, RecordLinks, nx.Graph]] = {}
+
+
+class RecordLinks:
+    """Which records mention each entity, with the record fields the API reads (time, source, kind, tier), as
+    arrays. The API used to keep the whole snapshot graph for this: at a million records its record nodes and
+    mention edges were over a gigabyte, where these arrays are a tenth of that."""
+
+    def __init__(self) -> None:
+        self.ids: list[str] = []
+        self.times = array("d")  # epoch seconds, NaN when undated
+        self._codes: dict[str, array] = {f: array("B") for f in ("source", "kind", "tier")}
+        self._names: dict[str, list[str | None]] = {f: [] for f in self._codes}
+        self._of: dict[str, Any] = {}  # entity id -> record positions (array of int32, numpy once loaded)
+
+    def _code(self, field_name: str, value: str | None) -> int:
+        names = self._names[field_name]
+        try:
+            return names.index(value)
+        except ValueError:
+            names.append(value)
+            return len(names) - 1
+
+    def add_record(self, attrs: dict[str, Any]) -> int:
+        t = parse_time(attrs.get("time"))
+        self.times.append(t.timestamp() if t else float("nan"))
+        for f, codes in self._codes.items():
+            codes.append(self._code(f, attrs.get(f)))
+        return len(self.times) - 1
+
+    def link(self, entity_id: str, position: int) -> None:
+        self._of.setdefault(entity_id, array("i")).append(position)
+
+    def finish(self) -> RecordLinks:
+        import numpy as np
+
+        self._of = {e: np.frombuffer(a, dtype=np.int32).copy() for e, a in self._of.items()}
+        return self
+
+    def __contains__(self, entity_id: str) -> bool:
+        return entity_id in self._of
+
+    def records(self, entity_id: str) -> list[dict[str, Any]]:
+        """The records mentioning ``entity_id``: id, type, time (ISO, UTC), source, kind and tier."""
+        out = []
+        for i in self._of.get(entity_id, ()):
+            t = self.times[i]
+            out.append({"id": self.ids[i], "type": "record",
+                        "time": datetime.fromtimestamp(t, UTC).isoformat() if t == t else None,
+                        **{f: self._names[f][self._codes[f][i]] for f in self._codes}})
+        return out
 
 
 def thread_twin(settings: TwinSettings) -> Twin:
@@ -206,8 +257,9 @@ def view_data(twin: Twin, view: str) -> ViewData:
     return loaded
 
 
-def view_graph(twin: Twin, view: str) -> tuple[int, nx.Graph, nx.Graph] | None:
-    """(version, full graph, entity graph of 'related' edges), cached by snapshot version."""
+def view_graph(twin: Twin, view: str) -> tuple[int, RecordLinks, nx.Graph] | None:
+    """(version, each entity's records, entity graph of 'related' edges), cached by snapshot version. Read from
+    the snapshot line by line: the whole graph is never held."""
     graphs = twin.graphs(view)
     versions = graphs.versions()
     if not versions:
@@ -218,19 +270,29 @@ def view_graph(twin: Twin, view: str) -> tuple[int, nx.Graph, nx.Graph] | None:
     if cached is not None and cached[0] == versions[-1]:
         return cached
     try:
-        loaded = graphs.load(versions[-1])
+        version = versions[-1]
+        eg, links = nx.Graph(), RecordLinks()
+        position: dict[str, int] = {}
+        for item in graphs.items(version):
+            if "n" in item:
+                if item["a"].get("type") == "entity":
+                    eg.add_node(item["n"], **item["a"])
+                elif item["a"].get("type") == "record":
+                    position[item["n"]] = links.add_record(item["a"])
+                    links.ids.append(item["n"])
+            elif "u" in item:
+                u, v, a = item["u"], item["v"], item["a"]
+                if a.get("type") == "related" and u in eg and v in eg:
+                    eg.add_edge(u, v, **a)
+                elif a.get("type") == "mention":
+                    if u in eg and v in position:
+                        links.link(u, position[v])
+                    elif v in eg and u in position:
+                        links.link(v, position[u])
     except (OSError, ValueError):  # pruned between listing and reading: next call retries
         return cached
-    if loaded is None:
-        return None
-    version, g = loaded
-    keep = [n for n, a in g.nodes(data=True) if a.get("type") == "entity"]
-    eg = nx.Graph()
-    eg.add_nodes_from((n, g.nodes[n]) for n in keep)
-    eg.add_edges_from(
-        (u, v, a) for u, v, a in g.subgraph(keep).edges(data=True) if a.get("type") == "related"
-    )
-    entry = (version, g, eg)
+    del position
+    entry = (version, links.finish(), eg)
     with _lock:
         _graphs[key] = entry
     return entry
@@ -338,12 +400,8 @@ def entity_terms(e: dict[str, Any] | None) -> list[str]:
 
 
 # ---- profile ----------------------------------------------------------------------------------
-def record_neighbours(g: nx.Graph | None, entity_id: str) -> list[dict[str, Any]]:
-    if g is None or entity_id not in g:
-        return []
-    return [
-        {"id": n, **g.nodes[n]} for n in g.neighbors(entity_id) if g.nodes[n].get("type") == "record"
-    ]
+def record_neighbours(links: RecordLinks | None, entity_id: str) -> list[dict[str, Any]]:
+    return links.records(entity_id) if links is not None else []
 
 
 def related(eg: nx.Graph | None, vd: ViewData, entity_id: str, limit: int) -> list[dict[str, Any]]:
@@ -423,8 +481,8 @@ def profile(
     }
 
 
-def latest_records(g: nx.Graph | None, entity_id: str, n: int, oldest: bool = False) -> list[str]:
-    recs = [(parse_time(r.get("time")), r["id"]) for r in record_neighbours(g, entity_id)]
+def latest_records(links: RecordLinks | None, entity_id: str, n: int, oldest: bool = False) -> list[str]:
+    recs = [(parse_time(r.get("time")), r["id"]) for r in record_neighbours(links, entity_id)]
     dated = sorted(((t, i) for t, i in recs if t), reverse=not oldest)
     return [i for _, i in dated[:n]]
 

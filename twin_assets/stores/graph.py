@@ -82,21 +82,42 @@ class GraphSnapshots:
         return version, nx.node_link_graph(data, edges="links")
 
     def _read_lines(self, path: Path) -> nx.Graph:
+        items = self._items(path)
+        head = next(items)
+        g: nx.Graph = nx.DiGraph() if head.get("directed") else nx.Graph()
+        g.graph.update(head.get("graph") or {})
+        for item in items:
+            if "n" in item:
+                g.add_node(item["n"], **item["a"])
+            else:
+                add_shared_edge(g, item["u"], item["v"], item["a"])
+        nx._clear_cache(g)
+        return g
+
+    def items(self, version: int) -> Iterator[dict]:
+        """A snapshot's lines one at a time: the graph's head, then ``{"n", "a"}`` per node and ``{"u", "v", "a"}``
+        per edge (ids and flat attribute dicts shared), for readers that keep less than the whole graph."""
+        path = self.path(version)
+        if path.name.endswith(".jsonl.gz.fenc"):
+            yield from self._items(path)
+            return
+        _, g = self.load(version)  # type: ignore[misc]
+        yield {"directed": g.is_directed(), "graph": g.graph}
+        yield from ({"n": n, "a": a} for n, a in g.nodes(data=True))
+        yield from ({"u": u, "v": v, "a": a} for u, v, a in g.edges(data=True))
+
+    def _items(self, path: Path) -> Iterator[dict]:
         with path.open("rb") as src, gzip.GzipFile(
             fileobj=io.BufferedReader(DecryptingReader(self.keyring, src), 1 << 20), mode="rb"
         ) as gz:
-            head = orjson.loads(gz.readline())
-            g: nx.Graph = nx.DiGraph() if head.get("directed") else nx.Graph()
-            g.graph.update(head.get("graph") or {})
+            yield orjson.loads(gz.readline())
             share = Sharer()
             for line in gz:
                 item = orjson.loads(line)
                 if "n" in item:
-                    g.add_node(share.text(item["n"]), **share.value(item["a"]))
+                    yield {"n": share.text(item["n"]), "a": share.value(item["a"])}
                 else:
-                    add_shared_edge(g, share.text(item["u"]), share.text(item["v"]), share.value(item["a"]))
-        nx._clear_cache(g)
-        return g
+                    yield {"u": share.text(item["u"]), "v": share.text(item["v"]), "a": share.value(item["a"])}
 
     def rewrite_all(self, transform: Callable[[nx.Graph], nx.Graph]) -> int:
         """Apply ``transform`` to every kept version in place (forget reaches old snapshots too)."""
