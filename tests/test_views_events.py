@@ -26,3 +26,30 @@ def test_events_in_a_window_are_half_open_and_unbounded_sides_reach_the_ends():
     times = vd._lazy["event_times"]
     views.events_in(None, vd, day(1), day(2))
     assert vd._lazy["event_times"] is times
+
+
+def test_stored_events_read_back_like_the_dicts_the_timeline_step_stores(twin):
+    import pytest
+
+    from twin_assets.processing.timeline import TimelineEvent
+    from twin_assets.stores.derived import Artifact, plain
+
+    stored = [TimelineEvent(f"d{i}", datetime(2024, 3, 3 - i, 9, tzinfo=UTC), None, "Europe/Berlin",
+                            "2024-03-03T10:00:00+01:00", "event", "calendar", "Standup", ["e1", "e2"], "s1", "HIGH",
+                            [f"d{i}"]) for i in range(2)]
+    twin.derived("HIGH").replace_kind("event", [Artifact("event", e.doc_id, plain(e), e.evidence) for e in stored])
+    vd = views.ViewData("HIGH", (), {}, None, {}, {})
+    got = views.events(twin, vd)
+    assert [e["doc_id"] for e in got] == ["d1", "d0"], "oldest first"
+    expected = plain(stored[1])
+    for key, value in expected.items():
+        if key == "time":
+            assert views.parse_time(got[0].get(key)) == value
+        elif key == "entity_ids":
+            assert list(got[0].get(key)) == value
+        else:
+            assert got[0].get(key) == value and got[0][key] == value, key
+    assert got[0]["_t"] == stored[1].time and got[0].get("nope", 7) == 7
+    assert got[0].entity_ids is got[1].entity_ids, "repeated values are held once"
+    with pytest.raises(KeyError):
+        got[0]["nope"]

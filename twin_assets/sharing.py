@@ -28,6 +28,14 @@ class Sharer:
     def text(self, value: str) -> str:
         return self._memo.setdefault(value, value) if len(value) <= SHARE_MAX_CHARS else value
 
+    def tuple(self, values: Any) -> tuple:
+        """``values`` as one shared tuple of shared strings (lists of entity ids repeat across events)."""
+        t = tuple(self.text(v) if isinstance(v, str) else v for v in values)
+        try:
+            return self._memo.setdefault((tuple, t), t)
+        except TypeError:
+            return t
+
     def value(self, obj: Any) -> Any:
         """``obj`` with every short string and every dict of hashable values replaced by a shared equal one.
 
