@@ -225,7 +225,8 @@ def _aliases(e: dict[str, Any]) -> list[str]:
 
 def _load_view(twin: Twin, view: str, signature: tuple[int, ...]) -> ViewData:
     derived = twin.derived(view)
-    entities = {eid: data for eid, data in derived.iter("entity")}
+    share = Sharer()  # a record's id recurs in the evidence of every entity it mentions
+    entities = {eid: share.value(data) for eid, data in derived.iter("entity")}
     meta = derived.get("resolution", "meta") or {}
     alias_index: dict[str, set[str]] = defaultdict(set)
     firsts: dict[str, set[str]] = defaultdict(set)
