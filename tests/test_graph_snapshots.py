@@ -136,3 +136,12 @@ def test_the_api_keeps_each_entitys_records_and_the_entity_graph_not_the_whole_g
     assert views.latest_records(links, "e1", 2) == [n for _, n in dated[::-1][:2]]
     assert views.latest_records(links, "e1", 1, oldest=True) == [dated[0][1]]
     assert views.record_neighbours(links, "nobody") == []
+
+
+def test_the_entity_graph_is_read_without_the_records(twin):
+    g = _graph()
+    twin.graphs("HIGH").save(g)
+    version, eg = twin.graphs("HIGH").load_entity_graph()
+    assert version == 1 and dict(eg.nodes(data=True)) == {n: g.nodes[n] for n in ("e1", "e2")}
+    assert list(eg.edges(data=True)) == [("e1", "e2", g.edges["e1", "e2"])]
+    assert twin.graphs("LOW").load_entity_graph() is None

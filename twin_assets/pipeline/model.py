@@ -465,21 +465,12 @@ def build_graph(twin: Twin, view: str) -> dict[str, int]:
             "entities": len(res.entities)}
 
 
-def entity_graph(g: nx.Graph) -> nx.Graph:
-    """Entities and their 'related' edges only: what centrality and communities are about."""
-    keep = [n for n, a in g.nodes(data=True) if a.get("type") == "entity"]
-    sub = g.subgraph(keep).copy()
-    sub.remove_edges_from([(u, v) for u, v, a in sub.edges(data=True) if a.get("type") != "related"])
-    return sub
-
-
 def build_graph_metrics(twin: Twin, view: str, seed: int = 0) -> dict[str, int]:
-    loaded = twin.graphs(view).load()
+    loaded = twin.graphs(view).load_entity_graph()
     derived = twin.derived(view)
     if loaded is None:
         return {"entities": 0}
-    version, g = loaded
-    eg = entity_graph(g)
+    version, eg = loaded
     n = eg.number_of_nodes()
     if n == 0:
         derived.replace_kind("centrality", [])
