@@ -64,7 +64,8 @@ class GraphSnapshots:
         tmp = dest.with_suffix(".tmp")
         with tmp.open("wb") as out:
             sealed = EncryptingWriter(self.keyring, out)
-            with gzip.GzipFile(fileobj=sealed, mode="wb", mtime=0) as gz:
+            # Level 3: a third of level 9's time (which was a fifth of the graph step) for ~20% more bytes.
+            with gzip.GzipFile(fileobj=sealed, mode="wb", mtime=0, compresslevel=3) as gz:
                 for chunk in _chunks(_lines(graph)):
                     gz.write(chunk)
             sealed.close()
