@@ -140,3 +140,19 @@ def test_words_too_common_to_weigh_give_the_newest_matches_title_first(twin, tie
     assert hits == ["r5", "r20", "r19", "r18"], "the title match, then the newest with both words"
     since, until = datetime(2024, 1, 2, tzinfo=UTC), datetime(2024, 1, 4, tzinfo=UTC)
     assert [i for i, _ in store.keyword_search("quarterly budget", 4, since=since, until=until)] == ["r3", "r2"]
+
+
+def test_vectors_are_counted_sampled_and_looked_up_by_id(twin):
+    import numpy as np
+
+    store = twin.store(HIGH)
+    docs = [_doc(i, HIGH, f"note {i}") for i in range(1, 21)]
+    store.put_many(docs)
+    vectors = np.eye(20, 384, dtype=np.float32)
+    store.mark_embedded([d.id for d in docs[:15]], vectors[:15])
+    assert store.vector_count() == 15
+    sample = store.sample_vectors(5, seed=1)
+    assert sample.shape == (5, 384) and all(any(np.array_equal(s, v) for v in vectors[:15]) for s in sample)
+    assert store.sample_vectors(100).shape == (15, 384)
+    got = {i: v for ids, mat in store.get_vectors(["r2", "r16", "r9"]) for i, v in zip(ids, mat, strict=True)}
+    assert set(got) == {"r2", "r9"} and np.array_equal(got["r9"], vectors[8])

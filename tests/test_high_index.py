@@ -25,6 +25,13 @@ class _Store:
     def state_token(self) -> tuple[int, int]:
         return self.version, 0
 
+    def vector_count(self) -> int:
+        return len(self.ids)
+
+    def sample_vectors(self, size: int, seed: int = 0) -> np.ndarray:
+        rng = np.random.default_rng(seed)
+        return self.vectors[np.sort(rng.choice(len(self.ids), size=min(size, len(self.ids)), replace=False))]
+
     def iter_vectors(self, batch: int = 5000):
         for start in range(0, len(self.ids), batch):
             yield self.ids[start : start + batch], self.vectors[start : start + batch].astype(np.float32)

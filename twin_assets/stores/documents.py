@@ -458,6 +458,22 @@ class DocumentStore:
             mat = np.stack([np.frombuffer(self._open_blob(r[2]), dtype=np.float16) for r in rows])
             yield ids, mat.astype(np.float32)
 
+    def vector_count(self) -> int:
+        return self.conn.execute("SELECT count(*) FROM docs WHERE vector IS NOT NULL").fetchone()[0]
+
+    def sample_vectors(self, size: int, seed: int = 0) -> np.ndarray:
+        """Up to ``size`` decrypted vectors drawn at random (to train an index on)."""
+        rowids = [r[0] for r in self.conn.execute("SELECT rowid FROM docs WHERE vector IS NOT NULL")]
+        rng = np.random.default_rng(seed)
+        picked = sorted(rng.choice(len(rowids), size=min(size, len(rowids)), replace=False).tolist())
+        out = []
+        for start in range(0, len(picked), 500):
+            chunk = [rowids[i] for i in picked[start : start + 500]]
+            rows = self.conn.execute(
+                f"SELECT vector FROM docs WHERE rowid IN ({','.join('?' * len(chunk))})", chunk).fetchall()
+            out += [np.frombuffer(self._open_blob(r[0]), dtype=np.float16) for r in rows]
+        return np.stack(out).astype(np.float32) if out else np.zeros((0, 0), dtype=np.float32)
+
     def get_vectors(self, ids: Sequence[str]) -> Iterator[tuple[list[str], np.ndarray]]:
         """Decrypted (id, vector) batches of these documents (those that have a vector)."""
         for start in range(0, len(ids), 500):

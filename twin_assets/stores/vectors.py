@@ -162,24 +162,23 @@ ANN_FILTER_OVERFETCH = 40  # candidates per wanted hit when a broad filter will 
 EXACT_SUBSET = 20_000  # a filtered search scores up to this many allowed vectors exactly
 
 
-def _ann_index(matrix: np.ndarray, seed: int = 0) -> Any:
-    """An IVF index with 8-bit scalar-quantised vectors (a quarter of the float32 size), in memory only: it
-    holds decrypted HIGH vectors and is never written anywhere."""
-    import faiss
-
-    n, dim = matrix.shape
+def _ann_lists(n: int) -> int:
     # ~sqrt(n) lists, trained on 40 points per list for 10 rounds: ~10 s at a million vectors on 2 cores (faiss's
     # defaults, 4*sqrt(n) lists and 25 rounds, would take minutes on every reload of the API's index).
-    nlist = int(min(1024, max(16, np.sqrt(n))))
+    return int(min(1024, max(16, np.sqrt(n))))
+
+
+def _ann_index(sample: np.ndarray, n: int) -> Any:
+    """An untrained-then-trained, empty IVF index with 8-bit scalar-quantised vectors (a quarter of the float32
+    size), in memory only: it will hold decrypted HIGH vectors and is never written anywhere."""
+    import faiss
+
+    dim = sample.shape[1]
     quantizer = faiss.IndexFlatIP(dim)
-    index = faiss.IndexIVFScalarQuantizer(quantizer, dim, nlist, faiss.ScalarQuantizer.QT_8bit,
+    index = faiss.IndexIVFScalarQuantizer(quantizer, dim, _ann_lists(n), faiss.ScalarQuantizer.QT_8bit,
                                           faiss.METRIC_INNER_PRODUCT)
     index.cp.niter = 10
-    rng = np.random.default_rng(seed)
-    sample = matrix[np.sort(rng.choice(n, size=min(n, 40 * nlist), replace=False))].astype(np.float32)
-    index.train(sample)
-    for start in range(0, n, 100_000):
-        index.add(np.ascontiguousarray(matrix[start : start + 100_000], dtype=np.float32))
+    index.train(np.ascontiguousarray(sample, dtype=np.float32))
     index.nprobe = ANN_NPROBE
     return index
 
@@ -201,25 +200,32 @@ class HighVectorIndex:
         self._rows: dict[str, int] | None = None
         self._ann: Any = None
 
-    def refresh(self, store: DocumentStore) -> None:
+    def refresh(self, store: DocumentStore, seed: int = 0) -> None:
         token = store.state_token()
         if token == self._token:
             return
         ids: list[str] = []
-        parts: list[np.ndarray] = []
-        for batch_ids, mat in store.iter_vectors():
-            ids.extend(batch_ids)
-            parts.append(mat.astype(np.float16))  # stored as float16: nothing is lost
-        matrix = np.concatenate(parts) if parts else np.zeros((0, 0), dtype=np.float16)
-        del parts
-        self._ids, self._rows = ids, None
-        if len(ids) >= self.ann_min:
-            self._ann = _ann_index(matrix)
+        n = store.vector_count()
+        self._matrix = self._ann = None  # the old index goes before the new one is built
+        if n >= self.ann_min:
+            # Trained on a random sample, then filled batch by batch as the store is read: the decrypted matrix
+            # is never held whole (at a million vectors that, and its float16 parts, were 1.5 GB of the API's peak).
+            self._ann = _ann_index(store.sample_vectors(40 * _ann_lists(n), seed), n)
+            for batch_ids, mat in store.iter_vectors():
+                ids.extend(batch_ids)
+                self._ann.add(mat)
             self._ann.make_direct_map()  # row -> code, for the filtered exact path
-            self._matrix = None
         else:
-            self._ann = None
-            self._matrix = matrix.astype(np.float32)  # numpy has no fast float16 matrix product
+            matrix = np.zeros((n, 0), dtype=np.float32)
+            row = 0
+            for batch_ids, mat in store.iter_vectors():
+                if not row:
+                    matrix = np.zeros((n, mat.shape[1]), dtype=np.float32)
+                matrix[row : row + len(mat)] = mat
+                row += len(mat)
+                ids.extend(batch_ids)
+            self._matrix = matrix[:row]
+        self._ids, self._rows = ids, None
         self._token = token
 
     def _exact(self, rows: np.ndarray | None, vector: np.ndarray, k: int) -> list[tuple[str, float]]:
