@@ -290,8 +290,10 @@ def build_sentiment(twin: Twin, view: str) -> dict[str, int]:
     known = {i: sentiment_mod.DocSentiment(**d) for i, d in derived.iter("doc_sentiment")} if same_code else {}
     current = {d.id for d in docs}
     fresh = sentiment_mod.document_sentiment([d for d in docs if d.id not in known], view_norms(twin, view, docs))
-    by_id = {**known, **{s.doc_id: s for s in fresh}}
+    by_id = known  # the stored scores, joined by the new ones (one dict, not a merged copy)
+    by_id.update((s.doc_id, s) for s in fresh)
     doc_sent = [by_id[d.id] for d in docs if d.id in by_id]
+    del by_id
     rel = sentiment_mod.relationship_sentiment(docs, res, doc_sent)
     if same_code:
         derived.delete([("doc_sentiment", i) for i in known if i not in current])

@@ -36,7 +36,7 @@ _SENTENCES = re.compile(r"(?<=[.!?])\s+|\n{2,}")
 _CONVERSATION_ROLES = ("to", "cc", "bcc", "mention", "attendee")
 
 
-@dataclass
+@dataclass(slots=True)  # one per record of a view: a million without slots held ~0.3 GB more
 class DocSentiment:
     doc_id: str
     compound: float
