@@ -50,6 +50,8 @@ def test_new_documents_join_their_cluster_without_a_refit_until_enough_arrive(tw
     assert {fit["labels"][d.id] for d in new} == {old_label}, "each new note joins the cluster of its theme"
     topics = {t["size"]: t for _, t in twin.derived(HIGH).iter("topic")}
     assert 46 in topics and {d.id for d in new} <= set(topics[46]["evidence"])
+    assert fit["ids"] == first["ids"], "a topic keeps its id while documents join it"
+    assert twin.derived(HIGH).derived_from([new[0].id]) == {("topic", fit["ids"][str(old_label)])}
 
     _docs(twin, 2, 40, 8)  # 6 + 8 placed since the fit: more than 10% of 120
     assert model.build_topics(twin, HIGH)["refitted"] == 1

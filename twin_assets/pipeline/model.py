@@ -290,21 +290,20 @@ def build_sentiment(twin: Twin, view: str) -> dict[str, int]:
     known = {i: sentiment_mod.DocSentiment(**d) for i, d in derived.iter("doc_sentiment")} if same_code else {}
     current = {d.id for d in docs}
     fresh = sentiment_mod.document_sentiment([d for d in docs if d.id not in known], view_norms(twin, view, docs))
-    by_id = known  # the stored scores, joined by the new ones (one dict, not a merged copy)
+    stale = [("doc_sentiment", i) for i in known if i not in current]
+    by_id = known  # the stored scores joined by the new ones: one dict, not a merged copy and a list
     by_id.update((s.doc_id, s) for s in fresh)
-    doc_sent = [by_id[d.id] for d in docs if d.id in by_id]
-    del by_id
-    rel = sentiment_mod.relationship_sentiment(docs, res, doc_sent)
+    rel = sentiment_mod.relationship_sentiment(docs, res, by_id)
     if same_code:
-        derived.delete([("doc_sentiment", i) for i in known if i not in current])
+        derived.delete(stale)
         derived.upsert_many("doc_sentiment", (Artifact("doc_sentiment", s.doc_id, plain(s), [s.doc_id])
                                               for s in fresh))
     else:
         derived.replace_kind("doc_sentiment", (Artifact("doc_sentiment", s.doc_id, plain(s), [s.doc_id])
-                                               for s in doc_sent))
+                                               for d in docs if (s := by_id.get(d.id)) is not None))
         derived.put(BUILT, "doc_sentiment_code", {"code": code})
     derived.replace_kind("relationship", (Artifact("relationship", r.entity_id, plain(r), r.evidence) for r in rel))
-    return {"documents": len(doc_sent), "scored": len(fresh), "relationships": len(rel)}
+    return {"documents": sum(1 for d in docs if d.id in by_id), "scored": len(fresh), "relationships": len(rel)}
 
 
 # ---- timeline ------------------------------------------------------------------------------
@@ -388,7 +387,8 @@ def build_topics(twin: Twin, view: str, seed: int = 0) -> dict[str, int]:
         docs = [d for d in topical if d.id in labels]
         model = topics_mod.describe_topics(docs, [labels[d.id] for d in docs],
                                            {int(c): w for c, w in fit["keywords"].items()},
-                                           k=fit["k"], seed=seed, centroids=centroids)
+                                           k=fit["k"], seed=seed, centroids=centroids,
+                                           ids={int(c): t for c, t in fit.get("ids", {}).items()})
         placed += len(docs) - fit["n"]
         fitted = fit["fitted"]
     else:
@@ -408,7 +408,7 @@ def build_topics(twin: Twin, view: str, seed: int = 0) -> dict[str, int]:
     derived.replace_kind("topic_model", [Artifact("topic_model", "fit", {
         "code": code_version(), "seed": seed, "k": model.k, "n": len(docs), "fitted": fitted, "placed": placed,
         "centroids": model.centroids.tolist() if model.centroids is not None else [],
-        "keywords": model.keywords, "labels": model.labels}, [])])
+        "keywords": model.keywords, "ids": model.ids, "labels": model.labels}, [])])
     derived.replace_kind("topic_assignments", [])  # what builds before the stored fit kept; now in "labels"
     return {"documents": len(docs), "topics": len(model.topics), "refitted": int(placed == 0)}
 

@@ -65,6 +65,7 @@ class TopicModel:
     centroids: np.ndarray | None = None
     labels: dict[str, int] = field(default_factory=dict)
     keywords: dict[int, list[str]] = field(default_factory=dict)
+    ids: dict[int, str] = field(default_factory=dict)  # centroid row -> topic id
 
 
 def is_topical(doc: Document, norm: CleanText | None = None, min_words: int = 4) -> bool:
@@ -310,9 +311,11 @@ def find_topics(
 
 def describe_topics(
     docs: Sequence[Document], labels: Sequence[int], keywords: dict[int, list[str]], *, k: int, seed: int,
-    centroids: np.ndarray | None = None,
+    centroids: np.ndarray | None = None, ids: dict[int, str] | None = None,
 ) -> TopicModel:
-    """Topics from each document's cluster and each cluster's keywords: members, monthly shares, trend."""
+    """Topics from each document's cluster and each cluster's keywords: members, monthly shares, trend. A fit's
+    topics are named by their members; ``ids`` keeps those names while new documents join (so a topic's stored
+    evidence grows by the new ones instead of being rewritten whole)."""
     months_total: Counter = Counter()
     for d in docs:
         if d.event_time is not None:
@@ -323,6 +326,7 @@ def describe_topics(
     all_months = sorted(m for m, n in months_total.items() if n >= floor)
     topics = []
     assignments: dict[str, str] = {}
+    named: dict[int, str] = {}
     by_label: dict[int, list[Document]] = defaultdict(list)  # one pass, not one per cluster
     for d, lab in zip(docs, labels, strict=True):
         by_label[lab].append(d)
@@ -330,7 +334,8 @@ def describe_topics(
     for c in sorted(by_label):
         members = by_label[c]
         words = keywords.get(c, [])
-        tid = "top_" + hashlib.sha256("|".join(sorted(d.id for d in members)).encode()).hexdigest()[:12]
+        tid = (ids or {}).get(c) or "top_" + hashlib.sha256(
+            "|".join(sorted(d.id for d in members)).encode()).hexdigest()[:12]
         per_month: Counter = Counter(d.event_time.strftime("%Y-%m") for d in members if d.event_time is not None)
         shares = {m: round(per_month[m] / months_total[m], 4) for m in sorted(per_month)}
         dense = {m: v for m, v in shares.items() if m in dense_months}
@@ -348,9 +353,10 @@ def describe_topics(
                 evidence=[d.id for d in members],
             )
         )
+        named[c] = tid
         for d in members:
             assignments[d.id] = tid
     topics.sort(key=lambda t: (-t.size, t.id))
     return TopicModel(topics=topics, assignments=assignments, k=k, seed=seed, centroids=centroids,
                       labels={d.id: int(lab) for d, lab in zip(docs, labels, strict=True)},
-                      keywords={int(c): w for c, w in keywords.items()})
+                      keywords={int(c): w for c, w in keywords.items()}, ids=named)

@@ -87,6 +87,7 @@ class DerivedStore:
         with self.conn:
             old = dict(self.conn.execute("SELECT id, digest FROM artifacts WHERE kind = ?", (kind,)).fetchall())
             n, seen = 0, set()
+            changed: list[tuple[str, list[str]]] = []  # rewritten artifacts that were stored before
             it = iter(artifacts)
             while batch := list(islice(it, BATCH)):
                 n += len(batch)
@@ -101,10 +102,31 @@ class DerivedStore:
                     seen.add(a.id)
                     payload, key_id = self.store._seal(body)
                     rows.append((kind, a.id, key_id, payload, digest))
-                    evidence.append((a.id, docs))
-                self._write(kind, rows, evidence, replace_evidence=bool(old) or len(seen) < n)
+                    (changed if a.id in old else evidence).append((a.id, docs))
+                self._write(kind, rows, evidence, replace_evidence=len(seen) < n)
+                self._update_evidence(kind, changed)
+                changed = []
             self._delete([(kind, i) for i in old.keys() - seen])
             return n
+
+    def _update_evidence(self, kind: str, changed: list[tuple[str, list[str]]]) -> None:
+        """Evidence of rewritten artifacts, by difference: the owner's entity and mentions name most records of
+        the view, and deleting and inserting all of their rows for a few new ones was most of an incremental
+        entities step at a million records."""
+        for artifact_id, docs in changed:
+            have: dict[str, int] = {}
+            for rowid, doc_id in self.conn.execute(
+                "SELECT rowid, doc_id FROM artifact_docs WHERE kind = ? AND id = ?", (kind, artifact_id)
+            ):
+                if doc_id in have:  # a duplicate row (written before evidence was deduplicated): drop it
+                    self.conn.execute("DELETE FROM artifact_docs WHERE rowid = ?", (rowid,))
+                else:
+                    have[doc_id] = rowid
+            keep = set(docs)
+            self.conn.executemany("DELETE FROM artifact_docs WHERE rowid = ?",
+                                  [(r,) for d, r in have.items() if d not in keep])
+            self.conn.executemany("INSERT INTO artifact_docs (kind, id, doc_id) VALUES (?,?,?)",
+                                  [(kind, artifact_id, d) for d in docs if d not in have])
 
     def _write(self, kind: str, rows: list[tuple], evidence: list[tuple[str, list[str]]], *,
                replace_evidence: bool) -> None:
