@@ -287,23 +287,28 @@ def build_sentiment(twin: Twin, view: str) -> dict[str, int]:
     derived = twin.derived(view)
     code = code_version()
     same_code = (derived.get(BUILT, "doc_sentiment_code") or {}).get("code") == code
-    known = {i: sentiment_mod.DocSentiment(**d) for i, d in derived.iter("doc_sentiment")} if same_code else {}
+    # Stored scores as just the compound of reliable ones (None: scored, not reliable): relationships need no
+    # more, and a million score objects were ~0.4 GB of an incremental build's peak.
+    known: dict[str, float | None] = {}
+    if same_code:
+        for doc_id, d in derived.iter("doc_sentiment"):
+            known[doc_id] = float(d["compound"]) if d.get("reliable", True) else None
     current = {d.id for d in docs}
-    fresh = sentiment_mod.document_sentiment([d for d in docs if d.id not in known], view_norms(twin, view, docs))
     stale = [("doc_sentiment", i) for i in known if i not in current]
-    by_id = known  # the stored scores joined by the new ones: one dict, not a merged copy and a list
-    by_id.update((s.doc_id, s) for s in fresh)
-    rel = sentiment_mod.relationship_sentiment(docs, res, by_id)
+    fresh = sentiment_mod.document_sentiment([d for d in docs if d.id not in known], view_norms(twin, view, docs))
+    scores = known
+    scores.update((s.doc_id, s.compound if s.reliable else None) for s in fresh)
+    rel = sentiment_mod.relationship_sentiment(docs, res, scores)
     if same_code:
         derived.delete(stale)
         derived.upsert_many("doc_sentiment", (Artifact("doc_sentiment", s.doc_id, plain(s), [s.doc_id])
                                               for s in fresh))
-    else:
+    else:  # nothing was known: every record was scored now
         derived.replace_kind("doc_sentiment", (Artifact("doc_sentiment", s.doc_id, plain(s), [s.doc_id])
-                                               for d in docs if (s := by_id.get(d.id)) is not None))
+                                               for s in fresh))
         derived.put(BUILT, "doc_sentiment_code", {"code": code})
     derived.replace_kind("relationship", (Artifact("relationship", r.entity_id, plain(r), r.evidence) for r in rel))
-    return {"documents": sum(1 for d in docs if d.id in by_id), "scored": len(fresh), "relationships": len(rel)}
+    return {"documents": sum(1 for d in docs if d.id in scores), "scored": len(fresh), "relationships": len(rel)}
 
 
 # ---- timeline ------------------------------------------------------------------------------

@@ -165,10 +165,12 @@ def _month_range(first: str, last: str) -> list[str]:
 def relationship_sentiment(
     docs: Sequence[Document],
     resolution: Resolution,
-    doc_sentiment: dict[str, DocSentiment] | Sequence[DocSentiment],
+    doc_sentiment: dict[str, DocSentiment] | dict[str, float | None] | Sequence[DocSentiment],
     self_id: str | None = None,
 ) -> list[RelationshipSentiment]:
-    """Per person: monthly sentiment and message counts in conversations with the owner."""
+    """Per person: monthly sentiment and message counts in conversations with the owner. ``doc_sentiment`` holds
+    each record's score, or only its compound when reliable and None when not (what the model keeps for a
+    million stored scores)."""
     if not isinstance(doc_sentiment, dict):
         doc_sentiment = {s.doc_id: s for s in doc_sentiment}
     owner = self_id or resolution.self_id
@@ -209,11 +211,12 @@ def relationship_sentiment(
                     received[entity][month] += 1
                     counterparts.add(entity)
         s = doc_sentiment.get(doc.id)
+        compound = s if s is None or isinstance(s, float) else (s.compound if s.reliable else None)
         for entity in counterparts:
             evidence[entity][month].append(doc.id)
             tiers[entity].add(doc.tier)
-            if s is not None and s.reliable:
-                scores[entity][month].append(s.compound)
+            if compound is not None:
+                scores[entity][month].append(compound)
     out = []
     for entity in sorted(set(sent) | set(received)):
         months_seen = sorted(set(sent[entity]) | set(received[entity]))
