@@ -214,12 +214,8 @@ class DerivedStore:
         return found
 
     def delete(self, keys: Iterable[tuple[str, str]]) -> int:
-        n = 0
         with self.conn:
-            for kind, artifact_id in keys:
-                n += self.conn.execute("DELETE FROM artifacts WHERE kind = ? AND id = ?", (kind, artifact_id)).rowcount
-                self.conn.execute("DELETE FROM artifact_docs WHERE kind = ? AND id = ?", (kind, artifact_id))
-        return n
+            return self._delete(list(keys))
 
     def key_usage(self) -> dict[str, int]:
         return {(k or "none"): n for k, n in self.conn.execute(
