@@ -395,7 +395,7 @@ def build_topics(twin: Twin, view: str, seed: int = 0) -> dict[str, int]:
                                            k=fit["k"], seed=seed, centroids=centroids,
                                            ids={int(c): t for c, t in fit.get("ids", {}).items()})
         placed += len(docs) - fit["n"]
-        fitted = fit["fitted"]
+        fitted, refitted = fit["fitted"], False
     else:
         topical_texts = [by_doc[d.id] for d in topical]
         have, mat = _vector_matrix(twin, topical)
@@ -408,14 +408,14 @@ def build_topics(twin: Twin, view: str, seed: int = 0) -> dict[str, int]:
             derived.replace_kind("topic_model", [])
             return {"documents": len(docs), "topics": 0}
         model = topics_mod.find_topics(docs, x, texts=texts, seed=seed)
-        placed, fitted = 0, len(docs)
+        placed, fitted, refitted = 0, len(docs), True
     derived.replace_kind("topic", (Artifact("topic", t.id, plain(t), t.evidence) for t in model.topics))
     derived.replace_kind("topic_model", [Artifact("topic_model", "fit", {
         "code": code_version(), "seed": seed, "k": model.k, "n": len(docs), "fitted": fitted, "placed": placed,
         "centroids": model.centroids.tolist() if model.centroids is not None else [],
         "keywords": model.keywords, "ids": model.ids, "labels": model.labels}, [])])
     derived.replace_kind("topic_assignments", [])  # what builds before the stored fit kept; now in "labels"
-    return {"documents": len(docs), "topics": len(model.topics), "refitted": int(placed == 0)}
+    return {"documents": len(docs), "topics": len(model.topics), "refitted": int(refitted)}
 
 
 # ---- knowledge graph -----------------------------------------------------------------------
