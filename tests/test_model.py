@@ -185,3 +185,21 @@ def test_mentions_stored_before_the_column_layout_still_load(built):
     old = model._read_resolution(built, "HIGH").mentions
     assert len(new) > 0
     assert sorted(map(repr, old)) == sorted(map(repr, new))
+
+
+def test_insights_read_the_scores_the_sentiment_step_just_made(built):
+    from twin_assets.insights.store import load_view
+
+    stored = load_view(built, "HIGH")[2]
+    assert stored, "the fixture has records with a reliable score"
+    with model.caching_views():
+        model.build_sentiment(built, "HIGH")
+        scores = model.peek(built, "HIGH", "doc_scores")
+        cached = load_view(built, "HIGH")[2]
+        docs = model.view_documents(built, "HIGH")
+        scored = next(i for i, d in enumerate(docs) if d.id in stored)
+        scores[scored] = 0.123  # the array, not the stored artifacts, is what insights read
+        assert load_view(built, "HIGH")[2][docs[scored].id] == 0.123
+        model.step_done(built, "HIGH", "build_insights")
+        assert model.peek(built, "HIGH", "doc_scores") is None
+    assert cached == stored

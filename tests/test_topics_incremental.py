@@ -17,7 +17,7 @@ THEMES = {  # three separable directions, each with its own words
 }
 
 
-def _docs(twin, theme: int, start: int, n: int) -> list[Document]:
+def _docs(twin, theme: int, start: int, n: int, *, embedded: bool = True) -> list[Document]:
     rng = np.random.default_rng(theme * 1000 + start)
     docs = [Document(f"note-{theme}-{i}", "notes", "note", HIGH, datetime(2024, 1, 1, tzinfo=UTC) + timedelta(days=i),
                      f"note {i}", f"{THEMES[theme]} entry {i}", {}) for i in range(start, start + n)]
@@ -26,7 +26,8 @@ def _docs(twin, theme: int, start: int, n: int) -> list[Document]:
     vectors = centre + 0.05 * rng.standard_normal((n, 384)).astype(np.float32)
     store = twin.store(HIGH)
     store.put_many(docs)
-    store.mark_embedded([d.id for d in docs], vectors / np.linalg.norm(vectors, axis=1, keepdims=True))
+    if embedded:
+        store.mark_embedded([d.id for d in docs], vectors / np.linalg.norm(vectors, axis=1, keepdims=True))
     return docs
 
 
@@ -65,3 +66,15 @@ def test_a_removed_document_means_a_refit_so_no_keyword_can_come_from_it(twin):
     twin.store(HIGH).delete(["note-0-3"])  # what forgetting a record does to the store
     assert model.build_topics(twin, HIGH)["refitted"] == 1
     assert "note-0-3" not in _fit(twin)["labels"]
+
+
+def test_records_still_waiting_for_their_embedding_do_not_force_a_refit(twin):
+    for theme in THEMES:
+        _docs(twin, theme, 0, 40)
+    model.build_topics(twin, HIGH)
+    _docs(twin, 0, 40, 60, embedded=False)  # half as many again, not embedded yet: nothing to place
+    counts = model.build_topics(twin, HIGH)
+    assert counts["refitted"] == 0 and counts["documents"] == 120
+    new = _docs(twin, 1, 100, 4)
+    assert model.build_topics(twin, HIGH)["refitted"] == 0
+    assert {_fit(twin)["labels"][d.id] for d in new} == {_fit(twin)["labels"]["note-1-0"]}

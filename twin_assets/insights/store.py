@@ -10,6 +10,7 @@ relationship trends and patterns are recomputed from the cut documents.
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 
 from twin_assets.insights import KINDS, Insight, compute_insights, default_as_of
@@ -24,6 +25,9 @@ ARTIFACT_KIND = "insight"
 def load_view(twin: Twin, view: str) -> tuple[list[Document], object, dict[str, float]]:
     docs = view_documents(twin, view)
     resolution = load_resolution(twin, view)
+    scores = peek(twin, view, "doc_scores")  # the sentiment step's, when it ran in this materialization
+    if scores is not None and len(scores) == len(docs):
+        return docs, resolution, {d.id: c for d, c in zip(docs, scores.tolist(), strict=True) if not math.isnan(c)}
     sentiment = {
         doc_id: float(d["compound"])
         for doc_id, d in twin.derived(view).iter("doc_sentiment")

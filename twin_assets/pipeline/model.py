@@ -12,6 +12,7 @@ stored, computes with :mod:`twin_assets.processing`, and swaps the results in.
 from __future__ import annotations
 
 import contextlib
+import gc
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from itertools import combinations
@@ -53,6 +54,15 @@ def caching_views() -> Iterator[None]:
         yield
     finally:
         _view_cache = None
+        gc.unfreeze()
+
+
+def _settle() -> None:
+    """Move everything alive now (a view's documents, normalisations, resolution: tens of millions of objects
+    at a million records) out of the collector's sight. Each full collection walked all of them again, ~15% of
+    a model build; they are freed by reference counting when the cache drops them."""
+    gc.collect()
+    gc.freeze()
 
 
 def _cache_key(twin: Twin, view: str) -> tuple:
@@ -70,6 +80,7 @@ def _cached(twin: Twin, view: str, what: str, compute: Callable[[], Any]) -> Any
         _view_cache["key"] = key
     if what not in _view_cache:
         _view_cache[what] = compute()
+        _settle()
     return _view_cache[what]
 
 
@@ -77,7 +88,8 @@ def _cached(twin: Twin, view: str, what: str, compute: Callable[[], Any]) -> Any
 # the value is dropped: at a million records the normalisations alone are ~400 MB, and graph metrics and
 # insights, which peaked highest, run after every step that reads them.
 READERS = {"norms": frozenset({"build_entities", "build_sentiment", "build_topics"}),
-           "topic_texts": frozenset({"build_topics", "build_insights"})}
+           "topic_texts": frozenset({"build_topics", "build_insights"}),
+           "doc_scores": frozenset({"build_insights"})}
 
 
 def step_done(twin: Twin, view: str, step: str) -> None:
@@ -96,6 +108,12 @@ def peek(twin: Twin, view: str, what: str) -> Any:
     if _view_cache is None:
         return None
     return _view_cache.get(what) if _view_cache.get("key") == _cache_key(twin, view) else None
+
+
+def keep(twin: Twin, view: str, what: str, value: Any) -> None:
+    """Hand ``value`` to a later step of this materialization (see :func:`peek`); a no-op outside one."""
+    if _view_cache is not None and _view_cache.get("key") == _cache_key(twin, view):
+        _view_cache[what] = value
 
 
 def view_documents(twin: Twin, view: str) -> list[Document]:
@@ -299,6 +317,10 @@ def build_sentiment(twin: Twin, view: str) -> dict[str, int]:
     scores = known
     scores.update((s.doc_id, s.compound if s.reliable else None) for s in fresh)
     rel = sentiment_mod.relationship_sentiment(docs, res, scores)
+    # For insights, which read every score again: as an array in the view's order (8 MB at a million records,
+    # where the stored artifacts took ~30 s to decrypt and a dict of them ~150 MB to hold until then).
+    keep(twin, view, "doc_scores", np.fromiter(
+        (np.nan if (c := scores.get(d.id)) is None else c for d in docs), dtype=np.float64, count=len(docs)))
     if same_code:
         derived.delete(stale)
         derived.upsert_many("doc_sentiment", (Artifact("doc_sentiment", s.doc_id, plain(s), [s.doc_id])
@@ -381,10 +403,14 @@ def build_topics(twin: Twin, view: str, seed: int = 0) -> dict[str, int]:
     current = {d.id for d in topical}
     labels: dict[str, int] = fit.get("labels", {})
     placed = fit.get("placed", 0)
-    if (fit.get("code") == code_version() and fit.get("seed") == seed and labels and labels.keys() <= current
-            and placed + len(current) - len(labels) <= REFIT_SHARE * fit.get("fitted", 0)):
+    same = fit.get("code") == code_version() and fit.get("seed") == seed and labels and labels.keys() <= current
+    if same:
+        # Only records with a vector can be placed or fitted: records still waiting for their embedding
+        # neither count as arrivals nor force a refit.
         new = [d for d in topical if d.id not in labels]
         have, mat = _vector_matrix(twin, new)
+        same = placed + int(have.sum()) <= REFIT_SHARE * fit.get("fitted", 0)
+    if same:
         centroids = np.asarray(fit["centroids"], dtype=np.float32)
         for d, label in zip([d for d, h in zip(new, have, strict=True) if h],
                             topics_mod.assign(mat[have], centroids).tolist(), strict=True):

@@ -7,6 +7,7 @@ Smith" must parse to comparable parts.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -144,6 +145,16 @@ def normalise_phone(raw: str | None, default_country: str | None = None) -> str 
 
 def fold(text: str) -> str:
     """Lower case, accents removed, punctuation to spaces: "Łukasz  O'Brien" -> "lukasz obrien"."""
+    # Names and addresses come back a million times at scale; long texts are not kept.
+    return _fold_short(text) if len(text) <= 64 else _fold(text)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _fold_short(text: str) -> str:
+    return _fold(text)
+
+
+def _fold(text: str) -> str:
     text = text.replace("ł", "l").replace("Ł", "L").replace("ø", "o").replace("Ø", "O").replace("ß", "ss")
     text = text.replace("æ", "ae").replace("Æ", "Ae").replace("đ", "d").replace("ı", "i")
     decomposed = unicodedata.normalize("NFKD", text)
@@ -234,6 +245,16 @@ def parse_name(raw: str | None) -> NameParts | None:
     """Parse "Smith, Bob", "Dr. Robert J. Smith", "Ági P.", "brandt, jules"; None for non-names."""
     if not raw:
         return None
+    # Resolution parses the same few thousand names millions of times; the parts are immutable.
+    return _parse_short(raw) if len(raw) <= 80 else _parse_name(raw)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _parse_short(raw: str) -> NameParts | None:
+    return _parse_name(raw)
+
+
+def _parse_name(raw: str) -> NameParts | None:
     text = strip_decoration(raw)
     if not text or "@" in raw:
         return None

@@ -13,7 +13,9 @@ are inferred, never planted by hand, and always cite their evidence:
 
 from __future__ import annotations
 
+import functools
 import re
+from bisect import bisect_left, bisect_right
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -104,6 +106,7 @@ class Timeline:
 # ---- events --------------------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=512)  # a handful of zone names, a million events
 def _zone(name: str | None) -> timezone | ZoneInfo | None:
     if not name or name in ("floating",):
         return None
@@ -211,11 +214,27 @@ def _place_words(location: str) -> list[str]:
     return [fold(p) for p in re.split(r"[,;/]", location) if len(fold(p)) >= 3]
 
 
+class _Dated:
+    """Documents by time, for the ones in a window, in their input order: each trip looks at the weeks
+    around it, and scanning every message and payment for each of a decade's trips was most of the
+    timeline step at a million records."""
+
+    def __init__(self, docs: Sequence[Document]) -> None:
+        self._items = sorted(((d.event_time, i, d) for i, d in enumerate(docs) if d.event_time is not None),
+                             key=lambda x: (x[0], x[1]))
+        self._times = [t for t, _i, _d in self._items]
+
+    def between(self, start: datetime, end: datetime) -> list[Document]:
+        """Documents with ``start <= event_time <= end``."""
+        window = self._items[bisect_left(self._times, start) : bisect_right(self._times, end)]
+        return [d for _t, _i, d in sorted(window, key=lambda x: x[1])]
+
+
 def detect_trips(docs: Sequence[Document], *, home: str | None = None) -> list[LifeEvent]:
     """Trips: multi-day all-day calendar entries away from home, with the evidence around them."""
     home_words = set(_place_words(home)) if home else set()
-    transactions = [d for d in docs if d.kind == "transaction" and d.event_time is not None]
-    messages = [d for d in docs if d.kind == "message" and d.event_time is not None]
+    transactions = _Dated([d for d in docs if d.kind == "transaction"])
+    messages = _Dated([d for d in docs if d.kind == "message"])
     notes = [d for d in docs if d.kind == "note"]
     seeds: list[tuple[datetime, datetime, str, Document]] = []
     for doc in docs:
@@ -245,17 +264,15 @@ def detect_trips(docs: Sequence[Document], *, home: str | None = None) -> list[L
         kinds: set[str] = set()
         tiers = [doc.tier]
         mail_days: set = set()
-        for m in messages:
+        for m in messages.between(start - timedelta(days=75), end):
             assert m.event_time is not None
-            if not (start - timedelta(days=75) <= m.event_time <= end):
-                continue
             text = _text(m)
             if _TRAVEL_WORDS.search(text) and any(w in fold(text) for w in city_words):
                 kinds.add("booking or travel mail")
                 evidence.append(m.id)
                 tiers.append(m.tier)
                 mail_days.add(m.event_time.date())
-        for t in transactions:
+        for t in transactions.between(start - timedelta(days=75), end + timedelta(days=2)):
             assert t.event_time is not None
             text = fold(_text(t))
             during = start - timedelta(days=1) <= t.event_time <= end + timedelta(days=2)
