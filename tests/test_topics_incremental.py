@@ -78,3 +78,21 @@ def test_records_still_waiting_for_their_embedding_do_not_force_a_refit(twin):
     new = _docs(twin, 1, 100, 4)
     assert model.build_topics(twin, HIGH)["refitted"] == 0
     assert {_fit(twin)["labels"][d.id] for d in new} == {_fit(twin)["labels"]["note-1-0"]}
+
+
+def test_a_view_larger_than_the_fitting_sample_is_clustered_from_half_precision_vectors(twin, monkeypatch):
+    from twin_assets.processing import topics as topics_mod
+
+    for theme in THEMES:
+        _docs(twin, theme, 0, 40)
+    monkeypatch.setattr(topics_mod, "FIT_SAMPLE", 60)
+    seen = []
+    real = model._vector_matrix
+    monkeypatch.setattr(model, "_vector_matrix", lambda twin, docs, dtype=np.float32: seen.append(dtype) or real(
+        twin, docs, dtype))
+    assert model.build_topics(twin, HIGH)["documents"] == 120
+    assert seen == [np.float16]
+    themes_of: dict[int, set[str]] = {}
+    for doc_id, label in _fit(twin)["labels"].items():
+        themes_of.setdefault(label, set()).add(doc_id.split("-")[1])
+    assert all(len(t) == 1 for t in themes_of.values()), "no cluster mixes two themes"

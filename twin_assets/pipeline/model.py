@@ -351,7 +351,7 @@ def build_timeline(twin: Twin, view: str) -> dict[str, int]:
 
 
 # ---- topics --------------------------------------------------------------------------------
-def _vector_matrix(twin: Twin, docs: list[Document]) -> tuple[np.ndarray, np.ndarray]:
+def _vector_matrix(twin: Twin, docs: list[Document], dtype: type = np.float32) -> tuple[np.ndarray, np.ndarray]:
     """(which documents have a stored embedding, one row per document) with HIGH vectors decrypted in memory.
 
     Rows are written into one preallocated matrix: a dict of per-row arrays and a stack of it held three
@@ -359,7 +359,7 @@ def _vector_matrix(twin: Twin, docs: list[Document]) -> tuple[np.ndarray, np.nda
     from twin_assets.embedding import DIM
 
     row = {d.id: i for i, d in enumerate(docs)}
-    mat = np.zeros((len(docs), DIM), dtype=np.float32)
+    mat = np.zeros((len(docs), DIM), dtype=dtype)
     have = np.zeros(len(docs), dtype=bool)
     tiers = {d.tier for d in docs}
     if HIGH in tiers:
@@ -424,7 +424,10 @@ def build_topics(twin: Twin, view: str, seed: int = 0) -> dict[str, int]:
         fitted, refitted = fit["fitted"], False
     else:
         topical_texts = [by_doc[d.id] for d in topical]
-        have, mat = _vector_matrix(twin, topical)
+        # Beyond the fitting sample a vector only finds its nearest centroid: half precision (what HIGH vectors
+        # are stored as) halves the matrix, 1.5 GB at a million records.
+        have, mat = _vector_matrix(twin, topical,
+                                   np.float16 if len(topical) > topics_mod.FIT_SAMPLE else np.float32)
         docs = [d for d, h in zip(topical, have, strict=True) if h]
         texts = [t for t, h in zip(topical_texts, have, strict=True) if h]
         x = mat if have.all() else mat[have]

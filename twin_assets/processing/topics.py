@@ -158,7 +158,7 @@ def choose_k(vectors: np.ndarray, ks: Iterable[int], seed: int = 0, sample: int 
 
     rng = np.random.default_rng(seed)
     idx = rng.choice(len(vectors), size=min(sample, len(vectors)), replace=False)
-    x = vectors[np.sort(idx)]
+    x = vectors[np.sort(idx)].astype(np.float32)
     # One distance matrix for every k: silhouette_score on float32 vectors recomputed it per k through
     # sklearn's chunked upcast path (60 s of a 100 s topic build at 10k records); same scores.
     x64 = x.astype(np.float64)
@@ -189,13 +189,13 @@ def _cluster(x: np.ndarray, k: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     from sklearn.cluster import KMeans
 
     if k <= 1:
-        return np.zeros(len(x), int), x.mean(axis=0, keepdims=True).astype(np.float32)
+        return np.zeros(len(x), int), x.mean(axis=0, keepdims=True, dtype=np.float32)
     model = KMeans(n_clusters=k, random_state=seed, n_init=4)
     if len(x) <= FIT_SAMPLE:
-        labels = model.fit_predict(x)
+        labels = model.fit_predict(x.astype(np.float32, copy=False))
     else:
         idx = np.sort(np.random.default_rng(seed).choice(len(x), size=FIT_SAMPLE, replace=False))
-        model.fit(x[idx])
+        model.fit(x[idx].astype(np.float32))
         labels = assign(x, model.cluster_centers_)
     return labels, model.cluster_centers_.astype(np.float32)
 
@@ -299,7 +299,8 @@ def find_topics(
     if len(docs) < 2:
         return TopicModel([], {}, 0, seed)
     texts = list(texts) if texts is not None else [topic_text(d) for d in docs]
-    x = np.asarray(vectors, dtype=np.float32)
+    vectors = np.asarray(vectors)
+    x = vectors if vectors.dtype in (np.float16, np.float32) else vectors.astype(np.float32)
     if k is None:
         hi = min(k_range[1], max(2, len(docs) // 20))
         k = choose_k(x, range(k_range[0], hi + 1, 2), seed=seed) if hi > k_range[0] else max(2, min(hi, len(docs) - 1))
