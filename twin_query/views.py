@@ -39,6 +39,7 @@ _local = threading.local()
 _lock = threading.Lock()
 _views: dict[tuple[str, str], ViewData] = {}
 _graphs: dict[tuple[str, str], tuple[int, RecordLinks, nx.Graph]] = {}
+_graph_loading = threading.Lock()  # one snapshot read at a time: two at once held two copies
 
 
 class RecordLinks:
@@ -165,6 +166,9 @@ class ViewData:
     alias_index: dict[str, set[str]]  # folded name/alias -> entity ids
     first_names: dict[str, set[str]]  # folded first name -> person ids
     _lazy: dict[str, Any] = field(default_factory=dict)
+    # Re-entrant: one lazy load may need another. Held while loading, so a request that arrives during the
+    # server's warm-up waits for that load instead of making a second copy of a million events.
+    _loading: threading.RLock = field(default_factory=threading.RLock, repr=False, compare=False)
 
     def entity(self, entity_id: str) -> dict[str, Any] | None:
         return self.entities.get(entity_id)
@@ -214,7 +218,9 @@ class ViewData:
 
     def lazy(self, key: str, load: Any) -> Any:
         if key not in self._lazy:
-            self._lazy[key] = load()
+            with self._loading:
+                if key not in self._lazy:
+                    self._lazy[key] = load()
         return self._lazy[key]
 
 
@@ -270,8 +276,18 @@ def view_graph(twin: Twin, view: str) -> tuple[int, RecordLinks, nx.Graph] | Non
         cached = _graphs.get(key)
     if cached is not None and cached[0] == versions[-1]:
         return cached
+    with _graph_loading:
+        with _lock:
+            cached = _graphs.get(key)
+        if cached is not None and cached[0] == versions[-1]:
+            return cached  # loaded while this call waited
+        return _load_graph(twin, view, key, versions[-1], cached)
+
+
+def _load_graph(twin: Twin, view: str, key: tuple[str, str], version: int,
+                cached: tuple[int, RecordLinks, nx.Graph] | None) -> tuple[int, RecordLinks, nx.Graph] | None:
+    graphs = twin.graphs(view)
     try:
-        version = versions[-1]
         eg, links = nx.Graph(), RecordLinks()
         position: dict[str, int] = {}
         for item in graphs.items(version):

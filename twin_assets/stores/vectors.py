@@ -10,6 +10,7 @@ are searched in memory after unlocking.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -199,8 +200,15 @@ class HighVectorIndex:
         self._matrix: np.ndarray | None = np.zeros((0, 0), dtype=np.float32)
         self._rows: dict[str, int] | None = None
         self._ann: Any = None
+        self._building = threading.Lock()  # the server's warm-up and a first search must not build it twice
 
     def refresh(self, store: DocumentStore, seed: int = 0) -> None:
+        if store.state_token() == self._token:
+            return
+        with self._building:
+            self._refresh(store, seed)
+
+    def _refresh(self, store: DocumentStore, seed: int) -> None:
         token = store.state_token()
         if token == self._token:
             return

@@ -1,0 +1,72 @@
+"""The API's background warm-up (twin_query.warmup): what it loads, and that a request racing it waits."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from tests.test_api_scopes import api_home  # noqa: F401  (fixture)
+
+pytestmark = pytest.mark.slow
+
+
+def test_warm_up_loads_the_views_tokens_read_and_the_high_index(api_home, monkeypatch):  # noqa: F811
+    from twin_assets.settings import get_settings
+    from twin_assets.stores import HIGH, LOW, MEDIUM
+    from twin_query import search, views, warmup
+
+    monkeypatch.setenv("TWIN_HOME", str(api_home["home"]))
+    settings = get_settings()
+    monkeypatch.setattr(views, "_views", {})
+    monkeypatch.setattr(views, "_graphs", {})
+    monkeypatch.setattr(search, "_high_index", search.HighVectorIndex())
+    took = warmup.warm(settings)
+    assert set(took) == {HIGH, MEDIUM, LOW, "search"}  # the fixture has a token of each scope
+    for view in (HIGH, MEDIUM, LOW):
+        key = (str(settings.stores_dir), view)
+        assert "events" in views._views[key]._lazy and key in views._graphs
+    assert search._high_index._token is not None, "the HIGH vector index is built"
+
+
+def test_only_views_of_active_tokens_are_warmed(twin, monkeypatch):
+    from sqlalchemy import update
+
+    from twin_assets.db.models import ApiToken
+    from twin_query import tokens, warmup
+
+    with twin.session() as s:  # the home's first token, made by init
+        s.execute(update(ApiToken).values(revoked=True))
+        s.commit()
+    assert warmup.served_views(twin) == []
+    tokens.create_token(twin, ["low"])
+    assert warmup.served_views(twin) == ["LOW"]
+    tokens.create_token(twin, ["high"])
+    assert warmup.served_views(twin) == ["HIGH", "LOW"]
+    with twin.session() as s:
+        s.execute(update(ApiToken).where(ApiToken.scopes == "high").values(revoked=True))
+        s.commit()
+    assert warmup.served_views(twin) == ["LOW"], "a revoked token's view is not loaded"
+    monkeypatch.setenv("TWIN_API_WARM", "off")
+    assert warmup.start(twin.settings) is None
+
+
+def test_a_request_during_a_load_waits_for_it_instead_of_loading_again():
+    from twin_query.views import ViewData
+
+    vd = ViewData("LOW", (), {}, None, {}, {})
+    calls = []
+
+    def slow() -> list[int]:
+        calls.append(1)
+        time.sleep(0.3)
+        return [1, 2, 3]
+
+    got = []
+    threads = [threading.Thread(target=lambda: got.append(vd.lazy("events", slow))) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert calls == [1] and got == [[1, 2, 3]] * 3

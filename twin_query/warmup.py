@@ -1,0 +1,82 @@
+"""Loads, in the background once the API has started, what a first question would otherwise wait for: the
+embedding model, the HIGH vector index, and each served view's entities, timeline events and graph. At a million
+records the first question after a start waited ~20 s for the events alone.
+
+Only the views some active token can read are loaded, so the memory taken is what serving those tokens takes
+anyway. Requests arriving meanwhile are answered; one that needs a part being loaded waits for that load rather
+than starting a second. ``TWIN_API_WARM=off`` leaves everything to the first request.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import threading
+import time
+
+from sqlalchemy import select
+
+from twin_assets.db.models import ApiToken
+from twin_assets.settings import TwinSettings
+from twin_assets.stores import SCOPE_TIERS, TIER_RANK, TIERS
+from twin_assets.twin import Twin, open_twin
+
+log = logging.getLogger("twin.api")
+
+
+def enabled() -> bool:
+    return os.environ.get("TWIN_API_WARM", "on").lower() not in ("off", "0", "false", "no")
+
+
+def served_views(twin: Twin) -> list[str]:
+    """The view each active token reads (its highest tier), highest first."""
+    with twin.session() as s:
+        scopes = s.scalars(select(ApiToken.scopes).where(ApiToken.revoked.is_(False))).all()
+    views = set()
+    for token_scopes in scopes:
+        tiers = {t for scope in token_scopes.split(",") for t in SCOPE_TIERS.get(scope.strip(), ())}
+        if tiers:
+            views.add(max(tiers, key=TIER_RANK.__getitem__))
+    return sorted(views, key=TIER_RANK.__getitem__, reverse=True)
+
+
+def warm(settings: TwinSettings) -> dict[str, float]:
+    """Load everything for the served views; seconds per part (names of parts only, never content)."""
+    from twin_query import search, views
+
+    took: dict[str, float] = {}
+    twin = open_twin(settings)
+    try:
+        served = served_views(twin)
+        for view in served:
+            t0 = time.perf_counter()
+            vd = views.view_data(twin, view)
+            views.events_in(twin, vd, None, None)
+            views.view_graph(twin, view)
+            took[view] = round(time.perf_counter() - t0, 2)
+        if served:
+            t0 = time.perf_counter()
+            # A search over the widest served view loads the query model and, with HIGH, the vector index.
+            search.search(twin, "warm up", tiers=[t for t in TIERS if TIER_RANK[t] <= TIER_RANK[served[0]]], k=1)
+            took["search"] = round(time.perf_counter() - t0, 2)
+    finally:
+        twin.close()
+    return took
+
+
+def start(settings: TwinSettings) -> threading.Thread | None:
+    if not enabled():
+        return None
+
+    def run() -> None:
+        try:
+            took = warm(settings)
+            if took:
+                print("twin serve: loaded " + ", ".join(f"{k} in {v:.1f} s" for k, v in took.items()), file=sys.stderr)
+        except Exception as exc:  # the first request loads whatever is missing; say only what failed
+            log.warning("warm-up stopped: %s", type(exc).__name__)
+
+    thread = threading.Thread(target=run, name="twin-warm-up", daemon=True)
+    thread.start()
+    return thread
