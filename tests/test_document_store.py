@@ -156,3 +156,15 @@ def test_vectors_are_counted_sampled_and_looked_up_by_id(twin):
     assert store.sample_vectors(100).shape == (15, 384)
     got = {i: v for ids, mat in store.get_vectors(["r2", "r16", "r9"]) for i, v in zip(ids, mat, strict=True)}
     assert set(got) == {"r2", "r9"} and np.array_equal(got["r9"], vectors[8])
+
+
+@pytest.mark.parametrize("tier", [HIGH, LOW])
+def test_every_document_is_read_once_in_batches_in_storage_order(twin, tier):
+    store = twin.store(tier)
+    store.put_many([_doc(i, tier, f"body {i}") for i in range(1, 8)])
+    store.delete(["r3"])
+    batches = list(store.iter_documents(batch=3))
+    assert [len(b) for b in batches] == [3, 3]
+    got = [d for b in batches for d in b]
+    assert [d.id for d in got] == store.ids()
+    assert got == list(store.get_many(store.ids()).values())

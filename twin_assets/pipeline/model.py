@@ -124,10 +124,8 @@ def _read_view_documents(twin: Twin, view: str) -> list[Document]:
     docs: list[Document] = []
     share = Sharer()
     for tier in view_tiers(view):
-        store = twin.store(tier)
-        ids = store.ids()
-        for start in range(0, len(ids), 1000):
-            for doc in store.get_many(ids[start : start + 1000]).values():
+        for batch in twin.store(tier).iter_documents():
+            for doc in batch:
                 doc.title, doc.meta = share.text(doc.title), share.value(doc.meta)
                 docs.append(doc)
     docs.sort(key=lambda d: (d.event_time.timestamp() if d.event_time else 0.0, d.id))

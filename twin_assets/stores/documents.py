@@ -262,6 +262,20 @@ class DocumentStore:
             out.update((r[0], self._row_to_doc(r)) for r in rows)
         return out
 
+    def iter_documents(self, batch: int = 1000) -> Iterator[list[Document]]:
+        """Every document, in batches, in storage order: one pass over the table, where looking each id up
+        again walked the id index for every record (a model build reads a whole view this way)."""
+        last = 0
+        while True:
+            rows = self.conn.execute(
+                "SELECT rowid, id, source, kind, event_ts, payload FROM docs WHERE rowid > ? ORDER BY rowid LIMIT ?",
+                (last, batch),
+            ).fetchall()
+            if not rows:
+                return
+            last = rows[-1][0]
+            yield [self._row_to_doc(r[1:]) for r in rows]
+
     def count(self) -> int:
         return self.conn.execute("SELECT count(*) FROM docs").fetchone()[0]
 
