@@ -53,3 +53,23 @@ def test_stored_events_read_back_like_the_dicts_the_timeline_step_stores(twin):
     assert got[0].entity_ids is got[1].entity_ids, "repeated values are held once"
     with pytest.raises(KeyError):
         got[0]["nope"]
+
+
+def test_an_entity_without_a_relationship_is_rated_on_its_own_records_scores_only(twin, monkeypatch):
+    from twin_assets.stores import HIGH
+    from twin_assets.stores.derived import Artifact
+    from twin_query import views
+
+    derived = twin.derived(HIGH)
+    scores = {f"d{i}": 0.1 * i for i in range(6)}
+    derived.upsert_many("doc_sentiment", [Artifact("doc_sentiment", d, {"compound": c, "reliable": d != "d5"}, [d])
+                                          for d, c in scores.items()])
+    derived.upsert_many("doc_sentiment", [Artifact("doc_sentiment", "other", {"compound": -1.0}, ["other"])])
+    vd = views.ViewData(HIGH, (), {}, None, {}, {})
+    shop = {"id": "org_1", "evidence": [f"d{i}" for i in range(6)]}
+    got = views.sentiment_summary(twin, vd, shop)
+    assert got == {"basis": "documents", "mean": 0.2, "documents": 5}, "the unreliable d5 and other records left out"
+    assert "doc_sentiment" not in vd._lazy, "the view's scores are not all loaded for one entity"
+    monkeypatch.setattr(views, "SENTIMENT_SAMPLE", 2)
+    assert views.sentiment_summary(twin, vd, shop) == {"basis": "documents", "mean": 0.15, "documents": 2,
+                                                       "sample_of": 6}  # d0 and d3

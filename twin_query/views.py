@@ -469,6 +469,9 @@ def related(eg: nx.Graph | None, vd: ViewData, entity_id: str, limit: int) -> li
     ]
 
 
+SENTIMENT_SAMPLE = 2000  # records whose scores rate an entity that has no relationship artifact
+
+
 def sentiment_summary(twin: Twin, vd: ViewData, entity: dict[str, Any]) -> dict[str, Any] | None:
     rel = artifacts(twin, vd, "relationship").get(entity["id"])
     if rel:
@@ -482,12 +485,17 @@ def sentiment_summary(twin: Twin, vd: ViewData, entity: dict[str, Any]) -> dict[
             "lowest_month": rel.get("lowest_month"),
             "recent_months": [{"month": m["month"], "mean": m["mean"]} for m in months[-6:]],
         }
-    sents = artifacts(twin, vd, "doc_sentiment")
-    values = [sents[d]["compound"] for d in entity.get("evidence") or [] if d in sents
-              and sents[d].get("compound") is not None]
+    # No relationship (an organisation, a place): the mean of its records' own scores, read for those records
+    # only. Loading every score of the view for this was ~30 s and ~0.5 GB of the server at a million records.
+    # Evidence ids are content hashes, so every n-th of a long list is an unbiased sample.
+    evidence = list(entity.get("evidence") or [])
+    step = -(-len(evidence) // SENTIMENT_SAMPLE)
+    scores = twin.derived(vd.view).get_many("doc_sentiment", evidence[::step] if step > 1 else evidence)
+    values = [d["compound"] for d in scores.values() if d.get("compound") is not None and d.get("reliable", True)]
     if not values:
         return None
-    return {"basis": "documents", "mean": round(sum(values) / len(values), 4), "documents": len(values)}
+    out = {"basis": "documents", "mean": round(sum(values) / len(values), 4), "documents": len(values)}
+    return {**out, "sample_of": len(evidence)} if step > 1 else out
 
 
 def profile(

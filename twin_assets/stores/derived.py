@@ -188,6 +188,18 @@ class DerivedStore:
         ).fetchone()
         return self._load(row[0]) if row else None
 
+    def get_many(self, kind: str, artifact_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """Those of these artifacts that exist, by id."""
+        out: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(artifact_ids), 500):
+            chunk = artifact_ids[start : start + 500]
+            for artifact_id, payload in self.conn.execute(
+                f"SELECT id, payload FROM artifacts WHERE kind = ? AND id IN ({','.join('?' * len(chunk))})",
+                [kind, *chunk],
+            ):
+                out[artifact_id] = self._load(payload)
+        return out
+
     def iter(self, kind: str) -> Iterator[tuple[str, dict[str, Any]]]:
         for artifact_id, payload in self.conn.execute(
             "SELECT id, payload FROM artifacts WHERE kind = ? ORDER BY id", (kind,)
