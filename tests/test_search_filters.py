@@ -79,6 +79,8 @@ def test_state_token_moves_on_own_and_other_connections_writes(twin, settings):
     with open_twin(settings) as other:
         other.store(HIGH).put_many(_docs(HIGH)[1:2])
     assert store.state_token() != after_own
+    with open_twin(settings) as other:
+        assert other.store(HIGH).state_token() == store.state_token(), "the same store reads alike from any thread"
 
 
 def test_many_candidates_filter_inside_chroma_on_low_metadata(twin, monkeypatch):
