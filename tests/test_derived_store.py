@@ -65,3 +65,22 @@ def test_a_store_made_before_digests_is_migrated_and_rewritten_once(twin):
     assert again.replace_kind("event", [Artifact("event", "e1", {"n": 1}, ["d1"])]) == 1
     assert again.derived_from(["d1"]) == {("event", "e1")}
     assert again.conn.execute("SELECT digest FROM artifacts WHERE id = 'e1'").fetchone()[0] is not None
+
+
+def test_the_generation_moves_on_model_writes_only(twin):
+    from twin_assets.stores import HIGH
+    from twin_assets.stores.derived import Artifact
+    from twin_assets.twin import open_twin
+
+    derived = twin.derived(HIGH)
+    start = derived.generation()
+    derived.replace_kind("event", [Artifact("event", "e1", {"n": 1}, ["d1"])])
+    moved = derived.generation()
+    assert moved > start
+    derived.replace_kind("event", [Artifact("event", "e1", {"n": 1}, ["d1"])])  # nothing changed
+    derived.put("built", "events", {"inputs": "x"})  # bookkeeping
+    assert derived.generation() == moved
+    with open_twin(twin.settings) as other:
+        assert other.derived(HIGH).generation() == moved, "every connection reads the same"
+    derived.delete([("event", "e1")])
+    assert derived.generation() > moved

@@ -28,6 +28,11 @@ def test_warm_up_loads_the_views_tokens_read_and_the_high_index(api_home, monkey
         key = (str(settings.stores_dir), view)
         assert "events" in views._views[key]._lazy and key in views._graphs
     assert search._high_index._token is not None, "the HIGH vector index is built"
+    from twin_assets.twin import open_twin
+
+    with open_twin(settings) as request_thread:  # the warm-up's handle is closed; a request's is another
+        vd = views.view_data(request_thread, HIGH)
+        assert vd is views._views[(str(settings.stores_dir), HIGH)] and "events" in vd._lazy, "nothing reloads"
 
 
 def test_only_views_of_active_tokens_are_warmed(twin, monkeypatch):

@@ -15,7 +15,6 @@ its own :class:`Twin` (SQLite connections are per thread).
 from __future__ import annotations
 
 import bisect
-import os
 import threading
 from array import array
 from collections import Counter, defaultdict
@@ -131,16 +130,9 @@ def iso(value: Any) -> str | None:
 
 
 def _store_signature(twin: Twin, tier: str) -> tuple[int, ...]:
-    """Changes whenever another process commits to the store (WAL mode writes the -wal file)."""
-    path = twin.store_path(tier)
-    sig: list[int] = []
-    for p in (path, path.with_name(path.name + "-wal")):
-        try:
-            st = os.stat(p)
-            sig += [st.st_mtime_ns, st.st_size]
-        except OSError:
-            sig += [0, 0]
-    return tuple(sig)
+    """Changes whenever anyone commits records or model artifacts to the tier's store, and reads the same from
+    every thread and process (see ``DerivedStore.generation``)."""
+    return twin.store(tier).generation(), twin.derived(tier).generation()
 
 
 def _name_keys(name: str) -> set[str]:

@@ -133,6 +133,7 @@ class DerivedStore:
         """In batches: one statement per artifact was half of storing a million-event timeline."""
         if not rows:
             return
+        self._bump_generation()
         self.conn.executemany(
             "INSERT OR REPLACE INTO artifacts (kind, id, key_id, payload, digest) VALUES (?,?,?,?,?)", rows)
         if replace_evidence:
@@ -147,7 +148,23 @@ class DerivedStore:
             chunk = keys[start : start + BATCH]
             n += self.conn.executemany("DELETE FROM artifacts WHERE kind = ? AND id = ?", chunk).rowcount
             self.conn.executemany("DELETE FROM artifact_docs WHERE kind = ? AND id = ?", chunk)
+        if n:
+            self._bump_generation()
         return n
+
+    def _bump_generation(self) -> None:
+        self.conn.execute(
+            "INSERT INTO store_meta (key, value) VALUES ('derived_generation', 1) "
+            "ON CONFLICT(key) DO UPDATE SET value = value + 1"
+        )
+
+    def generation(self) -> int:
+        """How many committed changes the model's artifacts have seen (bookkeeping written by ``put`` aside): the
+        same from every connection and process, so a server's threads agree on when their cached view is stale.
+        A file's size and time also moved when a connection closed and checkpointed the log, and the API then
+        read a million timeline events again."""
+        row = self.conn.execute("SELECT value FROM store_meta WHERE key = 'derived_generation'").fetchone()
+        return int(row[0]) if row else 0
 
     def upsert_many(self, kind: str, artifacts: Iterable[Artifact]) -> int:
         """Insert or replace artifacts of one kind, each with its evidence; one transaction."""
