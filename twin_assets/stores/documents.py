@@ -265,16 +265,22 @@ class DocumentStore:
     def iter_documents(self, batch: int = 1000) -> Iterator[list[Document]]:
         """Every document, in batches, in storage order: one pass over the table, where looking each id up
         again walked the id index for every record (a model build reads a whole view this way)."""
+        for rows in self._pages("id, source, kind, event_ts, payload", "1", batch):
+            yield [self._row_to_doc(r) for r in rows]
+
+    def _pages(self, columns: str, where: str, batch: int) -> Iterator[list[tuple]]:
+        """``columns`` of the rows matching ``where``, in storage order, ``batch`` rows at a time (keyset paging
+        on rowid: no OFFSET rescans, nothing held between pages)."""
         last = 0
         while True:
             rows = self.conn.execute(
-                "SELECT rowid, id, source, kind, event_ts, payload FROM docs WHERE rowid > ? ORDER BY rowid LIMIT ?",
+                f"SELECT rowid, {columns} FROM docs WHERE ({where}) AND rowid > ? ORDER BY rowid LIMIT ?",
                 (last, batch),
             ).fetchall()
             if not rows:
                 return
             last = rows[-1][0]
-            yield [self._row_to_doc(r[1:]) for r in rows]
+            yield [r[1:] for r in rows]
 
     def count(self) -> int:
         return self.conn.execute("SELECT count(*) FROM docs").fetchone()[0]
@@ -458,19 +464,9 @@ class DocumentStore:
 
     def iter_vectors(self, batch: int = 5000) -> Iterator[tuple[list[str], np.ndarray]]:
         """Decrypted (id, vector) batches, for building the in-memory HIGH index."""
-        last = 0
-        while True:
-            rows = self.conn.execute(
-                "SELECT rowid, id, vector FROM docs WHERE vector IS NOT NULL AND rowid > ? ORDER BY rowid "
-                "LIMIT ?",
-                (last, batch),
-            ).fetchall()
-            if not rows:
-                return
-            last = rows[-1][0]
-            ids = [r[1] for r in rows]
-            mat = np.stack([np.frombuffer(self._open_blob(r[2]), dtype=np.float16) for r in rows])
-            yield ids, mat.astype(np.float32)
+        for rows in self._pages("id, vector", "vector IS NOT NULL", batch):
+            mat = np.stack([np.frombuffer(self._open_blob(r[1]), dtype=np.float16) for r in rows])
+            yield [r[0] for r in rows], mat.astype(np.float32)
 
     def vector_count(self) -> int:
         return self.conn.execute("SELECT count(*) FROM docs WHERE vector IS NOT NULL").fetchone()[0]
