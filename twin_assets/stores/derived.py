@@ -153,18 +153,14 @@ class DerivedStore:
         return n
 
     def _bump_generation(self) -> None:
-        self.conn.execute(
-            "INSERT INTO store_meta (key, value) VALUES ('derived_generation', 1) "
-            "ON CONFLICT(key) DO UPDATE SET value = value + 1"
-        )
+        self.store._bump_generation("derived_generation")
 
     def generation(self) -> int:
         """How many committed changes the model's artifacts have seen (bookkeeping written by ``put`` aside): the
         same from every connection and process, so a server's threads agree on when their cached view is stale.
         A file's size and time also moved when a connection closed and checkpointed the log, and the API then
         read a million timeline events again."""
-        row = self.conn.execute("SELECT value FROM store_meta WHERE key = 'derived_generation'").fetchone()
-        return int(row[0]) if row else 0
+        return self.store.generation("derived_generation")
 
     def upsert_many(self, kind: str, artifacts: Iterable[Artifact]) -> int:
         """Insert or replace artifacts of one kind, each with its evidence; one transaction."""

@@ -193,15 +193,16 @@ class DocumentStore:
         )
 
     # ---- writes --------------------------------------------------------------
-    def _bump_generation(self) -> None:
+    def _bump_generation(self, counter: str = "generation") -> None:
         self.conn.execute(
-            "INSERT INTO store_meta (key, value) VALUES ('generation', 1) "
-            "ON CONFLICT(key) DO UPDATE SET value = value + 1"
+            "INSERT INTO store_meta (key, value) VALUES (?, 1) ON CONFLICT(key) DO UPDATE SET value = value + 1",
+            (counter,),
         )
 
-    def generation(self) -> int:
-        """How many committed changes the documents and vectors have seen; persistent across processes."""
-        row = self.conn.execute("SELECT value FROM store_meta WHERE key = 'generation'").fetchone()
+    def generation(self, counter: str = "generation") -> int:
+        """How many committed changes the documents and vectors have seen (or, by ``counter``, whatever else
+        counts its writes here); persistent across processes and the same from every connection."""
+        row = self.conn.execute("SELECT value FROM store_meta WHERE key = ?", (counter,)).fetchone()
         return int(row[0]) if row else 0
 
     def put_many(self, docs: Iterable[Document]) -> int:
