@@ -50,7 +50,7 @@ def test_audit_json_shape_and_no_content(filled):
     assert keys["keys"] == [{"id": "k1", "created": keys["keys"][0]["created"], "retired": None, "secret_kept": True}]
     assert keys["rotation_in_progress"] is None
     stores = {s["path"]: s for s in data["stores"]}
-    assert stores["stores/high.sqlcipher"]["encryption"] == "SQLCipher+Fernet"
+    assert stores["stores/high.sqlcipher"]["encryption"] == "SQLCipher+AES-GCM"
     assert stores["stores/high.sqlcipher"]["store_key_id"] == "k1"
     assert stores["stores/high.sqlcipher"]["documents"] == 2
     assert stores["stores/high.sqlcipher"]["key_ids"]["docs.payload"] == {"k1": 2}
@@ -89,7 +89,7 @@ def test_audit_text_and_record_lineage(filled):
 
     result = runner.invoke(app, ["audit"])
     assert result.exit_code == 0, result.output
-    assert "stores/high.sqlcipher" in result.stdout and "SQLCipher+Fernet" in result.stdout
+    assert "stores/high.sqlcipher" in result.stdout and "SQLCipher+AES-GCM" in result.stdout
     for needle in CONTENT:
         assert needle not in result.stdout, needle
     twin = open_twin(filled)

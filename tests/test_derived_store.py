@@ -35,7 +35,7 @@ def test_a_rebuild_rewrites_only_the_artifacts_that_changed(twin, tier):
 
     assert "e0" not in after and ("e0", "d0") not in _evidence(derived, "event")
     rewritten = {i for i in after if before.get(i) != after[i]}
-    if tier == HIGH:  # Fernet ciphertexts differ on every write, so an unchanged payload was not rewritten
+    if tier == HIGH:  # Ciphertexts differ on every write, so an unchanged payload was not rewritten
         assert rewritten == {"e1", "e2", "e_new"}
     assert derived.get("event", "e1") == {"n": 1, "changed": True}
     assert {("e2", "d2"), ("e2", "d9999"), ("e_new", "d_new")} <= _evidence(derived, "event")

@@ -2,7 +2,7 @@
 
 A view whose inputs did not change is no longer rebuilt (tests/test_freshness.py), but a view is still
 rewritten with exactly what it had whenever the model code changes. If that rewrite (new rowids, HIGH's
-fresh Fernet nonces, the first "built, but empty") moved the signature, a LOW subscriber would be told that
+fresh cipher nonces, the first "built, but empty") moved the signature, a LOW subscriber would be told that
 something arrived above its scopes. A fresh home and a few bank transactions: the insight steps need no
 model.
 """

@@ -23,6 +23,48 @@ def test_tampered_token_is_rejected(twin):
         twin.keyring.decrypt(bytes(blob))
 
 
+@pytest.mark.parametrize("cut", [1, 13, 29])
+def test_truncated_token_is_rejected(twin, cut):
+    from twin_assets.errors import KeyFileError
+
+    blob = twin.keyring.encrypt(b"some record")
+    sep = blob.index(b":") + 1
+    with pytest.raises(KeyFileError, match="does not decrypt"):
+        twin.keyring.decrypt(blob[: sep + cut])
+
+
+def test_key_id_is_authenticated(twin):
+    """An item relabelled with another key id does not open, even where that key holds the same secret."""
+    from twin_assets.errors import KeyFileError
+    from twin_assets.keys import KeyEntry, Keyring
+
+    kr = twin.keyring
+    entry = next(e for e in kr.entries() if e.key_id == kr.active_id)
+    both = Keyring([entry, KeyEntry("k9", entry.secret, entry.created)], kr.active_id, kr._index_secret)
+    blob = both.encrypt(b"payload")
+    assert both.decrypt(blob) == b"payload"
+    with pytest.raises(KeyFileError):
+        both.decrypt(b"k9" + blob[blob.index(b":"):])
+
+
+def test_items_written_with_fernet_still_open(twin):
+    """Homes written before the AES-GCM record cipher hold Fernet tokens (``k1:gAAAA...``)."""
+    import base64
+
+    from cryptography.fernet import Fernet
+
+    from twin_assets.keys import _hkdf
+
+    kr = twin.keyring
+    entry = next(e for e in kr.entries() if e.key_id == kr.active_id)
+    old = Fernet(base64.urlsafe_b64encode(_hkdf(entry.secret, "twin/fernet/v1")))
+    blob = kr.active_id.encode() + b":" + old.encrypt(b"written last year")
+    assert kr.decrypt(blob) == b"written last year"
+    assert kr.key_id_of(blob) == kr.active_id
+    new = kr.encrypt(b"written today")
+    assert new[len(kr.active_id) + 1 :][:1] == b"\x01" and kr.decrypt(new) == b"written today"
+
+
 def test_blind_index_normalises_and_is_keyed(twin):
     a = twin.keyring.blind_index("email", "  Bob@Example.COM ")
     b = twin.keyring.blind_index("email", "bob@example.com")

@@ -2,7 +2,7 @@
 
 Nothing here holds content in plaintext: ids are keyed hashes, paths and
 cursors that could name a person are stored encrypted (``*_enc`` columns,
-Fernet tokens), reasons are our own words.
+AES-GCM tokens), reasons are our own words.
 """
 
 from __future__ import annotations

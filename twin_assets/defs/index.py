@@ -17,7 +17,7 @@ from twin_assets.stores import TIERS
     group_name="index",
     deps=[*(source_asset_key(k) for k in sorted(connectors())), source_asset_key("webhooks"), source_asset_key("api")],
     description="Staged records classified HIGH/MEDIUM/LOW and routed to their tier's store "
-    "(LOW plain SQLite, MEDIUM SQLCipher, HIGH SQLCipher + per-record Fernet), with a keyword index.",
+    "(LOW plain SQLite, MEDIUM SQLCipher, HIGH SQLCipher + per-record AES-GCM), with a keyword index.",
     kinds={"sqlite"},
     pool="twin_writer",
 )

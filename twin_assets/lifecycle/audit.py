@@ -22,7 +22,7 @@ from twin_assets.stores import HIGH, LOW, MEDIUM, TIERS
 from twin_assets.stores.vectors import collection_name
 from twin_assets.twin import Twin
 
-ENCRYPTION = {HIGH: "SQLCipher+Fernet", MEDIUM: "SQLCipher", LOW: "plain"}
+ENCRYPTION = {HIGH: "SQLCipher+AES-GCM", MEDIUM: "SQLCipher", LOW: "plain"}
 _SPAN = re.compile(r"@\d+-\d+$")
 
 
@@ -80,7 +80,7 @@ def audit(twin: Twin, *, last: int = 10, with_vectors: bool = True) -> dict[str,
     metadata_path = settings.stores_dir / "metadata.sqlite"
     stores.append({
         "path": "stores/metadata.sqlite" if not settings.database_url else "external database (TWIN_DATABASE_URL)",
-        "tier": "metadata", "encryption": "plain; *_enc columns Fernet",
+        "tier": "metadata", "encryption": "plain; *_enc columns AES-GCM",
         "bytes": _size(metadata_path) if not settings.database_url else None,
         "key_ids": usage_for("metadata#"),
     })
@@ -91,7 +91,7 @@ def audit(twin: Twin, *, last: int = 10, with_vectors: bool = True) -> dict[str,
     for path, stream in fenc_files(settings):
         loc = file_location(settings, path)
         entry = files.setdefault(loc, {"path": loc, "tier": _file_tier(loc), "encryption":
-                                       "Fernet (framed stream)" if stream else "Fernet", "files": 0, "bytes": 0})
+                                       "AES-GCM (framed stream)" if stream else "AES-GCM", "files": 0, "bytes": 0})
         entry["files"] += 1
         entry["bytes"] += path.stat().st_size
         entry["key_ids"] = usage.get(loc, {})

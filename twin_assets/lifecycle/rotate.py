@@ -4,7 +4,8 @@ What is encrypted, and how rotation reaches it:
 
 * the SQLCipher tier stores (MEDIUM, HIGH): ``PRAGMA rekey`` (atomic per file), with the
   file's key id recorded in ``stores/store_keys.json`` before and after;
-* Fernet items, each tagged with its key id (``k1:gAAAA...``): HIGH documents, HIGH vectors,
+* record-cipher items (AES-GCM, or Fernet if written before it), each tagged with its key id
+  (``k1:...``): HIGH documents, HIGH vectors,
   HIGH derived artifacts, every ``*_enc`` column of the metadata DB, raw archives
   (``stores/raw/*.fenc``, framed stream), graph snapshots and other ``stores/**.fenc`` files;
 * ``key_id`` bookkeeping columns (MEDIUM rows, records, lineage, inputs).
@@ -101,7 +102,7 @@ def _tables(conn) -> set[str]:
 
 
 def _prefix_counts(conn, table: str, column: str) -> dict[str, int]:
-    """Key ids of the Fernet blobs in a store column, counted in SQL (nothing is decrypted)."""
+    """Key ids of the encrypted blobs in a store column, counted in SQL (nothing is decrypted)."""
     rows = conn.execute(
         f"SELECT substr({column}, 1, instr({column}, x'3a') - 1) AS k, count(*) FROM {table} "
         f"WHERE {column} IS NOT NULL GROUP BY k"
@@ -114,7 +115,7 @@ def _column_counts(conn, table: str) -> dict[str, int]:
 
 
 def encrypted_columns() -> list[tuple[str, str]]:
-    """(table, column) of every Fernet column in the metadata DB: by convention, names ending in ``_enc``."""
+    """(table, column) of every encrypted column in the metadata DB: by convention, names ending in ``_enc``."""
     return [(t.name, c.name) for t in Base.metadata.sorted_tables for c in t.columns if c.name.endswith("_enc")]
 
 
@@ -282,7 +283,7 @@ def _rekey(twin: Twin, tier: str, target: str, journal: dict, hook: Hook | None)
 
 
 def _reseal_store_rows(twin: Twin, target: str, hook: Hook | None) -> int:
-    """HIGH documents, vectors and artifacts: Fernet per row; re-sealed in small transactions."""
+    """HIGH documents, vectors and artifacts: encrypted per row; re-sealed in small transactions."""
     if not twin.store_path(HIGH).exists():
         return 0
     conn = twin.store(HIGH).conn

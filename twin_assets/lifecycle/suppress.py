@@ -4,7 +4,7 @@
 next rebuild would find the person again. The suppression list holds *keyed hashes*
 of the entity's strong keys (e-mail addresses, phone numbers, chat ids, card UIDs), its
 full names (two words or more: a first name alone would hide everyone called so) and
-its id; the list itself is Fernet-encrypted in ``stores/suppressed.fenc``.
+its id; the list itself is AES-GCM-encrypted in ``stores/suppressed.fenc``.
 :func:`apply_suppression` drops every resolved entity matching any of them, with its
 mentions and index keys, in every view.
 """

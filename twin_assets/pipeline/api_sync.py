@@ -34,7 +34,7 @@ def configured_sources(twin: Twin) -> list[ApiSourceConfig]:
 
 
 class EncryptedTokenStore:
-    """The connector's TokenStore, kept Fernet-encrypted in the metadata DB."""
+    """The connector's TokenStore, kept AES-GCM-encrypted in the metadata DB."""
 
     def __init__(self, twin: Twin, name: str) -> None:
         self.twin, self.name = twin, name

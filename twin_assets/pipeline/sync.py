@@ -1,6 +1,6 @@
 """Parse pending inputs with their connector and stage the records, encrypted.
 
-Staged records wait in the metadata DB as Fernet tokens until the documents
+Staged records wait in the metadata DB as AES-GCM tokens until the documents
 step classifies them; nothing parsed is ever at rest in the clear. Every
 ParseIssue becomes a quarantine row (its location and reason only) and the
 raw export is archived encrypted, so nothing is lost.

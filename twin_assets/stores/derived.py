@@ -1,7 +1,7 @@
 """Derived data (entities, mentions, sentiment, timeline, topics, graph metrics) in a tier's store.
 
 It lives in the same file as that tier's documents, under the same protection
-(LOW plain, MEDIUM SQLCipher, HIGH SQLCipher + Fernet per row). Each kind is
+(LOW plain, MEDIUM SQLCipher, HIGH SQLCipher + AES-GCM per row). Each kind is
 rebuilt whole and swapped in one transaction, so readers never see half a
 model; only the artifacts whose content or evidence changed are written (a keyed
 digest of each is kept beside it), so a rebuild after a few new records rewrites

@@ -2,7 +2,7 @@
 
 * LOW: plain SQLite with an FTS5 index (published content, fine in the clear).
 * MEDIUM: SQLCipher (AES-256, whole file) with a contentless FTS5 index.
-* HIGH: SQLCipher *and* every document and embedding Fernet-encrypted per row
+* HIGH: SQLCipher *and* every document and embedding AES-GCM-encrypted per row
   with its key id, so a leaked store key alone opens nothing.
 
 All three run the same SQLite (SQLCipher's build, 3.5x, for contentless-delete

@@ -1,7 +1,7 @@
 """Versioned, encrypted snapshots of a tier view's knowledge graph.
 
 A snapshot is the graph as JSON lines (one line for the graph, then one per node and one per edge),
-gzip-compressed and encrypted in 1 MiB Fernet frames (whatever the tier: node labels are names), written
+gzip-compressed and encrypted in 1 MiB AES-GCM frames (whatever the tier: node labels are names), written
 atomically as ``stores/graph/<tier>/v<N>.jsonl.gz.fenc``. Lines are written and read one at a time, so a
 million-record graph is never also held as one JSON document or one decrypted blob, in the model run that
 writes it or in the API that reads it. Snapshots of the older format (node-link JSON in one Fernet token,
