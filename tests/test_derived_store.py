@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import UTC, date, datetime
 
 import pytest
 
 from twin_assets.stores import HIGH, LOW
 from twin_assets.stores.derived import Artifact, DerivedStore
+from twin_assets.stores.documents import dumps, loads
 
 
 def _payloads(derived: DerivedStore, kind: str) -> dict[str, bytes]:
@@ -47,7 +49,7 @@ def test_digests_are_keyed(twin):
     derived = twin.derived(HIGH)
     derived.replace_kind("score", [Artifact("score", "s", {"v": 0.5}, [])])
     (stored,) = derived.conn.execute("SELECT digest FROM artifacts WHERE kind = 'score'").fetchone()
-    body = json.dumps({"v": 0.5}).encode()
+    body = dumps({"v": 0.5})
     plain = hashlib.blake2b(body, digest_size=16)
     plain.update(b"\0")
     assert stored and stored != plain.digest(), "an unkeyed digest of a small value is reversed by guessing"
@@ -84,3 +86,18 @@ def test_the_generation_moves_on_model_writes_only(twin):
         assert other.derived(HIGH).generation() == moved, "every connection reads the same"
     derived.delete([("event", "e1")])
     assert derived.generation() > moved
+
+
+@pytest.mark.parametrize("value", [
+    {"when": datetime(2024, 3, 1, 9, 30, tzinfo=UTC), "day": date(2024, 3, 1), "n": 3, "x": 0.1, "none": None},
+    {1: "int key", "nested": [{"a": [1, 2]}, (3, 4)], "word": "Grüße ✓"},
+    {"lone surrogate": "caf\udce9", "big": 2**70},  # what orjson refuses: the standard library writes it
+])
+def test_artifacts_are_written_as_json_dumps_would_read_them(value):
+    assert loads(dumps(value)) == json.loads(json.dumps(value, default=str))
+
+
+def test_an_artifact_with_a_lone_surrogate_is_stored_and_read_back(twin):
+    derived = twin.derived(HIGH)
+    derived.replace_kind("entity", [Artifact("entity", "e", {"name": "Ren\udce9"}, ["d"])])
+    assert derived.get("entity", "e") == {"name": "Ren\udce9"}

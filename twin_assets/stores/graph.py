@@ -31,7 +31,10 @@ _DUMP = orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
 
 
 def _dump(obj: object) -> bytes:
-    return orjson.dumps(obj, default=str, option=_DUMP)
+    try:
+        return orjson.dumps(obj, default=str, option=_DUMP)
+    except orjson.JSONEncodeError:  # a lone surrogate in a name (a badly decoded header): escaped, as json does
+        return json.dumps(obj, default=str).encode()
 
 
 class GraphSnapshots:
