@@ -345,7 +345,7 @@ def events(twin: Twin, vd: ViewData) -> list[TimelineEntry]:
     def load() -> list[TimelineEntry]:
         out = []
         share = Sharer()  # kinds, sources, zones, entity ids and recurring titles repeat across events
-        for _, e in twin.derived(vd.view).iter("event"):
+        for _, e in twin.derived(vd.view).iter("event", ordered=False):
             t = parse_time(e.get("time"))
             if t is not None:
                 out.append(TimelineEntry(e, t, share))

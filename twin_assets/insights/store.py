@@ -30,7 +30,7 @@ def load_view(twin: Twin, view: str) -> tuple[list[Document], object, dict[str, 
         return docs, resolution, {d.id: c for d, c in zip(docs, scores.tolist(), strict=True) if not math.isnan(c)}
     sentiment = {
         doc_id: float(d["compound"])
-        for doc_id, d in twin.derived(view).iter("doc_sentiment")
+        for doc_id, d in twin.derived(view).iter("doc_sentiment", ordered=False)
         if d.get("reliable", True) and d.get("compound") is not None
     }
     return docs, resolution, sentiment

@@ -146,7 +146,7 @@ def _read_view_norms(twin: Twin, view: str, docs: list[Document]) -> dict[str, C
     out: dict[str, CleanText] = {}
     share = Sharer()
     for tier in view_tiers(view):
-        for doc_id, data in twin.derived(tier).iter("text"):
+        for doc_id, data in twin.derived(tier).iter("text", ordered=False):
             doc = by_id.get(doc_id)
             if doc is None:
                 continue
@@ -307,7 +307,7 @@ def build_sentiment(twin: Twin, view: str) -> dict[str, int]:
     # more, and a million score objects were ~0.4 GB of an incremental build's peak.
     known: dict[str, float | None] = {}
     if same_code:
-        for doc_id, d in derived.iter("doc_sentiment"):
+        for doc_id, d in derived.iter("doc_sentiment", ordered=False):
             known[doc_id] = float(d["compound"]) if d.get("reliable", True) else None
     current = {d.id for d in docs}
     stale = [("doc_sentiment", i) for i in known if i not in current]

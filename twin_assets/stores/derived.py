@@ -69,6 +69,9 @@ class DerivedStore:
             )
             self.conn.execute("CREATE INDEX IF NOT EXISTS ix_artifact_docs_doc ON artifact_docs(doc_id)")
             self.conn.execute("CREATE INDEX IF NOT EXISTS ix_artifact_docs_art ON artifact_docs(kind, id)")
+            # Entries of an index on kind alone are in rowid order within a kind: a kind read through it comes in
+            # storage order (see ``iter``).
+            self.conn.execute("CREATE INDEX IF NOT EXISTS ix_artifacts_kind ON artifacts(kind)")
             if "digest" not in {r[1] for r in self.conn.execute("PRAGMA table_info(artifacts)")}:
                 self.conn.execute("ALTER TABLE artifacts ADD COLUMN digest BLOB")  # stores made before digests
         keyring = store.keyring
@@ -84,7 +87,8 @@ class DerivedStore:
         """Swap in a complete new set of one kind of artifact, atomically: artifacts with the same content and
         evidence as the stored ones stay as they are, changed ones are rewritten, missing ones deleted."""
         with self.conn:
-            old = dict(self.conn.execute("SELECT id, digest FROM artifacts WHERE kind = ?", (kind,)).fetchall())
+            old = dict(self.conn.execute(  # in storage order, like ``iter(ordered=False)``
+                "SELECT id, digest FROM artifacts INDEXED BY ix_artifacts_kind WHERE kind = ?", (kind,)).fetchall())
             n, seen = 0, set()
             changed: list[tuple[str, list[str]]] = []  # rewritten artifacts that were stored before
             it = iter(artifacts)
@@ -212,10 +216,13 @@ class DerivedStore:
                 out[artifact_id] = self._load(payload)
         return out
 
-    def iter(self, kind: str) -> Iterator[tuple[str, dict[str, Any]]]:
-        for artifact_id, payload in self.conn.execute(
-            "SELECT id, payload FROM artifacts WHERE kind = ? ORDER BY id", (kind,)
-        ):
+    def iter(self, kind: str, *, ordered: bool = True) -> Iterator[tuple[str, dict[str, Any]]]:
+        """Every artifact of one kind, by id; or, ``ordered=False``, in storage order, for a caller that looks
+        them up by id anyway: walking the (kind, id) index fetched the rows of a million-artifact kind in random
+        order, and SQLCipher decrypted a page for nearly every row."""
+        sql = ("SELECT id, payload FROM artifacts WHERE kind = ? ORDER BY id" if ordered else
+               "SELECT id, payload FROM artifacts INDEXED BY ix_artifacts_kind WHERE kind = ?")
+        for artifact_id, payload in self.conn.execute(sql, (kind,)):
             yield artifact_id, self._load(payload)
 
     def count(self, kind: str) -> int:
