@@ -37,8 +37,26 @@ def test_entity_search_profile_and_neighbors(client, api_home):  # noqa: F811
     assert pere["weight"] == 2 and len(pere["evidence"]) == 2
     ev = pere["evidence"][0]
     assert ev["id"].startswith("r") and ev["timestamp"] and "Featherstone" in ev["snippet"] + ev["title"]
+    times = [e["timestamp"] for e in pere["evidence"]]
+    assert times == sorted(times, reverse=True)
+    one = client.get(f"/v1/entities/{wren['id']}/neighbors", params={"evidence": 1}, headers=high).json()
+    assert next(n for n in one["neighbors"] if n["entity"]["name"] == "Peregrine Lowmount")["evidence"] == [ev]
     assert client.get(f"/v1/entities/{wren['id']}/neighbors", params={"evidence": 0},
                       headers=high).json()["neighbors"][0]["evidence"] == []
+
+
+def test_neighbours_open_only_the_records_they_show(client, api_home, monkeypatch):  # noqa: F811
+    from twin_query import views
+
+    opened: list[int] = []
+    fetch = views.fetch_docs
+    monkeypatch.setattr(views, "fetch_docs",
+                        lambda twin, tiers, ids: opened.append(len(ids)) or fetch(twin, tiers, ids))
+    high = auth(api_home, "high")
+    wren = _entity(client, api_home, "Wren Featherstone")
+    nb = client.get(f"/v1/entities/{wren['id']}/neighbors", params={"evidence": 1}, headers=high).json()
+    assert nb["neighbors"] and opened == [len(nb["neighbors"])]
+    assert all(len(n["evidence"]) == 1 for n in nb["neighbors"])
 
 
 def test_graph_path_central_communities(client, api_home):  # noqa: F811

@@ -394,6 +394,20 @@ def fetch_docs(twin: Twin, tiers: tuple[str, ...], ids: list[str]) -> dict[str, 
     return found
 
 
+def newest(twin: Twin, tiers: tuple[str, ...], ids: list[str], n: int) -> list[str]:
+    """The ``n`` newest of these records the caller may read (undated last), found from their times alone: an
+    edge keeps up to 50 evidence ids, and opening all of them to show three was most of a neighbours request."""
+    times: dict[str, float | None] = {}
+    wanted = list(dict.fromkeys(ids))
+    for tier in reversed(TIERS):
+        if tier not in tiers or not wanted:
+            continue
+        times.update(twin.store(tier).event_times(wanted))
+        wanted = [i for i in wanted if i not in times]
+    ranked = sorted(times, key=lambda i: (times[i] is None, times[i] or 0.0, i), reverse=True)
+    return ranked[:n]
+
+
 def snippet_around(doc: Document, terms: list[str], size: int = SNIPPET) -> str:
     body = " ".join((doc.body or "").split())
     lower = body.lower()

@@ -277,6 +277,15 @@ class DocumentStore:
             out.update((r[0], self._row_to_doc(r)) for r in rows)
         return out
 
+    def event_times(self, ids: Sequence[str]) -> dict[str, float | None]:
+        """Each existing document's time (epoch seconds, None when undated), without opening its payload."""
+        out: dict[str, float | None] = {}
+        for start in range(0, len(ids), 500):
+            chunk = list(ids[start : start + 500])
+            out.update(self.conn.execute(
+                f"SELECT id, event_ts FROM docs WHERE id IN ({','.join('?' * len(chunk))})", chunk).fetchall())
+        return out
+
     def iter_documents(self, batch: int = 1000) -> Iterator[list[Document]]:
         """Every document, in batches, in storage order: one pass over the table, where looking each id up
         again walked the id index for every record (a model build reads a whole view this way)."""

@@ -103,12 +103,11 @@ def get_neighbors(
         raise unavailable(caller)
     graph = views.view_graph(twin, vd.view)
     rel = views.related(graph[2] if graph else None, vd, entity_id, limit)
-    ids = [i for r in rel for i in r["evidence_ids"]]
-    docs = views.fetch_docs(twin, caller.tiers, ids) if evidence else {}
+    shown = [views.newest(twin, caller.tiers, r["evidence_ids"], evidence) if evidence else [] for r in rel]
+    docs = views.fetch_docs(twin, caller.tiers, [i for ids in shown for i in ids])
     out = []
-    for r in rel:
-        picked = sorted((docs[i] for i in r["evidence_ids"] if i in docs),
-                        key=lambda d: (d.event_time is None, d.event_time or 0, d.id), reverse=True)[:evidence]
+    for r, ids in zip(rel, shown, strict=True):
+        picked = [docs[i] for i in ids if i in docs]
         terms = views.entity_terms(entity) + views.entity_terms(vd.entity(r["entity"]["id"]))
         out.append(NeighborOut(entity=r["entity"], weight=r["weight"], first=r["first"], last=r["last"],
                                evidence=[views.evidence_item(d, terms) for d in picked]))
