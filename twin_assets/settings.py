@@ -31,6 +31,9 @@ class TwinSettings(BaseSettings):
         default="onnx", description="torch, onnx (same vectors, faster) or onnx-int8 (faster still, ~0.99 cosine)."
     )
     run_concurrency: int = Field(default=1, ge=1, description="Dagster runs at once (dagster.yaml).")
+    parse_workers: int = Field(
+        default=0, ge=0, le=64, description="Processes parsing a large mailbox; 0: one per core, 1: none."
+    )
 
     @cached_property
     def home_path(self) -> Path:

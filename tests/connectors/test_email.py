@@ -272,6 +272,58 @@ def test_mbox_oversized_message(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     assert isinstance(items[1], Record) and items[1].title == "Hello"
 
 
+def _mixed_mbox(n: int) -> bytes:
+    """``n`` messages, with a broken one and an oversized one among them."""
+    parts = []
+    for i in range(n):
+        body = "x" * 5000 if i == 7 else f"Message number {i}."
+        msg = "not a message at all\n" if i == 3 else simple_message(f"<m{i}@x>", f"Subject {i}", body)
+        parts.append(f"From a Tue Mar  5 10:15:00 2024\n{msg}\n")
+    return "".join(parts).encode()
+
+
+@pytest.mark.parametrize("workers", [2, 3])
+def test_a_large_mbox_parsed_in_worker_processes_gives_what_one_process_gives(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: int
+) -> None:
+    monkeypatch.setattr(email_mod, "MAX_MESSAGE_BYTES", 2000)
+    path = write(tmp_path, "big.mbox", _mixed_mbox(700))  # several chunks per worker
+    monkeypatch.setenv("TWIN_PARSE_WORKERS", "1")
+    alone = list(CONNECTOR.parse(path))
+    monkeypatch.setattr(email_mod, "PARALLEL_MIN_BYTES", 1)
+    monkeypatch.setattr(email_mod, "_CHUNK_MESSAGES", 50)
+    monkeypatch.setenv("TWIN_PARSE_WORKERS", str(workers))
+    calls: list[int] = []
+    real = email_mod._parse_parallel
+    monkeypatch.setattr(email_mod, "_parse_parallel", lambda *a: calls.append(a[2]) or real(*a))
+    together = list(CONNECTOR.parse(path))
+    assert calls == [workers]
+    assert together == alone and len(alone) == 700
+    assert [i.where for i in together if isinstance(i, ParseIssue)] == ["message 4", "message 8"]
+
+
+def test_a_worker_pool_that_breaks_loses_no_message(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from concurrent.futures.process import BrokenProcessPool
+
+    path = write(tmp_path, "big.mbox", _mixed_mbox(300))
+    monkeypatch.setenv("TWIN_PARSE_WORKERS", "1")
+    alone = list(CONNECTOR.parse(path))
+    monkeypatch.setattr(email_mod, "PARALLEL_MIN_BYTES", 1)
+    monkeypatch.setattr(email_mod, "_CHUNK_MESSAGES", 20)
+    monkeypatch.setenv("TWIN_PARSE_WORKERS", "2")
+    real = email_mod._result
+    seen = {"n": 0}
+
+    def breaks_on_the_third(chunk, future, folder):
+        seen["n"] += 1
+        if seen["n"] == 3:
+            raise BrokenProcessPool("a worker died")
+        return real(chunk, future, folder)
+
+    monkeypatch.setattr(email_mod, "_result", breaks_on_the_third)
+    assert list(CONNECTOR.parse(path)) == alone
+
+
 def test_iter_mbox_splits_long_lines_without_losing_bytes(tmp_path: Path) -> None:
     long_line = "y" * (email_mod.LINE_CHUNK + 10)
     data = f"From a Tue Mar  5 10:15:00 2024\nSubject: s\n\n{long_line}\nFrom b\n".encode()

@@ -774,19 +774,107 @@ def _safe_record(raw: bytes, where: str, folder: str | None) -> Record | ParseIs
 
 
 def parse_mbox(path: Path, where_prefix: str = "", folder: str | None = None) -> Iterator[Record | ParseIssue]:
-    """Every message of an mbox file, streamed."""
+    """Every message of an mbox file, streamed; a large one is parsed by worker processes, in order."""
     file_where = where_prefix.strip() or "file"
     try:
+        workers = _parse_workers() if path.stat().st_size >= PARALLEL_MIN_BYTES else 1
         with path.open("rb") as fh:
-            for index, raw in enumerate(iter_mbox(fh), start=1):
-                where = f"{where_prefix}message {index}"
-                if raw is None:
-                    mb = MAX_MESSAGE_BYTES // (1024 * 1024)
-                    yield ParseIssue(where, f"message larger than {mb} MB, skipped")
-                    continue
-                yield _safe_record(raw, where, folder)
+            items = ((f"{where_prefix}message {index}", raw) for index, raw in enumerate(iter_mbox(fh), start=1))
+            if workers > 1:
+                yield from _parse_parallel(items, folder, workers)
+            else:
+                yield from (_parse_one(where, raw, folder) for where, raw in items)
     except OSError as exc:
         yield ParseIssue(file_where, f"unreadable ({type(exc).__name__})")
+
+
+def _parse_one(where: str, raw: bytes | None, folder: str | None) -> Record | ParseIssue:
+    if raw is None:
+        return ParseIssue(where, f"message larger than {MAX_MESSAGE_BYTES // (1024 * 1024)} MB, skipped")
+    return _safe_record(raw, where, folder)
+
+
+# Parsing MIME and HTML is most of a large mailbox's sync and needs nothing but the message's bytes, so it
+# runs in other processes while this one stages what they return. Below this size, starting them costs more.
+PARALLEL_MIN_BYTES = 32 * 1024 * 1024
+_CHUNK_MESSAGES = 256
+_CHUNK_BYTES = 8 * 1024 * 1024
+
+
+def _parse_workers() -> int:
+    import multiprocessing
+
+    from twin_assets.settings import get_settings
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return 1
+    n = get_settings().parse_workers
+    return n if n else len(os.sched_getaffinity(0))
+
+
+def _parse_chunk(chunk: list[tuple[str, bytes | None]], folder: str | None) -> list[Record | ParseIssue]:
+    return [_parse_one(where, raw, folder) for where, raw in chunk]
+
+
+def _chunks(items: Iterator[tuple[str, bytes | None]]) -> Iterator[list[tuple[str, bytes | None]]]:
+    chunk: list[tuple[str, bytes | None]] = []
+    size = 0
+    for where, raw in items:
+        chunk.append((where, raw))
+        size += len(raw or b"")
+        if len(chunk) >= _CHUNK_MESSAGES or size >= _CHUNK_BYTES:
+            yield chunk
+            chunk, size = [], 0
+    if chunk:
+        yield chunk
+
+
+def _parse_parallel(
+    items: Iterator[tuple[str, bytes | None]], folder: str | None, workers: int
+) -> Iterator[Record | ParseIssue]:
+    """``_parse_one`` over ``items`` in ``workers`` processes, results in input order, at most two chunks per
+    worker in flight (memory stays bounded whatever the mailbox's size). Should the pool fail, the rest is
+    parsed here.
+
+    Forked, not spawned: a spawned worker first imports the caller's main module, and a script without a
+    ``__main__`` guard then runs again in every worker (a sync script that initialises its home would wipe it).
+    A forked worker only parses bytes: it takes no lock another thread could have held and opens no store."""
+    import collections
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    chunks = _chunks(items)
+    pending: collections.deque = collections.deque()
+
+    def ready(keep: int) -> Iterator[Record | ParseIssue]:
+        while len(pending) > keep:
+            done = _result(*pending[0], folder)  # a chunk leaves the queue only once its records are here
+            pending.popleft()
+            yield from done
+
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        try:
+            for chunk in chunks:
+                pending.append((chunk, pool.submit(_parse_chunk, chunk, folder)))
+                yield from ready(2 * workers - 1)
+            yield from ready(0)
+        except BrokenProcessPool:
+            for chunk, _ in pending:
+                yield from _parse_chunk(chunk, folder)
+            for chunk in chunks:
+                yield from _parse_chunk(chunk, folder)
+
+
+def _result(chunk: list[tuple[str, bytes | None]], future: Any, folder: str | None) -> list[Record | ParseIssue]:
+    from concurrent.futures.process import BrokenProcessPool
+
+    try:
+        return future.result()
+    except BrokenProcessPool:
+        raise
+    except Exception:  # a result that did not come back (it would not pickle): parse the chunk here
+        return _parse_chunk(chunk, folder)
 
 
 def parse_message_file(path: Path, where: str, folder: str | None) -> Iterator[Record | ParseIssue]:

@@ -7,9 +7,10 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import asdict
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, update
 
 from twin_assets.classify import classify
+from twin_assets.db.engine import bulk_writes
 from twin_assets.db.models import RecordRow
 from twin_assets.lifecycle.blind_index import index_documents
 from twin_assets.pipeline.lineage import add_lineage_many
@@ -44,21 +45,35 @@ def to_document(record_id: str, record: Record, tier: str) -> Document:
 
 def build_documents(twin: Twin, progress: Callable[[int], None] | None = None) -> dict[str, int]:
     """Move every staged record into its tier store; returns new documents per tier."""
+    with bulk_writes():  # a record whose commit was lost is still staged, and is classified again
+        return _build_documents(twin, progress)
+
+
+def _build_documents(twin: Twin, progress: Callable[[int], None] | None) -> dict[str, int]:
     counts = dict.fromkeys(TIERS, 0)
+    records = RecordRow.__table__
+    # One statement for the batch's rows, not the ORM's loading and per-object flush (a fifth of the step).
+    mark_stored = (
+        update(records).where(records.c.id == bindparam("rid"))
+        .values(tier=bindparam("t"), classifier_reason=bindparam("why"), storage_location=bindparam("where"),
+                key_id=bindparam("key"), status="stored", staged_enc=None)
+    )
     while True:
         with twin.session() as s:
-            rows = list(s.scalars(select(RecordRow).where(RecordRow.status == "staged").limit(BATCH)))
+            rows = s.execute(
+                select(records.c.id, records.c.staged_enc).where(records.c.status == "staged").limit(BATCH)
+            ).all()
             if not rows:
                 return counts
             by_tier: dict[str, list[Document]] = defaultdict(list)
-            for row in rows:
-                record = Record.from_json(json.loads(twin.keyring.decrypt(row.staged_enc)))
+            marks = []
+            for rid, staged in rows:
+                record = Record.from_json(json.loads(twin.keyring.decrypt(staged)))
                 verdict = classify(record)
-                by_tier[verdict.tier].append(to_document(row.id, record, verdict.tier))
-                row.tier = verdict.tier
-                row.classifier_reason = verdict.reason_text
-                row.storage_location = f"store:{verdict.tier.lower()}"
-                row.key_id = None if verdict.tier == "LOW" else twin.keyring.active_id
+                by_tier[verdict.tier].append(to_document(rid, record, verdict.tier))
+                marks.append({"rid": rid, "t": verdict.tier, "why": verdict.reason_text,
+                              "where": f"store:{verdict.tier.lower()}",
+                              "key": None if verdict.tier == "LOW" else twin.keyring.active_id})
             # Store first, then forget the staged copy in the same DB transaction:
             # a crash in between re-stores (idempotent upsert), never loses.
             for tier, docs in by_tier.items():
@@ -66,12 +81,9 @@ def build_documents(twin: Twin, progress: Callable[[int], None] | None = None) -
                 if tier == MEDIUM:  # keyed equality indexes (attendee, organizer, contact address/phone)
                     index_documents(twin, docs)
                 counts[tier] += len(docs)
-            for row in rows:
-                row.status = "stored"
-                row.staged_enc = None
+            s.execute(mark_stored, marks)
             add_lineage_many(
-                s, [(row.id, kind, row.id, row.storage_location, row.key_id) for row in rows
-                    for kind in ("document", "keyword")]
+                s, [(m["rid"], kind, m["rid"], m["where"], m["key"]) for m in marks for kind in ("document", "keyword")]
             )
         if progress:
             progress(len(rows))

@@ -17,6 +17,7 @@ from pathlib import Path
 from sqlalchemy import insert, select
 
 from twin_assets.connectors.registry import get_connector
+from twin_assets.db.engine import bulk_writes
 from twin_assets.db.models import Input, Quarantine, RecordRow, Source, SyncBatch
 from twin_assets.pipeline.inputs import archive_raw, remove_plaintext
 from twin_assets.records import ParseIssue, Record
@@ -92,7 +93,7 @@ def stage_records(twin: Twin, session, records: list[Record], batch_id: int, inp
     for r in new:
         r["staged_enc"] = twin.keyring.encrypt(json.dumps(r.pop("_record").to_json(), default=str).encode())
     if new:
-        session.execute(insert(RecordRow), new)
+        session.execute(insert(RecordRow.__table__), new)  # Core: the ORM bulk path cost a third more
     return len(new)
 
 
@@ -115,8 +116,9 @@ def sync_source(twin: Twin, source: str, progress: Progress | None = None) -> Sy
         s.add(batch)
         s.flush()
         batch_id = batch.id
-    for inp in inputs:
-        _sync_input(twin, connector, inp, batch_id, result, progress)
+    with bulk_writes():  # an input whose records were lost is still pending, and is staged again
+        for inp in inputs:
+            _sync_input(twin, connector, inp, batch_id, result, progress)
     with twin.session() as s:
         batch = s.get(SyncBatch, batch_id)
         batch.status = "done"
