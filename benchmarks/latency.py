@@ -159,6 +159,7 @@ def measure(home: Path, requests: int = 100, concurrency: int = 1, seed: int = 7
                             stderr=subprocess.STDOUT, start_new_session=True)
     api = f"http://127.0.0.1:{port}"
     headers = {"Authorization": f"Bearer {token}"}
+    keep_log: list[str] = []
     try:
         deadline = time.monotonic() + 300
         while True:
@@ -186,11 +187,13 @@ def measure(home: Path, requests: int = 100, concurrency: int = 1, seed: int = 7
         print(f"{n_records} records; server warm-up {server_warm:.1f}s, then first requests {warm:.1f}s; "
               f"{requests} requests per endpoint, concurrency {concurrency}", flush=True)
 
-        def timed(fn) -> float:
+        def timed(name: str, fn) -> float:
             start = time.perf_counter()
             r = fn()
             if r.status_code != 200:
-                raise SystemExit(f"unexpected status {r.status_code}")
+                keep_log.append(name)
+                raise SystemExit(f"{name}: unexpected status {r.status_code} from {r.request.method} "
+                                 f"{r.request.url.path} (the server's log is kept: {log.name})")
             return (time.perf_counter() - start) * 1000
 
         calls = {
@@ -209,7 +212,7 @@ def measure(home: Path, requests: int = 100, concurrency: int = 1, seed: int = 7
                 continue
             start = time.perf_counter()
             with ThreadPoolExecutor(concurrency) as pool:
-                times = list(pool.map(timed, fns))
+                times = list(pool.map(lambda fn, name=name: timed(name, fn), fns))
             rate = len(times) / (time.perf_counter() - start)
             figures[name] = f = {"p50_ms": round(percentile(times, 0.5), 1),
                                  "p95_ms": round(percentile(times, 0.95), 1), "max_ms": round(max(times), 1),
@@ -232,7 +235,8 @@ def measure(home: Path, requests: int = 100, concurrency: int = 1, seed: int = 7
         except subprocess.TimeoutExpired:
             os.killpg(os.getpgid(proc.pid), signal.SIGKILL)
         log.close()
-        os.unlink(log.name)
+        if not keep_log:
+            os.unlink(log.name)
 
 
 def main() -> None:

@@ -97,9 +97,15 @@ def dumps(obj: Any) -> bytes:
     there; NaN and infinities become null. What orjson refuses (a lone surrogate from a badly decoded mail
     header, an integer beyond 64 bits) is written by the standard library instead."""
     try:
-        return orjson.dumps(obj, default=str, option=_DUMPS)
+        return orjson.dumps(obj, default=_default, option=_DUMPS)
     except orjson.JSONEncodeError:
         return json.dumps(obj, default=str).encode()
+
+
+def _default(obj: Any) -> Any:
+    # orjson leaves float subclasses (numpy.float64: a topic's slope, a score) to ``default``; json writes them as
+    # numbers, and a reader sorting by them needs numbers.
+    return float(obj) if isinstance(obj, float) else str(obj)
 
 
 def loads(raw: bytes) -> Any:
