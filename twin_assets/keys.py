@@ -131,25 +131,24 @@ class Keyring:
         self._index_keys: dict[str, bytes] = {}
 
     # ---- record encryption -------------------------------------------------
+    def _record_key(self, key_id: str, info: str) -> bytes:
+        entry = self._entries.get(key_id)
+        if entry is None:
+            raise KeyFileError(f"data is encrypted under unknown key id {key_id!r}", hint="restore the key")
+        assert entry.secret is not None
+        return _hkdf(entry.secret, info)
+
     def _fernet(self, key_id: str) -> Fernet:
         f = self._fernets.get(key_id)
         if f is None:
-            entry = self._entries.get(key_id)
-            if entry is None:
-                raise KeyFileError(f"data is encrypted under unknown key id {key_id!r}", hint="restore the key")
-            assert entry.secret is not None
-            f = Fernet(base64.urlsafe_b64encode(_hkdf(entry.secret, "twin/fernet/v1")))
-            self._fernets[key_id] = f
+            key = self._record_key(key_id, "twin/fernet/v1")
+            f = self._fernets[key_id] = Fernet(base64.urlsafe_b64encode(key))
         return f
 
     def _aead(self, key_id: str) -> AESGCM:
         a = self._aeads.get(key_id)
         if a is None:
-            entry = self._entries.get(key_id)
-            if entry is None:
-                raise KeyFileError(f"data is encrypted under unknown key id {key_id!r}", hint="restore the key")
-            assert entry.secret is not None
-            a = self._aeads[key_id] = AESGCM(_hkdf(entry.secret, "twin/record-aes-gcm/v1"))
+            a = self._aeads[key_id] = AESGCM(self._record_key(key_id, "twin/record-aes-gcm/v1"))
         return a
 
     def encrypt(self, data: bytes) -> bytes:
