@@ -93,7 +93,7 @@ def stage_records(twin: Twin, session, records: list[Record], batch_id: int, inp
     for r in new:
         r["staged_enc"] = twin.keyring.encrypt(json.dumps(r.pop("_record").to_json(), default=str).encode())
     if new:
-        session.execute(insert(RecordRow.__table__), new)  # Core: the ORM bulk path cost a third more
+        session.execute(insert(RecordRow.__table__), new)  # Core: plain rows, no ORM bulk-insert bookkeeping
     return len(new)
 
 

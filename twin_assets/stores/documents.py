@@ -272,25 +272,23 @@ class DocumentStore:
         ).fetchone()
         return self._row_to_doc(row) if row else None
 
-    def get_many(self, ids: Sequence[str]) -> dict[str, Document]:
-        out: dict[str, Document] = {}
+    def _by_ids(self, columns: str, ids: Sequence[str], where: str = "1") -> Iterator[list[tuple]]:
+        """``columns`` of the rows with these ids (and matching ``where``), 500 ids per statement."""
         for start in range(0, len(ids), 500):
             chunk = list(ids[start : start + 500])
-            marks = ",".join("?" * len(chunk))
-            rows = self.conn.execute(
-                f"SELECT id, source, kind, event_ts, payload FROM docs WHERE id IN ({marks})", chunk
+            yield self.conn.execute(
+                f"SELECT {columns} FROM docs WHERE ({where}) AND id IN ({','.join('?' * len(chunk))})", chunk
             ).fetchall()
+
+    def get_many(self, ids: Sequence[str]) -> dict[str, Document]:
+        out: dict[str, Document] = {}
+        for rows in self._by_ids("id, source, kind, event_ts, payload", ids):
             out.update((r[0], self._row_to_doc(r)) for r in rows)
         return out
 
     def event_times(self, ids: Sequence[str]) -> dict[str, float | None]:
         """Each existing document's time (epoch seconds, None when undated), without opening its payload."""
-        out: dict[str, float | None] = {}
-        for start in range(0, len(ids), 500):
-            chunk = list(ids[start : start + 500])
-            out.update(self.conn.execute(
-                f"SELECT id, event_ts FROM docs WHERE id IN ({','.join('?' * len(chunk))})", chunk).fetchall())
-        return out
+        return {i: ts for rows in self._by_ids("id, event_ts", ids) for i, ts in rows}
 
     def iter_documents(self, batch: int = 1000) -> Iterator[list[Document]]:
         """Every document, in batches, in storage order: one pass over the table, where looking each id up
@@ -516,12 +514,7 @@ class DocumentStore:
 
     def get_vectors(self, ids: Sequence[str]) -> Iterator[tuple[list[str], np.ndarray]]:
         """Decrypted (id, vector) batches of these documents (those that have a vector)."""
-        for start in range(0, len(ids), 500):
-            chunk = list(ids[start : start + 500])
-            rows = self.conn.execute(
-                f"SELECT id, vector FROM docs WHERE vector IS NOT NULL AND id IN ({','.join('?' * len(chunk))})",
-                chunk,
-            ).fetchall()
+        for rows in self._by_ids("id, vector", ids, "vector IS NOT NULL"):
             if rows:
                 yield [r[0] for r in rows], np.stack(
                     [np.frombuffer(self._open_blob(r[1]), dtype=np.float16) for r in rows]).astype(np.float32)
