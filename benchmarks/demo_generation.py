@@ -18,9 +18,7 @@ from twin_assets.demo import generate
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--people", type=int, default=40)
     parser.add_argument("--years", type=int, default=3)
     parser.add_argument("--volume", type=float, default=1.0)
@@ -56,9 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"people={args.people} years={args.years} volume={args.volume}")
     for path, count in sorted(summary["files"].items()):
         print(f"  {path:28s} {count:>10,}")
-    print(
-        f"records: {summary['records']:,} in {elapsed:.1f}s = {summary['records'] / elapsed:,.0f} records/s"
-    )
+    print(f"records: {summary['records']:,} in {elapsed:.1f}s = {summary['records'] / elapsed:,.0f} records/s")
     print(f"output: {size / 2**20:,.1f} MiB; peak RSS: {peak_mib:,.1f} MiB")
     return 0
 

@@ -56,8 +56,11 @@ def build_home(people: int, years: int, volume: float, seed: int) -> Path:
     outcome = materialize(settings, None)
     if not outcome.success:
         raise SystemExit("materialization failed: " + "; ".join(outcome.failures))
-    print(f"generated {summary['records']} records, ingested {result['records']} and materialized in "
-          f"{time.monotonic() - t0:.0f}s", flush=True)
+    print(
+        f"generated {summary['records']} records, ingested {result['records']} and materialized in "
+        f"{time.monotonic() - t0:.0f}s",
+        flush=True,
+    )
     return base / "home"
 
 
@@ -117,20 +120,29 @@ def workload(home: Path, n: int, seed: int) -> dict[str, list]:
     people = people[:30] or list(vd.entities.values())
     twin.close()
     names = [p["name"] for p in people]
-    questions = ["who will I meet next week?", "how much did I spend on travel last year?",
-                 "what happened in March 2025?", "what topics am I talking about lately?",
-                 *(f"how do I know {x}?" for x in names[:10]), *(f"who is {x}?" for x in names[:10]),
-                 *titles[:10]]
+    questions = [
+        "who will I meet next week?",
+        "how much did I spend on travel last year?",
+        "what happened in March 2025?",
+        "what topics am I talking about lately?",
+        *(f"how do I know {x}?" for x in names[:10]),
+        *(f"who is {x}?" for x in names[:10]),
+        *titles[:10],
+    ]
     pairs = [(rng.choice(people)["id"], rng.choice(people)["id"]) for _ in range(n)] if people else []
-    return {"search": [rng.choice(titles) for _ in range(n)] if titles else ["hello"] * n,
-            "ask": [rng.choice(questions) for _ in range(n)], "path": pairs}
+    return {
+        "search": [rng.choice(titles) for _ in range(n)] if titles else ["hello"] * n,
+        "ask": [rng.choice(questions) for _ in range(n)],
+        "path": pairs,
+    }
 
 
 ENDPOINTS = ("search", "ask", "neighbors", "path")
 
 
-def measure(home: Path, requests: int = 100, concurrency: int = 1, seed: int = 7,
-            endpoints: tuple[str, ...] = ENDPOINTS) -> dict:
+def measure(
+    home: Path, requests: int = 100, concurrency: int = 1, seed: int = 7, endpoints: tuple[str, ...] = ENDPOINTS
+) -> dict:
     """Start ``twin serve`` on ``home``, time each endpoint, stop it; returns the figures (printed as it goes).
 
     ``endpoints=("search",)`` works on a home whose model was never built (ask and the graph need it)."""
@@ -148,15 +160,21 @@ def measure(home: Path, requests: int = 100, concurrency: int = 1, seed: int = 7
     work = workload(home, requests, seed)
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("TWIN_")}
-    env.update(TWIN_HOME=str(home), TWIN_API_RATE="0", TWIN_ACCESS_LOG="off", HF_HUB_OFFLINE="1",
-               TRANSFORMERS_OFFLINE="1")
+    env.update(
+        TWIN_HOME=str(home), TWIN_API_RATE="0", TWIN_ACCESS_LOG="off", HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1"
+    )
     for name in ("TWIN_EMBEDDING_BACKEND", "TWIN_DATABASE_URL", "TWIN_CHROMA_URL"):
         if name in os.environ:
             env[name] = os.environ[name]
     port = _port()
     log = tempfile.NamedTemporaryFile(prefix="twin-latency-api-", suffix=".log", delete=False)  # noqa: SIM115
-    proc = subprocess.Popen([BIN / "twin", "serve", "--port", str(port)], env=env, stdout=log,
-                            stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(
+        [BIN / "twin", "serve", "--port", str(port)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     api = f"http://127.0.0.1:{port}"
     headers = {"Authorization": f"Bearer {token}"}
     keep_log: list[str] = []
@@ -184,28 +202,39 @@ def measure(home: Path, requests: int = 100, concurrency: int = 1, seed: int = 7
         if "ask" in endpoints:
             client.post("/v1/ask", json={"question": "who will I meet next week?"})
         warm = time.monotonic() - t0
-        print(f"{n_records} records; server warm-up {server_warm:.1f}s, then first requests {warm:.1f}s; "
-              f"{requests} requests per endpoint, concurrency {concurrency}", flush=True)
+        print(
+            f"{n_records} records; server warm-up {server_warm:.1f}s, then first requests {warm:.1f}s; "
+            f"{requests} requests per endpoint, concurrency {concurrency}",
+            flush=True,
+        )
 
         def timed(name: str, fn) -> float:
             start = time.perf_counter()
             r = fn()
             if r.status_code != 200:
                 keep_log.append(name)
-                raise SystemExit(f"{name}: unexpected status {r.status_code} from {r.request.method} "
-                                 f"{r.request.url.path} (the server's log is kept: {log.name})")
+                raise SystemExit(
+                    f"{name}: unexpected status {r.status_code} from {r.request.method} "
+                    f"{r.request.url.path} (the server's log is kept: {log.name})"
+                )
             return (time.perf_counter() - start) * 1000
 
         calls = {
             "search": [lambda q=q: client.get("/v1/search", params={"q": q, "k": 10}) for q in work["search"]],
             "ask": [lambda q=q: client.post("/v1/ask", json={"question": q}) for q in work["ask"]],
             "neighbors": [lambda a=a: client.get(f"/v1/entities/{a}/neighbors") for a, _ in work["path"]],
-            "path": [lambda a=a, b=b: client.get("/v1/graph/path", params={"source": a, "target": b})
-                     for a, b in work["path"]],
+            "path": [
+                lambda a=a, b=b: client.get("/v1/graph/path", params={"source": a, "target": b})
+                for a, b in work["path"]
+            ],
         }
-        figures: dict = {"records": n_records, "server_warmup_s": round(server_warm, 1), "warmup_s": round(warm, 1),
-                         "requests": requests,
-                         "concurrency": concurrency}
+        figures: dict = {
+            "records": n_records,
+            "server_warmup_s": round(server_warm, 1),
+            "warmup_s": round(warm, 1),
+            "requests": requests,
+            "concurrency": concurrency,
+        }
         print(f"\n{'endpoint':12s} {'p50 ms':>8s} {'p95 ms':>8s} {'max ms':>8s} {'req/s':>7s}")
         for name, fns in calls.items():
             if name not in endpoints:
@@ -214,18 +243,27 @@ def measure(home: Path, requests: int = 100, concurrency: int = 1, seed: int = 7
             with ThreadPoolExecutor(concurrency) as pool:
                 times = list(pool.map(lambda fn, name=name: timed(name, fn), fns))
             rate = len(times) / (time.perf_counter() - start)
-            figures[name] = f = {"p50_ms": round(percentile(times, 0.5), 1),
-                                 "p95_ms": round(percentile(times, 0.95), 1), "max_ms": round(max(times), 1),
-                                 "mean_ms": round(statistics.mean(times), 1), "req_per_s": round(rate, 1)}
+            figures[name] = f = {
+                "p50_ms": round(percentile(times, 0.5), 1),
+                "p95_ms": round(percentile(times, 0.95), 1),
+                "max_ms": round(max(times), 1),
+                "mean_ms": round(statistics.mean(times), 1),
+                "req_per_s": round(rate, 1),
+            }
             print(f"{name:12s} {f['p50_ms']:8.1f} {f['p95_ms']:8.1f} {f['max_ms']:8.1f} {rate:7.1f}", flush=True)
         api_rss, api_peak = rss_kib(proc.pid), rss_kib(proc.pid, "VmHWM")
         # The home's Chroma server is its own process (run/chroma.json names it), a child of `twin serve`
         # only when serve started it.
         chroma_kib = chroma_server_kib(home)
-        print(f"\nserver RSS: API {api_rss / 1024:.0f} MiB (peak {api_peak / 1024:.0f} MiB); "
-              f"the home's Chroma server: {chroma_kib / 1024:.0f} MiB")
-        figures["rss_mib"] = {"api": round(api_rss / 1024), "api_peak": round(api_peak / 1024),
-                              "chroma": round(chroma_kib / 1024)}
+        print(
+            f"\nserver RSS: API {api_rss / 1024:.0f} MiB (peak {api_peak / 1024:.0f} MiB); "
+            f"the home's Chroma server: {chroma_kib / 1024:.0f} MiB"
+        )
+        figures["rss_mib"] = {
+            "api": round(api_rss / 1024),
+            "api_peak": round(api_peak / 1024),
+            "chroma": round(chroma_kib / 1024),
+        }
         return figures
     finally:
         if proc.poll() is None:

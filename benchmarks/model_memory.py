@@ -53,8 +53,10 @@ def main() -> None:
         step("topic texts", lambda: model.view_topic_texts(twin, args.view, docs, norms))
         res = step("resolution (entities, mentions)", lambda: model.load_resolution(twin, args.view))
         g = step("knowledge graph", lambda: model.graph_from(docs, res))
-    print(f"view {args.view}: {n_docs:,} documents, {len(res.entities):,} entities, {len(res.mentions):,} mentions, "
-          f"graph {g.number_of_nodes():,} nodes / {g.number_of_edges():,} edges")
+    print(
+        f"view {args.view}: {n_docs:,} documents, {len(res.entities):,} entities, {len(res.mentions):,} mentions, "
+        f"graph {g.number_of_nodes():,} nodes / {g.number_of_edges():,} edges"
+    )
     print(f"{'structure':34s} {'MiB':>8s} {'bytes/doc':>10s} {'s':>7s}")
     for name, mib, secs in rows:
         print(f"{name:34s} {mib:8.0f} {mib * 2**20 / max(1, n_docs):10.0f} {secs:7.1f}")

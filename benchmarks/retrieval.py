@@ -126,8 +126,14 @@ def alias_forms(p: dict) -> list[str]:
 
 
 def people_questions(truth: dict, ents: dict, end: datetime, n: int, rng: random.Random) -> tuple[list[Q], list[Q]]:
-    profile_t = ("who is {a}?", "tell me about {a}", "what do I know about {a}?", "{a}", "who's {a} again?",
-                 "give me a profile of {a}")
+    profile_t = (
+        "who is {a}?",
+        "tell me about {a}",
+        "what do I know about {a}?",
+        "{a}",
+        "who's {a} again?",
+        "give me a profile of {a}",
+    )
     rel_t = ("how do I know {a}?", "how am I connected to {a}?", "how did I meet {a}?", "what links me to {a}?")
     profiles, rels = [], []
     people = [p for p in truth["people"] if p["id"] in ents]
@@ -150,15 +156,22 @@ def months_between(start: date, end: date) -> list[tuple[int, int]]:
 
 
 def timeline_questions(start: date, end: date, n: int) -> list[Q]:
-    tmpl = ("what happened in {M} {Y}?", "what did I do in {M} {Y}?", "timeline of {Y}-{MM}", "what went on in {M} {Y}",
-            "anything interesting in {M} {Y}?", "remind me of {M} {Y}")
+    tmpl = (
+        "what happened in {M} {Y}?",
+        "what did I do in {M} {Y}?",
+        "timeline of {Y}-{MM}",
+        "what went on in {M} {Y}",
+        "anything interesting in {M} {Y}?",
+        "remind me of {M} {Y}",
+    )
     months = months_between(start, end)
     out = []
     for i in range(max(n, len(months))):
         y, m = months[i % len(months)]
         q = tmpl[i % len(tmpl)].format(M=calendar.month_name[m], Y=y, MM=f"{m:02d}")
-        out.append(Q("timeline", q, datetime(end.year, end.month, end.day, tzinfo=UTC) + timedelta(days=1),
-                     "in_month", (y, m)))
+        out.append(
+            Q("timeline", q, datetime(end.year, end.month, end.day, tzinfo=UTC) + timedelta(days=1), "in_month", (y, m))
+        )
     return out[: max(n, len(months))]
 
 
@@ -201,18 +214,36 @@ def aggregate_questions(docs: dict, start: date, end: date, n: int) -> list[Q]:
             continue
         for cat in gold_category(d):
             sums[(cat, d.event_time.year)] += -amount
-    phrases = {"travel": "travel", "flights": "flights", "hotels": "hotels", "groceries": "groceries",
-               "restaurants": "eating out", "transport": "transport", "rent": "rent",
-               "subscriptions": "subscriptions", "utilities": "utilities", "fitness": "the gym"}
-    tmpl = ("how much did I spend on {c} in {y}?", "what did I spend on {c} in {y}", "total spending on {c} in {y}?",
-            "how much did I spend on {c} last year?", "what was my {c} spend in {y}?", "{c} expenses {y}")
+    phrases = {
+        "travel": "travel",
+        "flights": "flights",
+        "hotels": "hotels",
+        "groceries": "groceries",
+        "restaurants": "eating out",
+        "transport": "transport",
+        "rent": "rent",
+        "subscriptions": "subscriptions",
+        "utilities": "utilities",
+        "fitness": "the gym",
+    }
+    tmpl = (
+        "how much did I spend on {c} in {y}?",
+        "what did I spend on {c} in {y}",
+        "total spending on {c} in {y}?",
+        "how much did I spend on {c} last year?",
+        "what was my {c} spend in {y}?",
+        "{c} expenses {y}",
+    )
     keys = sorted(k for k in sums if k[0] in phrases)
     out = []
     for i in range(max(n, len(keys))):
         cat, year = keys[i % len(keys)]
         t = tmpl[i % len(tmpl)]
-        as_of = datetime(year + 1, 3, 1, tzinfo=UTC) if "last year" in t else datetime(end.year, end.month, end.day,
-                                                                                         tzinfo=UTC)
+        as_of = (
+            datetime(year + 1, 3, 1, tzinfo=UTC)
+            if "last year" in t
+            else datetime(end.year, end.month, end.day, tzinfo=UTC)
+        )
         out.append(Q("aggregate", t.format(c=phrases[cat], y=year), as_of, "sum", round(sums[(cat, year)], 2)))
     return out[: max(n, len(keys))]
 
@@ -224,8 +255,13 @@ def prediction_questions(truth: dict, ents: dict, start: date, end: date, n: int
     exdates = {date.fromisoformat(x) for x in one.get("exdates", [])}
     moved = date.fromisoformat(one["moved"]["recurrence_id"]) if one.get("moved") else None
     old = next((r for r in pats.get("recurring_events", []) if r.get("person") and r.get("until")), None)
-    tmpl = ("who will I meet next week?", "who am I meeting next week?", "who will I see next week?",
-            "anyone I'm seeing next week?", "what meetings do I have next week?")
+    tmpl = (
+        "who will I meet next week?",
+        "who am I meeting next week?",
+        "who will I see next week?",
+        "anyone I'm seeing next week?",
+        "what meetings do I have next week?",
+    )
     out: list[Q] = []
     monday = end - timedelta(days=end.weekday()) - timedelta(days=7 * (n + 2))
     while len(out) < n and monday < end + timedelta(days=21):
@@ -246,15 +282,26 @@ def prediction_questions(truth: dict, ents: dict, start: date, end: date, n: int
 
 
 def topic_questions(start: date, end: date, n: int) -> list[Q]:
-    tmpl = ("what topics did I talk about in {Y}?", "what were my main topics in {M} {Y}?",
-            "what are my communities?", "what's trending lately?", "which groups of people do I belong to?",
-            "what themes came up in {M} {Y}?", "what have I been working on lately?")
+    tmpl = (
+        "what topics did I talk about in {Y}?",
+        "what were my main topics in {M} {Y}?",
+        "what are my communities?",
+        "what's trending lately?",
+        "which groups of people do I belong to?",
+        "what themes came up in {M} {Y}?",
+        "what have I been working on lately?",
+    )
     months = months_between(start, end)
     out = []
     for i in range(n):
         y, m = months[i % len(months)]
-        out.append(Q("topic", tmpl[i % len(tmpl)].format(M=calendar.month_name[m], Y=y),
-                     datetime(end.year, end.month, end.day, tzinfo=UTC)))
+        out.append(
+            Q(
+                "topic",
+                tmpl[i % len(tmpl)].format(M=calendar.month_name[m], Y=y),
+                datetime(end.year, end.month, end.day, tzinfo=UTC),
+            )
+        )
     return out
 
 
@@ -357,10 +404,20 @@ def main() -> None:
     end_dt = datetime(end.year, end.month, end.day, tzinfo=UTC) + timedelta(days=1)
     known = known_items(docs, rng, n)
     profiles, rels = people_questions(truth, ents, end_dt, n, rng)
-    queries = [*known, *profiles, *rels, *timeline_questions(start, end, n), *aggregate_questions(docs, start, end, n),
-               *prediction_questions(truth, ents, start, end, n), *topic_questions(start, end, n)]
-    print(f"{len(docs)} records, {len(vd.entities)} entities; {len(queries)} questions; "
-          f"{len(ents)}/{len(truth['people'])} ground-truth people resolved", flush=True)
+    queries = [
+        *known,
+        *profiles,
+        *rels,
+        *timeline_questions(start, end, n),
+        *aggregate_questions(docs, start, end, n),
+        *prediction_questions(truth, ents, start, end, n),
+        *topic_questions(start, end, n),
+    ]
+    print(
+        f"{len(docs)} records, {len(vd.entities)} entities; {len(queries)} questions; "
+        f"{len(ents)}/{len(truth['people'])} ground-truth people resolved",
+        flush=True,
+    )
 
     stats: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
     confusions: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
@@ -386,8 +443,12 @@ def main() -> None:
         ms = sorted(s["ms"])[len(s["ms"]) // 2]
         wrong = {k: v for k, v in confusions[intent].items() if k != intent}
         print(f"{intent:14s} {len(s['intent']):3d}  {acc:10.3f}  {ans:10.3f}  {ms:11.1f}   {wrong or ''}")
-        figures["intents"][intent] = {"n": len(s["intent"]), "intent_accuracy": acc, "answer_accuracy": ans,
-                                      "median_ms": ms}
+        figures["intents"][intent] = {
+            "n": len(s["intent"]),
+            "intent_accuracy": acc,
+            "answer_accuracy": ans,
+            "median_ms": ms,
+        }
     allq = [x for s in stats.values() for x in s["intent"]]
     print(f"{'all':14s} {len(allq):3d}  {sum(allq) / len(allq):10.3f}")
 

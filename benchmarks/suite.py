@@ -123,9 +123,14 @@ def step_model() -> dict:
                 if st.start_time and st.end_time:
                     steps[st.step_key + (f"[{partition}]" if partition else "")] = {
                         "s": round(st.end_time - st.start_time, 2),
-                        "peak_rss_mib": rss.peak_mib(st.start_time, st.end_time)}
-    return {"assets": len(outcome.materialized), "inner_s": round(time.perf_counter() - t0, 2), "steps": steps,
-            "chroma_peak_rss_mib": _chroma_peak_mib()}
+                        "peak_rss_mib": rss.peak_mib(st.start_time, st.end_time),
+                    }
+    return {
+        "assets": len(outcome.materialized),
+        "inner_s": round(time.perf_counter() - t0, 2),
+        "steps": steps,
+        "chroma_peak_rss_mib": _chroma_peak_mib(),
+    }
 
 
 def _chroma_peak_mib() -> int:
@@ -153,10 +158,14 @@ def step_raw(sample: int, seed: int) -> dict:
         for tier in TIERS:
             ids = [i for t, i in picked if t == tier]
             for start in range(0, len(ids), 1000):
-                texts += [d.text()[:EMBED_CHARS] for d in twin.store(tier).get_many(ids[start:start + 1000]).values()]
+                texts += [d.text()[:EMBED_CHARS] for d in twin.store(tier).get_many(ids[start : start + 1000]).values()]
     rate = raw_throughput(texts, settings.embedding_backend, batch_size=settings.embedding_batch_size)
-    return {"texts": len(texts), "seconds": round(len(texts) / rate, 2), "texts_per_s": round(rate, 1),
-            "mean_chars": round(sum(map(len, texts)) / max(1, len(texts)))}
+    return {
+        "texts": len(texts),
+        "seconds": round(len(texts) / rate, 2),
+        "texts_per_s": round(rate, 1),
+        "mean_chars": round(sum(map(len, texts)) / max(1, len(texts))),
+    }
 
 
 STEPS = {"sync": step_sync, "model": step_model, "raw": step_raw}
@@ -166,8 +175,17 @@ def run_step(name: str, env: dict[str, str], *args: object) -> dict:
     """Run one step in a child process; its wall time and peak RSS (from wait4) join its result."""
     out = tempfile.NamedTemporaryFile(prefix=f"twin-suite-{name}-", suffix=".json", delete=False)  # noqa: SIM115
     out.close()
-    cmd = [sys.executable, "-m", "benchmarks.suite", "--step", name, "--step-out", out.name,
-           "--step-args", json.dumps([str(a) if isinstance(a, Path) else a for a in args])]
+    cmd = [
+        sys.executable,
+        "-m",
+        "benchmarks.suite",
+        "--step",
+        name,
+        "--step-out",
+        out.name,
+        "--step-args",
+        json.dumps([str(a) if isinstance(a, Path) else a for a in args]),
+    ]
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, cwd=REPO)
     _, status, usage = os.wait4(proc.pid, 0)
@@ -183,16 +201,21 @@ def run_step(name: str, env: dict[str, str], *args: object) -> dict:
 
 
 # ---- one size ----------------------------------------------------------------------------------------
-def run_size(label: str, work: Path, seed: int, requests: int, keep: bool, incremental: bool = True,
-             build_model: bool = True) -> dict:
+def run_size(
+    label: str, work: Path, seed: int, requests: int, keep: bool, incremental: bool = True, build_model: bool = True
+) -> dict:
     from benchmarks.sync import _split_mbox
     from twin_assets.demo import generate
     from twin_query.demo_cmd import EXPORTS
 
     base = work / label
     home, data = base / "home", base / "data"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TWIN_") or k in (
-        "TWIN_EMBEDDING_BACKEND", "TWIN_DATABASE_URL", "TWIN_CHROMA_URL", "TWIN_EMBEDDING_BATCH_SIZE")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("TWIN_")
+        or k in ("TWIN_EMBEDDING_BACKEND", "TWIN_DATABASE_URL", "TWIN_CHROMA_URL", "TWIN_EMBEDDING_BATCH_SIZE")
+    }
     env.update(TWIN_HOME=str(home), HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", PYTHONPATH=str(REPO))
     env.pop("DAGSTER_HOME", None)
     os.environ.update(TWIN_HOME=str(home))
@@ -228,18 +251,27 @@ def run_size(label: str, work: Path, seed: int, requests: int, keep: bool, incre
         "model": model,
         "raw_embedding": raw,
         "throughput_ratio": round(records / sync["wall_s"] / raw["texts_per_s"], 3),
-        "end_to_end": {"seconds": round(sync["wall_s"] + model["wall_s"], 1),
-                       "records_per_s": round(records / (sync["wall_s"] + model["wall_s"]), 1),
-                       "peak_rss_mib": max(sync["peak_rss_mib"], model["peak_rss_mib"])} if model else
-                      {"seconds": None, "records_per_s": None, "peak_rss_mib": sync["peak_rss_mib"],
-                       "model_not_run": True},
+        "end_to_end": {
+            "seconds": round(sync["wall_s"] + model["wall_s"], 1),
+            "records_per_s": round(records / (sync["wall_s"] + model["wall_s"]), 1),
+            "peak_rss_mib": max(sync["peak_rss_mib"], model["peak_rss_mib"]),
+        }
+        if model
+        else {"seconds": None, "records_per_s": None, "peak_rss_mib": sync["peak_rss_mib"], "model_not_run": True},
         "incremental": {
-            "new_messages": n_new, "sync_s": inc_sync["wall_s"], "model_s": inc_model and inc_model["wall_s"],
+            "new_messages": n_new,
+            "sync_s": inc_sync["wall_s"],
+            "model_s": inc_model and inc_model["wall_s"],
             "sync_ratio": round(inc_sync["wall_s"] / sync["wall_s"], 4),
             "sync_ratio_inner": round(inc_sync["inner_s"] / sync["inner_s"], 4),
-            "end_to_end_ratio": round((inc_sync["wall_s"] + inc_model["wall_s"]) / (sync["wall_s"] + model["wall_s"]),
-                                      4) if inc_model and model else None,
-        } if inc_sync else None,
+            "end_to_end_ratio": round(
+                (inc_sync["wall_s"] + inc_model["wall_s"]) / (sync["wall_s"] + model["wall_s"]), 4
+            )
+            if inc_model and model
+            else None,
+        }
+        if inc_sync
+        else None,
         "latency": latency,
     }
     if not keep:
@@ -277,47 +309,89 @@ def _cell(r: dict, path: tuple[str, ...], fmt: str, ok: Callable[[float], bool] 
 
 def markdown(report: dict) -> str:
     t = report["targets"]
-    lines = [f"# Benchmark suite, {report['started']}", "",
-             f"Machine: {report['machine']['cpus']} CPUs, Python {report['machine']['python']}, "
-             f"embedding backend `{report['machine']['embedding_backend']}`.", "",
-             "| figure | " + " | ".join(report["sizes"]) + " | target |",
-             "|---|" + "---|" * len(report["sizes"]) + "---|"]
+    lines = [
+        f"# Benchmark suite, {report['started']}",
+        "",
+        f"Machine: {report['machine']['cpus']} CPUs, Python {report['machine']['python']}, "
+        f"embedding backend `{report['machine']['embedding_backend']}`.",
+        "",
+        "| figure | " + " | ".join(report["sizes"]) + " | target |",
+        "|---|" + "---|" * len(report["sizes"]) + "---|",
+    ]
     rows = [
         ("records", lambda r: f"{r['records']:,}", ""),
         ("sync (ingest) s", lambda r: f"{r['sync']['wall_s']:.0f}", ""),
         ("sync records/s", lambda r: f"{r['sync']['records_per_s']:.0f}", ""),
         ("raw model texts/s (same texts)", lambda r: f"{r['raw_embedding']['texts_per_s']:.0f}", ""),
-        ("sync ÷ raw model", lambda r: f"{r['throughput_ratio']:.2f} "
-         f"({_mark(r['throughput_ratio'] >= t['throughput_ratio_min'])})", f"≥ {t['throughput_ratio_min']}"),
+        (
+            "sync ÷ raw model",
+            lambda r: f"{r['throughput_ratio']:.2f} ({_mark(r['throughput_ratio'] >= t['throughput_ratio_min'])})",
+            f"≥ {t['throughput_ratio_min']}",
+        ),
         ("model rebuild s", lambda r: _cell(r, ("model", "wall_s"), ".0f"), ""),
         ("end to end s", lambda r: _cell(r, ("end_to_end", "seconds"), ".0f"), "1M ≤ 3600"),
-        ("pipeline peak RSS MiB", lambda r: f"{r['end_to_end']['peak_rss_mib']:,} "
-         f"({_mark(r['end_to_end']['peak_rss_mib'] <= t['pipeline_rss_gib_max'] * 1024)})", "≤ 4096"),
+        (
+            "pipeline peak RSS MiB",
+            lambda r: (
+                f"{r['end_to_end']['peak_rss_mib']:,} "
+                f"({_mark(r['end_to_end']['peak_rss_mib'] <= t['pipeline_rss_gib_max'] * 1024)})"
+            ),
+            "≤ 4096",
+        ),
         ("… and the home's Chroma server's", lambda r: f"{_get(r, 'sync', 'chroma_peak_rss_mib') or 0:,}", ""),
         ("1% incremental sync ÷ full sync", lambda r: _inc(r, "sync_ratio", t), "≤ 5%"),
         ("… without process start", lambda r: _inc(r, "sync_ratio_inner", None), ""),
         ("1% incremental end to end ÷ full", lambda r: _inc(r, "end_to_end_ratio", t), "≤ 5%"),
     ]
-    for endpoint, key in (("search", "search_p95_ms_max"), ("ask", "ask_p95_ms_max"),
-                          ("neighbors", "graph_p95_ms_max"), ("path", "graph_p95_ms_max")):
-        rows.append((f"{endpoint} p50 / p95 ms", lambda r, e=endpoint, k=key:
-                     f"{r['latency'][e]['p50_ms']:.0f} / {r['latency'][e]['p95_ms']:.0f} "
-                     f"({_mark(r['latency'][e]['p95_ms'] <= t[k])})" if _get(r, "latency", e) else "not run",
-                     f"p95 ≤ {t[key]:.0f} at 1M"))
-    rows.append(("API RSS MiB, peak (+ Chroma)", lambda r: f"{r['latency']['rss_mib']['api']:,}"
-                 + (f", {r['latency']['rss_mib']['api_peak']:,}" if "api_peak" in r["latency"]["rss_mib"] else "")
-                 + f" (+ {r['latency']['rss_mib']['chroma']:,})", "≤ 4096"))
+    for endpoint, key in (
+        ("search", "search_p95_ms_max"),
+        ("ask", "ask_p95_ms_max"),
+        ("neighbors", "graph_p95_ms_max"),
+        ("path", "graph_p95_ms_max"),
+    ):
+        rows.append(
+            (
+                f"{endpoint} p50 / p95 ms",
+                lambda r, e=endpoint, k=key: (
+                    f"{r['latency'][e]['p50_ms']:.0f} / {r['latency'][e]['p95_ms']:.0f} "
+                    f"({_mark(r['latency'][e]['p95_ms'] <= t[k])})"
+                    if _get(r, "latency", e)
+                    else "not run"
+                ),
+                f"p95 ≤ {t[key]:.0f} at 1M",
+            )
+        )
+    rows.append(
+        (
+            "API RSS MiB, peak (+ Chroma)",
+            lambda r: (
+                f"{r['latency']['rss_mib']['api']:,}"
+                + (f", {r['latency']['rss_mib']['api_peak']:,}" if "api_peak" in r["latency"]["rss_mib"] else "")
+                + f" (+ {r['latency']['rss_mib']['chroma']:,})"
+            ),
+            "≤ 4096",
+        )
+    )
     for name, fn, target in rows:
         lines.append(f"| {name} | " + " | ".join(fn(report["results"][s]) for s in report["sizes"]) + f" | {target} |")
     for size in report["sizes"]:
         steps = _get(report["results"][size], "model", "steps")
         if steps:
-            lines += ["", f"Where the model rebuild's time goes at {size} (slowest steps):", "",
-                      "| step | s | peak RSS MiB |", "|---|---|---|"]
-            lines += [f"| {k} | {v['s']:.1f} | {v['peak_rss_mib']:,} |"
-                      for k, v in sorted(steps.items(), key=lambda kv: -kv[1]["s"])[:10]]
-    lines += ["", "Targets apply at 1M records; smaller sizes show the trend. Produced by "
-              "`python -m benchmarks.suite`."]
+            lines += [
+                "",
+                f"Where the model rebuild's time goes at {size} (slowest steps):",
+                "",
+                "| step | s | peak RSS MiB |",
+                "|---|---|---|",
+            ]
+            lines += [
+                f"| {k} | {v['s']:.1f} | {v['peak_rss_mib']:,} |"
+                for k, v in sorted(steps.items(), key=lambda kv: -kv[1]["s"])[:10]
+            ]
+    lines += [
+        "",
+        "Targets apply at 1M records; smaller sizes show the trend. Produced by `python -m benchmarks.suite`.",
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -330,8 +404,11 @@ def main() -> None:
     ap.add_argument("--requests", type=int, default=100, help="Requests per endpoint.")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--no-incremental", action="store_true", help="Skip the 1%% incremental sync and rebuild.")
-    ap.add_argument("--no-model", action="store_true",
-                    help="Sync, raw model, 1%% incremental sync and search latency only (no model, ask or graph).")
+    ap.add_argument(
+        "--no-model",
+        action="store_true",
+        help="Sync, raw model, 1%% incremental sync and search latency only (no model, ask or graph).",
+    )
     ap.add_argument("--step", choices=sorted(STEPS), help=argparse.SUPPRESS)
     ap.add_argument("--step-out", help=argparse.SUPPRESS)
     ap.add_argument("--step-args", default="[]", help=argparse.SUPPRESS)
@@ -349,16 +426,31 @@ def main() -> None:
     from twin_assets.settings import get_settings
 
     started = datetime.now(UTC).strftime("%Y-%m-%dT%H%M%SZ")
-    report = {"started": started, "sizes": sizes, "targets": TARGETS, "results": {},
-              "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                          "embedding_backend": get_settings().embedding_backend}}
+    report = {
+        "started": started,
+        "sizes": sizes,
+        "targets": TARGETS,
+        "results": {},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "embedding_backend": get_settings().embedding_backend,
+        },
+    }
     work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="twin-suite-"))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     try:
         for size in sizes:
-            report["results"][size] = run_size(size, work, args.seed, args.requests, args.keep,
-                                               incremental=not args.no_incremental, build_model=not args.no_model)
+            report["results"][size] = run_size(
+                size,
+                work,
+                args.seed,
+                args.requests,
+                args.keep,
+                incremental=not args.no_incremental,
+                build_model=not args.no_model,
+            )
             # Written after every size: a long ladder that dies at 1M still leaves the smaller figures.
             (out / f"suite-{started}.json").write_text(json.dumps(report, indent=2))
             (out / f"suite-{started}.md").write_text(markdown(report))

@@ -115,16 +115,25 @@ def main() -> None:
 
     result = {
         "full": {"records": full["records"], "sync_seconds": round(t_full, 2), "model_seconds": round(m_full, 2)},
-        "incremental_new_file": {"records": inc["records"], "new_messages": n_new, "sync_seconds": round(t_inc, 2),
-                                 "sync_ratio_to_full": round(t_inc / t_full, 4), "model_seconds": round(m_inc, 2)},
-        "incremental_grown_file_already_known": {"records_parsed": regrown["records"],
-                                                 "sync_seconds": round(t_regrown, 2),
-                                                 "sync_ratio_to_full": round(t_regrown / t_full, 4)},
+        "incremental_new_file": {
+            "records": inc["records"],
+            "new_messages": n_new,
+            "sync_seconds": round(t_inc, 2),
+            "sync_ratio_to_full": round(t_inc / t_full, 4),
+            "model_seconds": round(m_inc, 2),
+        },
+        "incremental_grown_file_already_known": {
+            "records_parsed": regrown["records"],
+            "sync_seconds": round(t_regrown, 2),
+            "sync_ratio_to_full": round(t_regrown / t_full, 4),
+        },
     }
     print(json.dumps(result, indent=2))
     print(f"\nfull sync: {full['records']} records in {t_full:.1f}s (then model rebuild {m_full:.1f}s)")
-    print(f"1% new data as a new file: {inc['records']} records in {t_inc:.1f}s = {t_inc / t_full:.1%} of full "
-          f"(then model rebuild {m_inc:.1f}s = {m_inc / m_full:.0%} of the full rebuild: not incremental yet)")
+    print(
+        f"1% new data as a new file: {inc['records']} records in {t_inc:.1f}s = {t_inc / t_full:.1%} of full "
+        f"(then model rebuild {m_inc:.1f}s = {m_inc / m_full:.0%} of the full rebuild: not incremental yet)"
+    )
     print(f"whole mailbox re-dropped (all known): {t_regrown:.1f}s = {t_regrown / t_full:.1%} of full")
 
 

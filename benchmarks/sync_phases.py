@@ -63,8 +63,9 @@ print(json.dumps({{"records": records, "parse_stage_s": round(t1 - t0, 1), "clas
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--records", choices=sorted(SIZES), default="10k")
-    ap.add_argument("--workers", type=int, nargs="*", default=[0, 1],
-                    help="TWIN_PARSE_WORKERS values to compare (0: one per core)")
+    ap.add_argument(
+        "--workers", type=int, nargs="*", default=[0, 1], help="TWIN_PARSE_WORKERS values to compare (0: one per core)"
+    )
     ap.add_argument("--seed", type=int, default=7)
     args = ap.parse_args()
     from twin_assets.demo import generate
@@ -77,9 +78,12 @@ def main() -> None:
             home = work / f"home-{workers}"
             t = time.perf_counter()
             r = _phases(data, home, workers)
-            print(f"TWIN_PARSE_WORKERS={workers}: {r['records']:,} records; parse+stage {r['parse_stage_s']} s "
-                  f"({r['parse_stage_per_s']:,}/s), classify+store {r['classify_store_s']} s "
-                  f"({r['classify_store_per_s']:,}/s); {time.perf_counter() - t:.0f} s in all", flush=True)
+            print(
+                f"TWIN_PARSE_WORKERS={workers}: {r['records']:,} records; parse+stage {r['parse_stage_s']} s "
+                f"({r['parse_stage_per_s']:,}/s), classify+store {r['classify_store_s']} s "
+                f"({r['classify_store_per_s']:,}/s); {time.perf_counter() - t:.0f} s in all",
+                flush=True,
+            )
             shutil.rmtree(home, ignore_errors=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)

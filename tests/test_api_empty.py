@@ -31,8 +31,13 @@ def test_empty_home_answers_empty(empty, scope):
     assert client.get("/v1/entities/per_x/neighbors", headers=h).status_code == missing
     assert client.get("/v1/graph/path", params={"source": "a", "target": "b"}, headers=h).status_code == missing
     assert client.get("/v1/timeline", params={"entity": "Anna"}, headers=h).status_code == missing
-    for q in ("what happened in March 2023?", "how much did I spend on travel last year?",
-              "who will I meet next week?", "what topics do I talk about?", "what are my communities?"):
+    for q in (
+        "what happened in March 2023?",
+        "how much did I spend on travel last year?",
+        "who will I meet next week?",
+        "what topics do I talk about?",
+        "what are my communities?",
+    ):
         r = client.post("/v1/ask", json={"question": q}, headers=h)
         assert r.status_code == 200 and r.json()["evidence"] == [], q
     assert "twin_http_requests_total" in client.get("/metrics").text

@@ -41,8 +41,12 @@ def test_entity_search_profile_and_neighbors(client, api_home):  # noqa: F811
     assert times == sorted(times, reverse=True)
     one = client.get(f"/v1/entities/{wren['id']}/neighbors", params={"evidence": 1}, headers=high).json()
     assert next(n for n in one["neighbors"] if n["entity"]["name"] == "Peregrine Lowmount")["evidence"] == [ev]
-    assert client.get(f"/v1/entities/{wren['id']}/neighbors", params={"evidence": 0},
-                      headers=high).json()["neighbors"][0]["evidence"] == []
+    assert (
+        client.get(f"/v1/entities/{wren['id']}/neighbors", params={"evidence": 0}, headers=high).json()["neighbors"][0][
+            "evidence"
+        ]
+        == []
+    )
 
 
 def test_neighbours_open_only_the_records_they_show(client, api_home, monkeypatch):  # noqa: F811
@@ -50,8 +54,9 @@ def test_neighbours_open_only_the_records_they_show(client, api_home, monkeypatc
 
     opened: list[int] = []
     fetch = views.fetch_docs
-    monkeypatch.setattr(views, "fetch_docs",
-                        lambda twin, tiers, ids: opened.append(len(ids)) or fetch(twin, tiers, ids))
+    monkeypatch.setattr(
+        views, "fetch_docs", lambda twin, tiers, ids: opened.append(len(ids)) or fetch(twin, tiers, ids)
+    )
     high = auth(api_home, "high")
     wren = _entity(client, api_home, "Wren Featherstone")
     nb = client.get(f"/v1/entities/{wren['id']}/neighbors", params={"evidence": 1}, headers=high).json()
@@ -61,17 +66,21 @@ def test_neighbours_open_only_the_records_they_show(client, api_home, monkeypatc
 
 def test_graph_path_central_communities(client, api_home):  # noqa: F811
     high = auth(api_home, "high")
-    r = client.get("/v1/graph/path", params={"source": "Peregrine Lowmount", "target": "Wren Featherstone"},
-                   headers=high).json()
-    assert r["found"] and r["hops"] == 1 and [p["name"] for p in r["path"]] == ["Peregrine Lowmount",
-                                                                                "Wren Featherstone"]
+    r = client.get(
+        "/v1/graph/path", params={"source": "Peregrine Lowmount", "target": "Wren Featherstone"}, headers=high
+    ).json()
+    assert (
+        r["found"] and r["hops"] == 1 and [p["name"] for p in r["path"]] == ["Peregrine Lowmount", "Wren Featherstone"]
+    )
     assert r["edges"][0]["evidence"] and all(e["timestamp"] for e in r["edges"][0]["evidence"])
-    same = client.get("/v1/graph/path", params={"source": "Wren Featherstone", "target": "wren@birdclub.example"},
-                      headers=high).json()
+    same = client.get(
+        "/v1/graph/path", params={"source": "Wren Featherstone", "target": "wren@birdclub.example"}, headers=high
+    ).json()
     assert same["hops"] == 0
     basil = _entity(client, api_home, "Basil Futureman")
-    far = client.get("/v1/graph/path", params={"source": basil["id"], "target": "Peregrine Lowmount"},
-                     headers=high).json()
+    far = client.get(
+        "/v1/graph/path", params={"source": basil["id"], "target": "Peregrine Lowmount"}, headers=high
+    ).json()
     assert far["found"] is False or far["hops"] >= 1
     central = client.get("/v1/graph/central", params={"k": 3}, headers=high).json()
     assert central["metric"] == "pagerank" and len(central["entities"]) <= 3
@@ -93,8 +102,9 @@ def test_timeline_filters_and_pages(client, api_home):  # noqa: F811
     basil = client.get("/v1/timeline", params={"entity": "Basil Futureman"}, headers=high).json()
     assert basil["entity"]["name"] == "Basil Futureman" and basil["total"] == 10  # the weekly series
     assert all(e["series_id"] == basil["events"][0]["series_id"] for e in basil["events"])
-    page = client.get("/v1/timeline", params={"entity": "Basil Futureman", "limit": 3, "offset": 3},
-                      headers=high).json()
+    page = client.get(
+        "/v1/timeline", params={"entity": "Basil Futureman", "limit": 3, "offset": 3}, headers=high
+    ).json()
     assert [e["id"] for e in page["events"]] == [e["id"] for e in basil["events"][3:6]]
     cal = client.get("/v1/timeline", params={"source": "calendar", "kind": "event"}, headers=high).json()
     assert cal["total"] == 11 and {e["source"] for e in cal["events"]} == {"calendar"}
@@ -110,8 +120,10 @@ def test_errors(client, api_home):  # noqa: F811
     assert client.get("/v1/graph/central", params={"metric": "vibes"}, headers=high).status_code == 422
     assert client.get("/v1/timeline", params={"since": "yesterday-ish"}, headers=high).status_code == 422
     assert client.post("/v1/ask", json={"question": ""}, headers=high).status_code == 422
-    assert client.post("/v1/ask", content=b"{not json", headers={**high, "content-type": "application/json"}
-                       ).status_code == 422
+    assert (
+        client.post("/v1/ask", content=b"{not json", headers={**high, "content-type": "application/json"}).status_code
+        == 422
+    )
     big = b'{"question": "' + b"a" * (2 * 1024 * 1024) + b'"}'
     r = client.post("/v1/ask", content=big, headers={**high, "content-type": "application/json"})
     assert r.status_code == 413 and "larger than" in r.json()["detail"]
@@ -124,8 +136,9 @@ def _chunks(data: bytes, size: int = 65536):
 
 def test_chunked_oversize_body_is_413(client, api_home):  # noqa: F811
     big = b'{"question": "' + b"a" * (2 * 1024 * 1024) + b'"}'
-    r = client.post("/v1/ask", content=_chunks(big),
-                    headers={**auth(api_home, "high"), "content-type": "application/json"})
+    r = client.post(
+        "/v1/ask", content=_chunks(big), headers={**auth(api_home, "high"), "content-type": "application/json"}
+    )
     assert r.status_code == 413
 
 

@@ -40,8 +40,7 @@ def _fuzz(op, mode: GenerationMode, n: int, headers: list[dict[str, str]], failu
     label = f"{op.method.upper()} {op.path} [{mode.value}]"
 
     @given(case=op.as_strategy(generation_mode=mode))
-    @settings(max_examples=n, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True,
-              database=None)
+    @settings(max_examples=n, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True, database=None)
     def run(case) -> None:
         calls.append(label)
         for h in headers:
@@ -57,10 +56,18 @@ def _fuzz(op, mode: GenerationMode, n: int, headers: list[dict[str, str]], failu
 
 def test_api_conforms_and_never_500s(api_schema, api_home):  # noqa: F811
     operations = [r.ok() for r in api_schema.get_all_operations()]
-    assert {op.path for op in operations} >= {"/v1/ask", "/v1/entities", "/v1/entities/{entity_id}",
-                                              "/v1/entities/{entity_id}/neighbors", "/v1/graph/path",
-                                              "/v1/graph/central", "/v1/graph/communities", "/v1/timeline",
-                                              "/v1/search", "/metrics"}
+    assert {op.path for op in operations} >= {
+        "/v1/ask",
+        "/v1/entities",
+        "/v1/entities/{entity_id}",
+        "/v1/entities/{entity_id}/neighbors",
+        "/v1/graph/path",
+        "/v1/graph/central",
+        "/v1/graph/communities",
+        "/v1/timeline",
+        "/v1/search",
+        "/metrics",
+    }
     headers = [auth(api_home, "high"), auth(api_home, "low")]
     failures: list[str] = []
     calls: list[str] = []

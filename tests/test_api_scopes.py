@@ -72,8 +72,18 @@ END:VCALENDAR\r
 """
 
 # Words only HIGH or MEDIUM records contain; a LOW token must never see any of them.
-SECRETS = [HIGH_CANARY, MEDIUM_CANARY, HIGH_NAME, "Ottoline", "Quibblesworth", "Quarterly planning offsite",
-           "Dentist appointment", "the new wifi password", "colleague@work.example", "ottoline@example.net"]
+SECRETS = [
+    HIGH_CANARY,
+    MEDIUM_CANARY,
+    HIGH_NAME,
+    "Ottoline",
+    "Quibblesworth",
+    "Quarterly planning offsite",
+    "Dentist appointment",
+    "the new wifi password",
+    "colleague@work.example",
+    "ottoline@example.net",
+]
 _BUILT: dict[str, object] = {}
 
 
@@ -96,8 +106,13 @@ def build_home(base: Path) -> Path:
         settings = get_settings()
         init_home(settings)
         twin = open_twin(settings)
-        inputs = (("m.mbox", MBOX, "email"), ("low.mbox", LOW_MBOX, "email"), ("c.ics", ICS, "calendar"),
-                  ("weekly.ics", WEEKLY_ICS, "calendar"), ("bank.csv", BANK_CSV, "bank_csv"))
+        inputs = (
+            ("m.mbox", MBOX, "email"),
+            ("low.mbox", LOW_MBOX, "email"),
+            ("c.ics", ICS, "calendar"),
+            ("weekly.ics", WEEKLY_ICS, "calendar"),
+            ("bank.csv", BANK_CSV, "bank_csv"),
+        )
         for name, text, source in inputs:
             (base / name).write_text(text, newline="")
             register_input(twin, base / name, source, "ingest")
@@ -106,8 +121,15 @@ def build_home(base: Path) -> Path:
         build_documents(twin)
         embed_pending(twin)
         for view in ("LOW", "MEDIUM", "HIGH"):
-            for step in (model.build_entities, model.build_sentiment, model.build_timeline, model.build_topics,
-                         model.build_graph, model.build_graph_metrics, build_insights):
+            for step in (
+                model.build_entities,
+                model.build_sentiment,
+                model.build_timeline,
+                model.build_topics,
+                model.build_graph,
+                model.build_graph_metrics,
+                build_insights,
+            ):
                 step(twin, view)
         twin.close()
     return home
@@ -125,8 +147,13 @@ def api_home(tmp_path_factory) -> dict[str, object]:
         with pytest.MonkeyPatch.context() as mp:
             mp.setenv("TWIN_HOME", str(home))
             twin = open_twin(get_settings())
-            _BUILT.update(home=home, tokens={s: create_token(twin, scopes) for s, scopes in (
-                ("low", ["low"]), ("medium", ["medium"]), ("high", ["low", "medium", "high"]))})
+            _BUILT.update(
+                home=home,
+                tokens={
+                    s: create_token(twin, scopes)
+                    for s, scopes in (("low", ["low"]), ("medium", ["medium"]), ("high", ["low", "medium", "high"]))
+                },
+            )
             twin.close()
     return _BUILT
 
@@ -200,21 +227,32 @@ def test_low_token_sees_nothing_above_low_on_any_endpoint(client, api_home):
         r = client.request(method, path, params=params, headers=low)
         assert r.status_code < 500, (path, r.status_code)
         assert not leaks(r.text), (path, params, leaks(r.text))
-    questions = ["what happened in January 2024?", "who will I meet next week?", "what topics do I talk about?",
-                 "what are my communities?", "how much did I spend last year?", "wifi password",
-                 "how many emails did I get in January 2024?", "planning offsite agenda"]
+    questions = [
+        "what happened in January 2024?",
+        "who will I meet next week?",
+        "what topics do I talk about?",
+        "what are my communities?",
+        "how much did I spend last year?",
+        "wifi password",
+        "how many emails did I get in January 2024?",
+        "planning offsite agenda",
+    ]
     for q in questions:
         r = client.post("/v1/ask", json={"question": q, "as_of": "2024-01-10T00:00:00Z"}, headers=low)
         assert r.status_code == 200, (q, r.text)
         assert not leaks(r.text), (q, leaks(r.text))
         assert all(e["tier"] == "LOW" for e in r.json()["evidence"])
     # A HIGH-only entity by id or by name is answered exactly like one that does not exist.
-    for path, params in ((f"/v1/entities/{secret['id']}", {}), ("/v1/graph/path", {"source": some,
-                                                                                       "target": HIGH_NAME})):
+    for path, params in (
+        (f"/v1/entities/{secret['id']}", {}),
+        ("/v1/graph/path", {"source": some, "target": HIGH_NAME}),
+    ):
         hidden = client.get(path, params=params, headers=low)
-        fake = client.get(path.replace(secret["id"], "per_00000000000000000000"),
-                          params={k: ("Zebediah Fumbleworth" if v == HIGH_NAME else v) for k, v in params.items()},
-                          headers=low)
+        fake = client.get(
+            path.replace(secret["id"], "per_00000000000000000000"),
+            params={k: ("Zebediah Fumbleworth" if v == HIGH_NAME else v) for k, v in params.items()},
+            headers=low,
+        )
         assert hidden.status_code == fake.status_code == 403 and hidden.json() == fake.json()
     assert client.get(f"/v1/entities/{secret['id']}", headers=high).status_code == 200
     assert client.get("/v1/entities/per_00000000000000000000", headers=high).status_code == 404
@@ -246,8 +284,9 @@ def test_low_counts_are_computed_within_the_low_view(client, api_home):
     twin.close()
     low = auth(api_home, "low")
     central = client.get("/v1/graph/central", params={"k": 200, "include_self": True}, headers=low).json()
-    assert central["entities"] and all(e["id"] in low_ids and e["degree"] == degrees[e["id"]]
-                                       for e in central["entities"])
+    assert central["entities"] and all(
+        e["id"] in low_ids and e["degree"] == degrees[e["id"]] for e in central["entities"]
+    )
     comms = client.get("/v1/graph/communities", params={"members": 200, "min_size": 1}, headers=low).json()
     for c in comms["communities"]:
         assert {m["id"] for m in c["members"]} <= low_ids
@@ -274,10 +313,13 @@ def test_websocket_low_token_sees_nothing_above_low(client, api_home):
     with client.websocket_connect(f"/v1/ws?token={token}") as ws:
         assert ws.receive_json()["type"] == "ready"
         replies = []
-        for msg in ({"type": "search", "q": "wifi password offsite dentist", "id": 1},
-                    {"type": "ask", "question": "what happened in January 2024?", "id": 2},
-                    {"type": "ask", "question": f"who is {HIGH_NAME}?", "id": 3},
-                    {"type": "bogus"}, {"type": "search"}):
+        for msg in (
+            {"type": "search", "q": "wifi password offsite dentist", "id": 1},
+            {"type": "ask", "question": "what happened in January 2024?", "id": 2},
+            {"type": "ask", "question": f"who is {HIGH_NAME}?", "id": 3},
+            {"type": "bogus"},
+            {"type": "search"},
+        ):
             ws.send_json(msg)
             replies.append(ws.receive_json())
         ws.send_text("not json")

@@ -18,21 +18,36 @@ from tests.test_slice import HIGH_CANARY, HIGH_NAME, MBOX
 pytestmark = pytest.mark.slow
 
 
-
-
 @pytest.fixture
 def server(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("TWIN_")}
-    env.update(TWIN_HOME=str(tmp_path / "home"), DAGSTER_HOME=str(tmp_path / "home" / "dagster"),
-               HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
+    env.update(
+        TWIN_HOME=str(tmp_path / "home"),
+        DAGSTER_HOME=str(tmp_path / "home" / "dagster"),
+        HF_HUB_OFFLINE="1",
+        TRANSFORMERS_OFFLINE="1",
+    )
     subprocess.run([BIN / "twin", "init"], env=env, check=True, capture_output=True, timeout=120)
-    tokens = {scopes: subprocess.run([BIN / "twin", "tokens", "create", "--scopes", scopes], env=env, check=True,
-                                     capture_output=True, text=True, timeout=120).stdout.strip()
-              for scopes in ("low", "low,medium,high")}
+    tokens = {
+        scopes: subprocess.run(
+            [BIN / "twin", "tokens", "create", "--scopes", scopes],
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        ).stdout.strip()
+        for scopes in ("low", "low,medium,high")
+    }
     port = free_port()
     log = open(tmp_path / "api.out", "wb")  # noqa: SIM115  (closed below, after the process)
-    proc = subprocess.Popen([BIN / "twin", "serve", "--port", str(port)], env=env, stdout=log,
-                            stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(
+        [BIN / "twin", "serve", "--port", str(port)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     api = f"http://127.0.0.1:{port}"
     try:
         wait_for(lambda: httpx.get(f"{api}/v1/health").status_code == 200, 90, "the API")
@@ -72,16 +87,27 @@ def _records(ws, want: int, timeout: float) -> list[dict]:
 
 def test_running_server_sees_new_records_without_restart(server):
     low_token, high_token = server["tokens"]["low"], server["tokens"]["low,medium,high"]
-    search = lambda token, q: httpx.get(f"{server['api']}/v1/search", params={"q": q}, timeout=60,  # noqa: E731
-                                        headers={"Authorization": f"Bearer {token}"}).json()["hits"]
+    def search(token, q):
+        return httpx.get(
+            f"{server['api']}/v1/search",
+            params={"q": q},
+            timeout=60,
+            headers={"Authorization": f"Bearer {token}"},
+        ).json()["hits"]
+
     assert search(high_token, "tomato blight") == []
     low_ws, high_ws = _subscribe(server, low_token), _subscribe(server, high_token)
     try:
         time.sleep(1.5)  # the subscriptions take their baseline
         export = server["tmp"] / "mail.mbox"
         export.write_text(MBOX)
-        done = subprocess.run([BIN / "twin", "ingest", str(export), "--json"], env=server["env"], capture_output=True,
-                              text=True, timeout=600)
+        done = subprocess.run(
+            [BIN / "twin", "ingest", str(export), "--json"],
+            env=server["env"],
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         assert done.returncode == 0, done.stderr[-2000:]
         assert json.loads(done.stdout)["records"] == 3
         hits = wait_for(lambda: search(high_token, "tomato blight spring"), 60, "the new record in search")

@@ -23,21 +23,33 @@ def fake_api(monkeypatch):
 
 
 def _write_config(twin, api) -> None:
-    config_path(twin).write_text(yaml.safe_dump({"sources": [{
-        "name": "tracker",
-        "base_url": api.base_url,
-        "path": "/cursor/items",
-        "items_path": "data.items",
-        "params": {"limit": 2},
-        "id_field": "id",
-        "time_field": "updated_at",
-        "title_field": "title",
-        "body_field": "body",
-        "pagination": {"type": "cursor", "cursor_param": "cursor", "next_cursor_path": "meta.next"},
-        "incremental": {"since_param": "updated_since", "lookback_seconds": 60},
-        "auth": {"type": "oauth2_client_credentials", "token_url": f"{api.base_url}/oauth/token",
-                 "client_id_env": "TRACKER_CLIENT_ID", "client_secret_env": "TRACKER_CLIENT_SECRET"},
-    }]}))
+    config_path(twin).write_text(
+        yaml.safe_dump(
+            {
+                "sources": [
+                    {
+                        "name": "tracker",
+                        "base_url": api.base_url,
+                        "path": "/cursor/items",
+                        "items_path": "data.items",
+                        "params": {"limit": 2},
+                        "id_field": "id",
+                        "time_field": "updated_at",
+                        "title_field": "title",
+                        "body_field": "body",
+                        "pagination": {"type": "cursor", "cursor_param": "cursor", "next_cursor_path": "meta.next"},
+                        "incremental": {"since_param": "updated_since", "lookback_seconds": 60},
+                        "auth": {
+                            "type": "oauth2_client_credentials",
+                            "token_url": f"{api.base_url}/oauth/token",
+                            "client_id_env": "TRACKER_CLIENT_ID",
+                            "client_secret_env": "TRACKER_CLIENT_SECRET",
+                        },
+                    }
+                ]
+            }
+        )
+    )
 
 
 def test_api_sync_stages_records_and_keeps_state_encrypted(twin, fake_api):

@@ -22,15 +22,38 @@ def _d(s: str) -> datetime:
 def _view() -> ViewData:
     """A hand-made view: two people (one with a nickname), an organisation and the owner."""
     entities = {
-        "per_a": {"id": "per_a", "kind": "person", "name": "Jekaterina Roth", "is_self": False,
-                  "aliases": {"names": ["Katja", "Katja Roth"], "emails": ["katja@example.org"], "handles": []},
-                  "evidence": ["r1", "r2", "r3"]},
-        "per_b": {"id": "per_b", "kind": "person", "name": "Will Smith", "is_self": False,
-                  "aliases": {"names": ["Will Smith"], "emails": [], "handles": ["slack:wsmith"]}, "evidence": ["r4"]},
-        "org_c": {"id": "org_c", "kind": "organisation", "name": "Helio Labs GmbH", "is_self": False,
-                  "aliases": {"names": ["Helio Labs GmbH"], "emails": [], "handles": []}, "evidence": ["r5"]},
-        "per_me": {"id": "per_me", "kind": "person", "name": "Lena Brandt", "is_self": True,
-                   "aliases": {"names": ["Lena Brandt", "Lena"], "emails": [], "handles": []}, "evidence": ["r1"]},
+        "per_a": {
+            "id": "per_a",
+            "kind": "person",
+            "name": "Jekaterina Roth",
+            "is_self": False,
+            "aliases": {"names": ["Katja", "Katja Roth"], "emails": ["katja@example.org"], "handles": []},
+            "evidence": ["r1", "r2", "r3"],
+        },
+        "per_b": {
+            "id": "per_b",
+            "kind": "person",
+            "name": "Will Smith",
+            "is_self": False,
+            "aliases": {"names": ["Will Smith"], "emails": [], "handles": ["slack:wsmith"]},
+            "evidence": ["r4"],
+        },
+        "org_c": {
+            "id": "org_c",
+            "kind": "organisation",
+            "name": "Helio Labs GmbH",
+            "is_self": False,
+            "aliases": {"names": ["Helio Labs GmbH"], "emails": [], "handles": []},
+            "evidence": ["r5"],
+        },
+        "per_me": {
+            "id": "per_me",
+            "kind": "person",
+            "name": "Lena Brandt",
+            "is_self": True,
+            "aliases": {"names": ["Lena Brandt", "Lena"], "emails": [], "handles": []},
+            "evidence": ["r1"],
+        },
     }
 
     class FakeDerived:
@@ -47,24 +70,27 @@ def _view() -> ViewData:
     return _load_view(FakeTwin(), "HIGH", ())
 
 
-@pytest.mark.parametrize(("text", "since", "until"), [
-    ("what happened in march 2023", "2023-03-01", "2023-04-01"),
-    ("what happened in 2023-03", "2023-03-01", "2023-04-01"),
-    ("spending in 2022", "2022-01-01", "2023-01-01"),
-    ("how much last year", "2023-01-01", "2024-01-01"),
-    ("this year", "2024-01-01", "2025-01-01"),
-    ("who will i meet next week", "2024-01-22", "2024-01-29"),
-    ("what did i do last week", "2024-01-08", "2024-01-15"),
-    ("last month", "2023-12-01", "2024-01-01"),
-    ("next month", "2024-02-01", "2024-03-01"),
-    ("yesterday", "2024-01-19", "2024-01-20"),
-    ("tomorrow", "2024-01-21", "2024-01-22"),
-    ("on 15 march 2023", "2023-03-15", "2023-03-16"),
-    ("on march 15, 2023", "2023-03-15", "2023-03-16"),
-    ("between january 2023 and march 2023", "2023-01-01", "2023-04-01"),
-    ("what happened in december", "2023-12-01", "2024-01-01"),
-    ("last 3 months", "2023-10-20", "2024-01-20"),
-])
+@pytest.mark.parametrize(
+    ("text", "since", "until"),
+    [
+        ("what happened in march 2023", "2023-03-01", "2023-04-01"),
+        ("what happened in 2023-03", "2023-03-01", "2023-04-01"),
+        ("spending in 2022", "2022-01-01", "2023-01-01"),
+        ("how much last year", "2023-01-01", "2024-01-01"),
+        ("this year", "2024-01-01", "2025-01-01"),
+        ("who will i meet next week", "2024-01-22", "2024-01-29"),
+        ("what did i do last week", "2024-01-08", "2024-01-15"),
+        ("last month", "2023-12-01", "2024-01-01"),
+        ("next month", "2024-02-01", "2024-03-01"),
+        ("yesterday", "2024-01-19", "2024-01-20"),
+        ("tomorrow", "2024-01-21", "2024-01-22"),
+        ("on 15 march 2023", "2023-03-15", "2023-03-16"),
+        ("on march 15, 2023", "2023-03-15", "2023-03-16"),
+        ("between january 2023 and march 2023", "2023-01-01", "2023-04-01"),
+        ("what happened in december", "2023-12-01", "2024-01-01"),
+        ("last 3 months", "2023-10-20", "2024-01-20"),
+    ],
+)
 def test_time_expressions(text, since, until):
     rng, span = parse_time(text, NOW, future="next" in text or "will" in text)
     assert rng is not None and span is not None, text
@@ -88,26 +114,29 @@ def test_amounts():
     assert parse_amounts("how much did i spend in 2023")[0] == []
 
 
-@pytest.mark.parametrize(("question", "intent"), [
-    ("who is Katja?", "person_profile"),
-    ("tell me about Jekaterina Roth", "person_profile"),
-    ("Katja Roth", "person_profile"),
-    ("how do I know Katja?", "relationship"),
-    ("how am I connected to Will Smith", "relationship"),
-    ("how is Katja connected to Will Smith?", "relationship"),
-    ("what happened in March 2023?", "timeline"),
-    ("what did I do last week", "timeline"),
-    ("when did I last see Katja", "timeline"),
-    ("how much did I spend on travel last year?", "aggregate"),
-    ("how many emails did I get from Katja in 2023", "aggregate"),
-    ("what did I earn in 2023", "aggregate"),
-    ("who will I meet next week?", "prediction"),
-    ("what's coming up tomorrow", "prediction"),
-    ("what topics do I talk about lately", "topic"),
-    ("what are my social circles", "topic"),
-    ("flight to Lisbon", "search"),
-    ("invoice from the dentist", "search"),
-])
+@pytest.mark.parametrize(
+    ("question", "intent"),
+    [
+        ("who is Katja?", "person_profile"),
+        ("tell me about Jekaterina Roth", "person_profile"),
+        ("Katja Roth", "person_profile"),
+        ("how do I know Katja?", "relationship"),
+        ("how am I connected to Will Smith", "relationship"),
+        ("how is Katja connected to Will Smith?", "relationship"),
+        ("what happened in March 2023?", "timeline"),
+        ("what did I do last week", "timeline"),
+        ("when did I last see Katja", "timeline"),
+        ("how much did I spend on travel last year?", "aggregate"),
+        ("how many emails did I get from Katja in 2023", "aggregate"),
+        ("what did I earn in 2023", "aggregate"),
+        ("who will I meet next week?", "prediction"),
+        ("what's coming up tomorrow", "prediction"),
+        ("what topics do I talk about lately", "topic"),
+        ("what are my social circles", "topic"),
+        ("flight to Lisbon", "search"),
+        ("invoice from the dentist", "search"),
+    ],
+)
 def test_intents(question, intent):
     assert intent in INTENTS
     assert parse(question, _view(), NOW).name == intent, question
@@ -209,8 +238,11 @@ def test_llm_answerer_is_off_by_default_and_guarded(monkeypatch):
     monkeypatch.setenv("TWIN_LLM_URL", "http://127.0.0.1:9/v1")
     config = llm.config_from_env()
     assert config is not None and config.url == "http://127.0.0.1:9/v1"
-    result = {"answer": "draft", "reasoning": [{"text": "s", "evidence": ["r1"]}],
-              "evidence": [{"id": "r1", "timestamp": "2024-01-01", "source": "email", "title": "t", "snippet": "x"}]}
+    result = {
+        "answer": "draft",
+        "reasoning": [{"text": "s", "evidence": ["r1"]}],
+        "evidence": [{"id": "r1", "timestamp": "2024-01-01", "source": "email", "title": "t", "snippet": "x"}],
+    }
     replies = iter(["You met them in January [r1].", "Made up [r999].", "No citation at all."])
 
     class Reply:

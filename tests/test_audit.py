@@ -16,9 +16,21 @@ from tests.test_slice import HIGH_CANARY, HIGH_NAME, LOW_CANARY, MEDIUM_CANARY
 from twin_query.cli import app
 
 runner = CliRunner()
-CONTENT = [HIGH_CANARY, MEDIUM_CANARY, LOW_CANARY, HIGH_NAME, "Ottoline", "ottoline@example.net", "the wifi",
-           "Dentist", "Tomato blight", "Quarterly planning", "colleague@work.example", "hello from a hook",
-           "staged only"]
+CONTENT = [
+    HIGH_CANARY,
+    MEDIUM_CANARY,
+    LOW_CANARY,
+    HIGH_NAME,
+    "Ottoline",
+    "ottoline@example.net",
+    "the wifi",
+    "Dentist",
+    "Tomato blight",
+    "Quarterly planning",
+    "colleague@work.example",
+    "hello from a hook",
+    "staged only",
+]
 
 
 @pytest.fixture
@@ -43,8 +55,20 @@ def test_audit_json_shape_and_no_content(filled):
     for needle in CONTENT + _secrets(filled):
         assert needle not in text, needle
     data = json.loads(text)
-    assert set(data) >= {"keys", "stores", "records", "vectors", "derived", "graphs", "raw_archives", "quarantine",
-                         "blind_index", "high_reads", "inputs", "lineage"}
+    assert set(data) >= {
+        "keys",
+        "stores",
+        "records",
+        "vectors",
+        "derived",
+        "graphs",
+        "raw_archives",
+        "quarantine",
+        "blind_index",
+        "high_reads",
+        "inputs",
+        "lineage",
+    }
     keys = data["keys"]
     assert keys["source"] == "file" and keys["active"] == "k1"
     assert keys["keys"] == [{"id": "k1", "created": keys["keys"][0]["created"], "retired": None, "secret_kept": True}]

@@ -19,9 +19,13 @@ runner = CliRunner()
 def _deep_mime(depth: int) -> str:
     parts = [f'Content-Type: multipart/mixed; boundary="b{i}"\n\n--b{i}\n' for i in range(depth)]
     closing = "".join(f"\n--b{i}--\n" for i in reversed(range(depth)))
-    return ("From: a@example.com\nTo: b@example.com\nSubject: nest\nDate: Mon, 1 Jan 2024 10:00:00 +0000\n"
-            "Message-ID: <deep@example.com>\nMIME-Version: 1.0\n" + "".join(parts) +
-            "Content-Type: text/plain\n\nbottom" + closing)
+    return (
+        "From: a@example.com\nTo: b@example.com\nSubject: nest\nDate: Mon, 1 Jan 2024 10:00:00 +0000\n"
+        "Message-ID: <deep@example.com>\nMIME-Version: 1.0\n"
+        + "".join(parts)
+        + "Content-Type: text/plain\n\nbottom"
+        + closing
+    )
 
 
 def test_bad_files_are_quarantined_and_the_rest_lands(home, tmp_path):

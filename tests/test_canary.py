@@ -78,8 +78,12 @@ def _query_everything(settings, truth) -> int:
     get("/v1/graph/communities")
     get("/v1/timeline")
     get("/v1/insights")
-    for question in ("how much did I spend on rent last year", "who will I meet next week",
-                     f"how do I know {truth['high_only_entities'][0]}", "what happened in March 2026"):
+    for question in (
+        "how much did I spend on rent last year",
+        "who will I meet next week",
+        f"how do I know {truth['high_only_entities'][0]}",
+        "what happened in March 2026",
+    ):
         r = client.post("/v1/ask", json={"question": question}, headers=h)
         calls += 1
         assert r.status_code < 500
@@ -115,8 +119,10 @@ def test_every_high_canary_is_stored_high(demo_home):
     from twin_assets.twin import open_twin
 
     twin = open_twin(settings)
-    texts = {tier: [d.text() for d in twin.store(tier).get_many(twin.store(tier).ids()).values()]
-             for tier in ("HIGH", "MEDIUM", "LOW")}
+    texts = {
+        tier: [d.text() for d in twin.store(tier).get_many(twin.store(tier).ids()).values()]
+        for tier in ("HIGH", "MEDIUM", "LOW")
+    }
     twin.close()
     for item in truth["sensitive"]:
         if item["tier"] == "HIGH":

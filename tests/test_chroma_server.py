@@ -85,8 +85,12 @@ def test_a_held_server_outlives_its_idle_time(home, monkeypatch):
 
 def test_a_killed_server_is_replaced_and_nothing_written_is_lost(twin):
     with twin.vectors() as v:
-        v.upsert(LOW, [f"id{i}" for i in range(300)], np.random.default_rng(0).random((300, 384), np.float32),
-                 [{"source": "x"}] * 300)
+        v.upsert(
+            LOW,
+            [f"id{i}" for i in range(300)],
+            np.random.default_rng(0).random((300, 384), np.float32),
+            [{"source": "x"}] * 300,
+        )
     pid = json.loads((twin.settings.run_dir / "chroma.json").read_text())["pid"]
     os.kill(pid, signal.SIGKILL)
     assert _wait(lambda: not _alive(pid))
@@ -108,8 +112,15 @@ with t.vectors() as v:
 
 
 def test_processes_started_together_share_one_server(home):
-    procs = [subprocess.Popen([sys.executable, "-c", _OPEN_AND_PRINT], stdout=subprocess.PIPE, text=True,
-                              env={**os.environ, "TWIN_CHROMA_IDLE_SECONDS": "5"}) for _ in range(3)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", _OPEN_AND_PRINT],
+            stdout=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "TWIN_CHROMA_IDLE_SECONDS": "5"},
+        )
+        for _ in range(3)
+    ]
     urls = {p.communicate(timeout=120)[0].strip() for p in procs}
     assert all(p.returncode == 0 for p in procs)
     assert len(urls) == 1 and next(iter(urls)).startswith("http://")

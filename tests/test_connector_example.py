@@ -32,9 +32,21 @@ def test_readme_example_installs_and_ingests(tmp_path):
         (pkg / name).write_text(text)
     site = tmp_path / "site"
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation", "--target",
-         str(site), str(pkg)],
-        check=True, capture_output=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--target",
+            str(site),
+            str(pkg),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
     )
     journal = tmp_path / "my-journal.jsonl"
     journal.write_text(
@@ -45,12 +57,21 @@ def test_readme_example_installs_and_ingests(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(site), "TWIN_HOME": str(tmp_path / "home")}
     env.pop("DAGSTER_HOME", None)
     subprocess.run([BIN / "twin", "init"], env=env, check=True, capture_output=True, timeout=120)
-    out = subprocess.run([BIN / "twin", "ingest", str(journal), "--json"], env=env, capture_output=True,
-                         text=True, timeout=600)
+    out = subprocess.run(
+        [BIN / "twin", "ingest", str(journal), "--json"], env=env, capture_output=True, text=True, timeout=600
+    )
     assert out.returncode == 0, out.stderr
     summary = json.loads(out.stdout)
     assert summary["by_source"] == {"journal": 2}
     assert [q["error"] for q in summary["quarantined"]] == ["line 2: not a journal entry (JSONDecodeError)"]
-    hits = json.loads(subprocess.run([BIN / "twin", "search", "pottery bowl", "--json"], env=env,
-                                     capture_output=True, text=True, timeout=300, check=True).stdout)
+    hits = json.loads(
+        subprocess.run(
+            [BIN / "twin", "search", "pottery bowl", "--json"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=True,
+        ).stdout
+    )
     assert hits[0]["source"] == "journal" and hits[0]["tier"] == "HIGH"

@@ -60,8 +60,10 @@ def test_a_store_made_before_digests_is_migrated_and_rewritten_once(twin):
     derived = twin.derived(LOW)
     with derived.conn:
         derived.conn.execute("DROP TABLE artifacts")
-        derived.conn.execute("CREATE TABLE artifacts (kind TEXT NOT NULL, id TEXT NOT NULL, key_id TEXT, "
-                             "payload BLOB NOT NULL, PRIMARY KEY (kind, id))")
+        derived.conn.execute(
+            "CREATE TABLE artifacts (kind TEXT NOT NULL, id TEXT NOT NULL, key_id TEXT, "
+            "payload BLOB NOT NULL, PRIMARY KEY (kind, id))"
+        )
         derived.conn.execute("INSERT INTO artifacts VALUES ('event', 'e1', NULL, ?)", (b'{"n": 1}',))
     again = DerivedStore(derived.store)
     assert derived.get("event", "e1") == {"n": 1}
@@ -89,12 +91,15 @@ def test_the_generation_moves_on_model_writes_only(twin):
     assert derived.generation() > moved
 
 
-@pytest.mark.parametrize("value", [
-    {"when": datetime(2024, 3, 1, 9, 30, tzinfo=UTC), "day": date(2024, 3, 1), "n": 3, "x": 0.1, "none": None},
-    {1: "int key", "nested": [{"a": [1, 2]}, (3, 4)], "word": "Grüße ✓"},
-    {"lone surrogate": "caf\udce9", "big": 2**70},  # what orjson refuses: the standard library writes it
-    {"slope": np.float64(0.25), "count": np.int64(3), "flag": np.bool_(True)},  # numpy scalars, as json had them
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"when": datetime(2024, 3, 1, 9, 30, tzinfo=UTC), "day": date(2024, 3, 1), "n": 3, "x": 0.1, "none": None},
+        {1: "int key", "nested": [{"a": [1, 2]}, (3, 4)], "word": "Grüße ✓"},
+        {"lone surrogate": "caf\udce9", "big": 2**70},  # what orjson refuses: the standard library writes it
+        {"slope": np.float64(0.25), "count": np.int64(3), "flag": np.bool_(True)},  # numpy scalars, as json had them
+    ],
+)
 def test_artifacts_are_written_as_json_dumps_would_read_them(value):
     got, want = loads(dumps(value)), json.loads(json.dumps(value, default=str))
     assert got == want and [type(v) for v in got.values()] == [type(v) for v in want.values()]

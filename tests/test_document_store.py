@@ -13,9 +13,16 @@ CANARY = "zebracanary42"
 
 
 def _doc(i: int, tier: str, body: str, when: datetime | None = None) -> Document:
-    return Document(id=f"r{i}", source="email", kind="message", tier=tier,
-                    event_time=when or datetime(2024, 1, i, tzinfo=UTC), title=f"title {i}", body=body,
-                    meta={"parties": []})
+    return Document(
+        id=f"r{i}",
+        source="email",
+        kind="message",
+        tier=tier,
+        event_time=when or datetime(2024, 1, i, tzinfo=UTC),
+        title=f"title {i}",
+        body=body,
+        meta={"parties": []},
+    )
 
 
 @pytest.mark.parametrize("tier", [HIGH, MEDIUM, LOW])
@@ -65,8 +72,14 @@ def test_fts_query_drops_function_words_unless_nothing_else_is_left():
 
 def test_unfiltered_and_filtered_keyword_search_rank_alike(twin):
     store = twin.store(MEDIUM)
-    store.put_many([_doc(i, MEDIUM, body) for i, body in enumerate(
-        ["budget budget budget", "budget review", "holiday budget plan", "holiday photos"], start=1)])
+    store.put_many(
+        [
+            _doc(i, MEDIUM, body)
+            for i, body in enumerate(
+                ["budget budget budget", "budget review", "holiday budget plan", "holiday photos"], start=1
+            )
+        ]
+    )
     fast = store.keyword_search("budget holiday", 10)
     joined = store.keyword_search("budget holiday", 10, since=datetime(2000, 1, 1, tzinfo=UTC))
     assert fast == joined and {i for i, _ in fast} == {"r1", "r2", "r3", "r4"}
@@ -74,11 +87,25 @@ def test_unfiltered_and_filtered_keyword_search_rank_alike(twin):
 
 @pytest.mark.parametrize("tier", [HIGH, LOW])
 def test_metadata_reads_back_exactly_even_where_the_fast_decoder_refuses_it(twin, tier):
-    meta = {"parties": [{"name": "Å. Ørsted", "email": "a@example.org", "role": "from"}],
-            "attributes": {"amount": -12.5, "nan": float("nan"), "big": 2**70, "nested": {"list": [1, None, True]}}}
+    meta = {
+        "parties": [{"name": "Å. Ørsted", "email": "a@example.org", "role": "from"}],
+        "attributes": {"amount": -12.5, "nan": float("nan"), "big": 2**70, "nested": {"list": [1, None, True]}},
+    }
     store = twin.store(tier)
-    store.put_many([Document(id="r9", source="bank_csv", kind="transaction", tier=tier, event_time=None,
-                             title="", body="x", meta=meta)])
+    store.put_many(
+        [
+            Document(
+                id="r9",
+                source="bank_csv",
+                kind="transaction",
+                tier=tier,
+                event_time=None,
+                title="",
+                body="x",
+                meta=meta,
+            )
+        ]
+    )
     got = store.get("r9").meta
     assert got["parties"] == meta["parties"] and got["attributes"]["big"] == 2**70
     assert got["attributes"]["nested"] == {"list": [1, None, True]}
@@ -109,8 +136,10 @@ def test_an_any_word_search_leaves_out_words_too_common_to_rank_cheaply(twin, ti
 
     monkeypatch.setattr(documents, "OR_POSTINGS", 10)
     store = twin.store(tier)
-    store.put_many([_doc(i, tier, f"weekly meeting number {i}") for i in range(1, 29)]
-                   + [_doc(29, tier, "lisbon flight"), _doc(30, tier, "meeting about the lisbon flight")])
+    store.put_many(
+        [_doc(i, tier, f"weekly meeting number {i}") for i in range(1, 29)]
+        + [_doc(29, tier, "lisbon flight"), _doc(30, tier, "meeting about the lisbon flight")]
+    )
     # "meeting" is in 29 of 30 documents: ranking it would score nearly all of them.
     hits = [i for i, _ in store.keyword_search("meeting lisbon", 10)]
     assert sorted(hits) == ["r29", "r30"]
@@ -128,8 +157,16 @@ def test_words_too_common_to_weigh_give_the_newest_matches_title_first(twin, tie
     monkeypatch.setattr(documents, "OR_POSTINGS", 10)
     store = twin.store(tier)
     docs = [_doc(i, tier, f"quarterly budget review {i}") for i in range(1, 21)]
-    docs[4] = Document("r5", "email", "message", tier, datetime(2024, 1, 5, tzinfo=UTC), "Quarterly budget",
-                       "see attached", {"parties": []})
+    docs[4] = Document(
+        "r5",
+        "email",
+        "message",
+        tier,
+        datetime(2024, 1, 5, tzinfo=UTC),
+        "Quarterly budget",
+        "see attached",
+        {"parties": []},
+    )
     docs += [_doc(i, tier, f"budget line {i}") for i in range(21, 31)]
     store.put_many(docs)
     store._common = None

@@ -33,11 +33,21 @@ pytestmark = pytest.mark.slow
 def stack(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("TWIN_") or k == "TWIN_TEST_DATABASE_URL"}
     env.pop("TWIN_TEST_DATABASE_URL", None)
-    env.update(TWIN_HOME=str(tmp_path / "home"), DAGSTER_HOME=str(tmp_path / "home" / "dagster"),
-               HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
+    env.update(
+        TWIN_HOME=str(tmp_path / "home"),
+        DAGSTER_HOME=str(tmp_path / "home" / "dagster"),
+        HF_HUB_OFFLINE="1",
+        TRANSFORMERS_OFFLINE="1",
+    )
     subprocess.run([BIN / "twin", "init"], env=env, check=True, capture_output=True, timeout=120)
-    token = subprocess.run([BIN / "twin", "tokens", "create", "--scopes", "low,medium,high"], env=env, check=True,
-                           capture_output=True, text=True, timeout=120).stdout.strip()
+    token = subprocess.run(
+        [BIN / "twin", "tokens", "create", "--scopes", "low,medium,high"],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    ).stdout.strip()
     api_port, ui_port = free_port(), free_port()
     procs = []
     logs = tmp_path / "logs"
@@ -48,16 +58,37 @@ def stack(tmp_path):
 
 def _run_stack(env, token, api_port, ui_port, procs, api_log, dagster_log, tmp_path, logs):
     try:
-        procs.append(subprocess.Popen([BIN / "twin", "serve", "--port", str(api_port)], env=env,
-                                      stdout=api_log, stderr=subprocess.STDOUT, start_new_session=True))
+        procs.append(
+            subprocess.Popen(
+                [BIN / "twin", "serve", "--port", str(api_port)],
+                env=env,
+                stdout=api_log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        )
         api = f"http://127.0.0.1:{api_port}"
         wait_for(lambda: httpx.get(f"{api}/v1/health").status_code == 200, 90, "API")
-        procs.append(subprocess.Popen(
-            [BIN / "dagster", "dev", "-m", "twin_assets.definitions", "-h", "127.0.0.1", "-p", str(ui_port)],
-            env=env, stdout=dagster_log, stderr=subprocess.STDOUT, start_new_session=True))
+        procs.append(
+            subprocess.Popen(
+                [BIN / "dagster", "dev", "-m", "twin_assets.definitions", "-h", "127.0.0.1", "-p", str(ui_port)],
+                env=env,
+                stdout=dagster_log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        )
         wait_for(lambda: httpx.get(f"http://127.0.0.1:{ui_port}/server_info").status_code == 200, 180, "Dagster UI")
-        yield {"env": env, "api": api, "token": token, "home": tmp_path / "home", "logs": logs,
-               "ui": f"http://127.0.0.1:{ui_port}", "api_pid": procs[0].pid, "api_proc": procs[0]}
+        yield {
+            "env": env,
+            "api": api,
+            "token": token,
+            "home": tmp_path / "home",
+            "logs": logs,
+            "ui": f"http://127.0.0.1:{ui_port}",
+            "api_pid": procs[0].pid,
+            "api_proc": procs[0],
+        }
     finally:
         for p in reversed(procs):
             with_group = os.getpgid(p.pid) if p.poll() is None else None
@@ -183,8 +214,14 @@ def _drop(inbox, files: dict[str, str]) -> None:
 
 
 def _token(stack, scopes: str) -> str:
-    return subprocess.run([BIN / "twin", "tokens", "create", "--scopes", scopes], env=stack["env"], check=True,
-                          capture_output=True, text=True, timeout=120).stdout.strip()
+    return subprocess.run(
+        [BIN / "twin", "tokens", "create", "--scopes", scopes],
+        env=stack["env"],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    ).stdout.strip()
 
 
 def _rest(stack, path: str, token: str, **params) -> dict:
@@ -223,18 +260,30 @@ def _diagnostics(stack, subs: list[Subscriber]) -> str:
 
     out = []
     with contextlib.suppress(Exception):
-        data = _graphql(stack, "{ repositoriesOrError { ... on RepositoryConnection { nodes { sensors { name "
-                               "sensorState { status ticks(limit: 3) { status timestamp skipReason runIds "
-                               "error { message } } } } } } } }")
+        data = _graphql(
+            stack,
+            "{ repositoriesOrError { ... on RepositoryConnection { nodes { sensors { name "
+            "sensorState { status ticks(limit: 3) { status timestamp skipReason runIds "
+            "error { message } } } } } } } }",
+        )
         for repo in data["repositoriesOrError"]["nodes"]:
             for s in repo["sensors"]:
-                ticks = [(t["status"], t["skipReason"], len(t["runIds"]),
-                          ((t["error"] or {}).get("message") or "").splitlines()[:1])
-                         for t in s["sensorState"]["ticks"]]
+                ticks = [
+                    (
+                        t["status"],
+                        t["skipReason"],
+                        len(t["runIds"]),
+                        ((t["error"] or {}).get("message") or "").splitlines()[:1],
+                    )
+                    for t in s["sensorState"]["ticks"]
+                ]
                 out.append(f"sensor {s['name']} {s['sensorState']['status']}: {ticks}")
     with contextlib.suppress(Exception):
-        data = _graphql(stack, "{ runsOrError(limit: 15) { ... on Runs { results { status assetSelection { path } "
-                               "tags { key value } } } } }")
+        data = _graphql(
+            stack,
+            "{ runsOrError(limit: 15) { ... on Runs { results { status assetSelection { path } "
+            "tags { key value } } } } }",
+        )
         for run in data["runsOrError"]["results"]:
             part = [t["value"] for t in run["tags"] if t["key"] == "dagster/partition"]
             out.append(f"run {run['status']} {[a['path'][-1] for a in run['assetSelection'] or []]} {part}")
@@ -286,8 +335,9 @@ def test_one_drop_is_pushed_searched_and_scoped_by_the_running_api(stack):
         assert not [p for p in inbox.iterdir() if not p.name.startswith(".")], "an ingested drop stays in the inbox"
 
         # 2. REST, same process: each marker is found by a token that may read it, the HIGH one by no other.
-        hits = wait(lambda: _rest(stack, "/v1/search", low_token, q=marker)["hits"], 120,
-                    "the LOW marker to be found over REST")
+        hits = wait(
+            lambda: _rest(stack, "/v1/search", low_token, q=marker)["hits"], 120, "the LOW marker to be found over REST"
+        )
         assert {h["id"] for h in hits} <= low_ids and hits[0]["tier"] == "LOW", _diagnostics(stack, subs)
         hits = _rest(stack, "/v1/search", full_token, q=secret)["hits"]
         assert hits and hits[0]["id"] in high_ids, "the full-scope token finds the HIGH record by its marker"
@@ -301,8 +351,13 @@ def test_one_drop_is_pushed_searched_and_scoped_by_the_running_api(stack):
 
         # 4. Vectors come from the automation's per-tier runs: a query sharing no word with any record
         #    (so no keyword hit) finds the HIGH message for the full scope once its embedding is served.
-        wait(lambda: {h["id"] for h in _rest(stack, "/v1/search", full_token, q="payment credentials")["hits"]}
-             & high_ids, 300, "the HIGH embedding to be searchable")
+        wait(
+            lambda: (
+                {h["id"] for h in _rest(stack, "/v1/search", full_token, q="payment credentials")["hits"]} & high_ids
+            ),
+            300,
+            "the HIGH embedding to be searchable",
+        )
         lap("HIGH embedding searchable")
 
         # 5. The LOW view's insights, built from the LOW records, are announced to the LOW subscriber.

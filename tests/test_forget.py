@@ -134,7 +134,7 @@ def test_forget_high_record_leaves_nothing(built, settings):
             for _, data in twin.derived(view).iter("entity"):
                 assert rid not in data["evidence"] and data["name"] != HIGH_NAME
             for _, data in twin.derived(view).iter("mentions"):
-                    assert rid not in data["doc_id"]  # mentions are stored as columns
+                assert rid not in data["doc_id"]  # mentions are stored as columns
         from twin_assets.db.models import Lineage, RecordRow
 
         with twin.session() as s:
@@ -213,6 +213,7 @@ def test_forget_entity_removes_person_everywhere_but_keeps_records(built, settin
 
     twin = open_twin(settings)
     try:
+
         def assert_gone():
             for view, version, node, attrs in graph_nodes(twin):
                 assert node != eid and attrs.get("name") != HIGH_NAME, (view, version)

@@ -22,9 +22,16 @@ MODEL = "group:processing or group:graph or group:insights"
 
 def _rent(tier: str, months: range, amount: float, prefix: str = "rent") -> list[Document]:
     return [
-        Document(f"{prefix}-{tier.lower()}-{m}", "bank_csv", "transaction", tier, datetime(2024, m, 1, 8, tzinfo=UTC),
-                 "Hausverwaltung", "Miete", {"parties": [{"role": "merchant", "name": "Hausverwaltung Kranich"}],
-                                             "attributes": {"amount": amount}})
+        Document(
+            f"{prefix}-{tier.lower()}-{m}",
+            "bank_csv",
+            "transaction",
+            tier,
+            datetime(2024, m, 1, 8, tzinfo=UTC),
+            "Hausverwaltung",
+            "Miete",
+            {"parties": [{"role": "merchant", "name": "Hausverwaltung Kranich"}], "attributes": {"amount": amount}},
+        )
         for m in months
     ]
 
@@ -69,8 +76,11 @@ def test_code_changes_are_part_of_the_fingerprint(twin, monkeypatch):
 
 
 def _rows(twin, view: str) -> list[tuple[int, str, str]]:
-    return twin.store(view).conn.execute(
-        "SELECT rowid, kind, id FROM artifacts WHERE kind != ? ORDER BY kind, id", (freshness.BUILT,)).fetchall()
+    return (
+        twin.store(view)
+        .conn.execute("SELECT rowid, kind, id FROM artifacts WHERE kind != ? ORDER BY kind, id", (freshness.BUILT,))
+        .fetchall()
+    )
 
 
 def _unchanged_flags(settings, partition: str) -> dict[str, bool]:
@@ -81,10 +91,19 @@ def _unchanged_flags(settings, partition: str) -> dict[str, bool]:
     use_dagster_home(settings)
     flags = {}
     with DagsterInstance.get() as instance:
-        for name in ("text", "entities", "sentiment", "timeline", "topics", "knowledge_graph", "graph_metrics",
-                     "insights"):
+        for name in (
+            "text",
+            "entities",
+            "sentiment",
+            "timeline",
+            "topics",
+            "knowledge_graph",
+            "graph_metrics",
+            "insights",
+        ):
             records = instance.fetch_materializations(
-                AssetRecordsFilter(asset_key=AssetKey(name), asset_partitions=[partition]), limit=1).records
+                AssetRecordsFilter(asset_key=AssetKey(name), asset_partitions=[partition]), limit=1
+            ).records
             flags[name] = records[0].asset_materialization.metadata["unchanged"].value
     return flags
 
@@ -116,8 +135,9 @@ def test_a_high_only_arrival_rebuilds_only_the_high_view(twin, home):
     outcome = materialize(home, MODEL)
     assert outcome.success
     assert not any(_unchanged_flags(home, LOW).values())
-    assert _checked_views(outcome.run_ids) == {LOW: {"low"}, MEDIUM: {"medium"}, HIGH: {"high"}}, \
+    assert _checked_views(outcome.run_ids) == {LOW: {"low"}, MEDIUM: {"medium"}, HIGH: {"high"}}, (
         "each view's run checks that view only"
+    )
     built = {v: _rows(twin, v) for v in TIERS}
     assert all(built.values())
 

@@ -19,18 +19,34 @@ def _graph() -> nx.Graph:
     g.add_node("e1", type="entity", kind="person", name=SECRET_NAME, tier="HIGH", is_self=False)
     g.add_node("e2", type="entity", kind="org", name="Ünïcode GmbH", tier="LOW", is_self=True)
     for i in range(5000):  # several 1 MiB frames once compressed lines add up
-        g.add_node(f"r{i}", type="record", kind="message", source="email", tier="HIGH",
-                   time=f"2024-01-{1 + i % 28:02d}T10:00:00+00:00" if i % 7 else None)
+        g.add_node(
+            f"r{i}",
+            type="record",
+            kind="message",
+            source="email",
+            tier="HIGH",
+            time=f"2024-01-{1 + i % 28:02d}T10:00:00+00:00" if i % 7 else None,
+        )
         g.add_edge("e1", f"r{i}", type="mention", role="from", tier="HIGH", weight=1.0)
-    g.add_edge("e1", "e2", type="related", weight=np.float64(3.0), tier="HIGH", evidence=["r1", "r2"],
-               first="2024-01-01", last="2024-02-01", by_month={"2024-01": 2, "2024-02": 1})
+    g.add_edge(
+        "e1",
+        "e2",
+        type="related",
+        weight=np.float64(3.0),
+        tier="HIGH",
+        evidence=["r1", "r2"],
+        first="2024-01-01",
+        last="2024-02-01",
+        by_month={"2024-01": 2, "2024-02": 1},
+    )
     return g
 
 
 def _same(a: nx.Graph, b: nx.Graph) -> None:
     assert dict(a.nodes(data=True)) == dict(b.nodes(data=True))
-    assert {frozenset((u, v)): d for u, v, d in a.edges(data=True)} == \
-        {frozenset((u, v)): d for u, v, d in b.edges(data=True)}
+    assert {frozenset((u, v)): d for u, v, d in a.edges(data=True)} == {
+        frozenset((u, v)): d for u, v, d in b.edges(data=True)
+    }
 
 
 def test_round_trip_keeps_every_node_edge_and_attribute(twin):
@@ -129,10 +145,10 @@ def test_the_api_keeps_each_entitys_records_and_the_entity_graph_not_the_whole_g
         assert got.keys() == expected.keys()
         for rid, attrs in expected.items():
             assert views.parse_time(got[rid]["time"]) == views.parse_time(attrs["time"])
-            assert {k: got[rid][k] for k in ("type", "kind", "source", "tier")} == \
-                {k: attrs[k] for k in ("type", "kind", "source", "tier")}
-    dated = sorted((views.parse_time(g.nodes[n]["time"]), n) for n in g.neighbors("e1")
-                   if g.nodes[n].get("time"))
+            assert {k: got[rid][k] for k in ("type", "kind", "source", "tier")} == {
+                k: attrs[k] for k in ("type", "kind", "source", "tier")
+            }
+    dated = sorted((views.parse_time(g.nodes[n]["time"]), n) for n in g.neighbors("e1") if g.nodes[n].get("time"))
     assert views.latest_records(links, "e1", 2) == [n for _, n in dated[::-1][:2]]
     assert views.latest_records(links, "e1", 1, oldest=True) == [dated[0][1]]
     assert views.record_neighbours(links, "nobody") == []

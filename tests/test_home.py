@@ -78,7 +78,10 @@ def test_corrupt_key_file_is_one_line_error(home, tmp_path):
     (home.keys_dir / "master.json").write_text("{not json")
     proc = subprocess.run(
         [sys.executable, "-m", "twin_query.cli", "search", "anything"],
-        capture_output=True, text=True, env={**os.environ, "TWIN_HOME": str(home.home_path)}, timeout=120,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "TWIN_HOME": str(home.home_path)},
+        timeout=120,
     )
     assert proc.returncode != 0
     lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
@@ -100,8 +103,7 @@ def test_wrong_key_does_not_open_encrypted_store(home, twin):
     twin.close()
     data = json.loads((home.keys_dir / "master.json").read_text())
     # Replace the secret with another valid one: the store must refuse, not return garbage.
-    save_master_file(home.keys_dir / "master.json", [KeyEntry("k1", os.urandom(32), data["keys"][0]["created"])],
-                     "k1")
+    save_master_file(home.keys_dir / "master.json", [KeyEntry("k1", os.urandom(32), data["keys"][0]["created"])], "k1")
     from twin_assets.twin import open_twin
 
     with pytest.raises(KeyFileError):

@@ -25,9 +25,16 @@ pytestmark = pytest.mark.timeout(120)
 def _rent(tier: str, months: range, amount: float = -1180.0, prefix: str = "rent") -> list[Document]:
     """Monthly rent: enough for a spending forecast and an upcoming commitment."""
     return [
-        Document(f"{prefix}-{tier.lower()}-{m}", "bank_csv", "transaction", tier, datetime(2024, m, 1, 8, tzinfo=UTC),
-                 "Hausverwaltung", "Miete", {"parties": [{"role": "merchant", "name": "Hausverwaltung Kranich"}],
-                                             "attributes": {"amount": amount}})
+        Document(
+            f"{prefix}-{tier.lower()}-{m}",
+            "bank_csv",
+            "transaction",
+            tier,
+            datetime(2024, m, 1, 8, tzinfo=UTC),
+            "Hausverwaltung",
+            "Miete",
+            {"parties": [{"role": "merchant", "name": "Hausverwaltung Kranich"}], "attributes": {"amount": amount}},
+        )
         for m in months
     ]
 
@@ -41,13 +48,19 @@ def _rebuild(twin, view: str) -> int:
 
 
 def _insight_rows(twin, view: str) -> list[tuple[int, bytes]]:
-    return twin.store(view).conn.execute(
-        "SELECT rowid, payload FROM artifacts WHERE kind = 'insight' ORDER BY id").fetchall()
+    return (
+        twin.store(view)
+        .conn.execute("SELECT rowid, payload FROM artifacts WHERE kind = 'insight' ORDER BY id")
+        .fetchall()
+    )
 
 
 def _has_artifacts_table(twin, view: str) -> bool:
-    return bool(twin.store(view).conn.execute(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'artifacts'").fetchone())
+    return bool(
+        twin.store(view)
+        .conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'artifacts'")
+        .fetchone()
+    )
 
 
 @pytest.mark.parametrize("view", TIERS)

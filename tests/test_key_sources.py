@@ -63,8 +63,14 @@ def test_wrong_passphrase_is_one_line_on_the_command_line(settings, monkeypatch)
     monkeypatch.setenv("TWIN_PASSPHRASE", "right one")
     assert runner.invoke(app, ["init", "--passphrase"]).exit_code == 0
     env = {**os.environ, "TWIN_PASSPHRASE": "not it"}
-    proc = subprocess.run([sys.executable, "-m", "twin_query.cli", "audit"], env=env, capture_output=True, text=True,
-                          stdin=subprocess.DEVNULL, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "twin_query.cli", "audit"],
+        env=env,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=120,
+    )
     assert proc.returncode == 2
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
     assert lines == ["error: passphrase does not open this twin (check TWIN_PASSPHRASE)"], proc.stderr

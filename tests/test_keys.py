@@ -44,7 +44,7 @@ def test_key_id_is_authenticated(twin):
     blob = both.encrypt(b"payload")
     assert both.decrypt(blob) == b"payload"
     with pytest.raises(KeyFileError):
-        both.decrypt(b"k9" + blob[blob.index(b":"):])
+        both.decrypt(b"k9" + blob[blob.index(b":") :])
 
 
 def test_items_written_with_fernet_still_open(twin):

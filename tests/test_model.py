@@ -27,8 +27,14 @@ def built(twin, tmp_path):
     for tier in ("LOW", "MEDIUM", "HIGH"):
         model.build_text(twin, tier)
     for view in ("LOW", "MEDIUM", "HIGH"):
-        for step in (model.build_entities, model.build_sentiment, model.build_timeline, model.build_topics,
-                     model.build_graph, model.build_graph_metrics):
+        for step in (
+            model.build_entities,
+            model.build_sentiment,
+            model.build_timeline,
+            model.build_topics,
+            model.build_graph,
+            model.build_graph_metrics,
+        ):
             step(twin, view)
     return twin
 
@@ -177,11 +183,31 @@ def test_mentions_stored_before_the_column_layout_still_load(built):
     by_entity: dict[str, list] = {}
     for m in new:
         by_entity.setdefault(m.entity_id, []).append(m)
-    derived.replace_kind("mentions", (
-        Artifact("mentions", eid, {"mentions": [
-            {"doc_id": m.doc_id, "entity_id": m.entity_id, "role": m.role, "start": m.start, "end": m.end,
-             "confidence": m.confidence, "tier": m.tier} for m in ms]}, [m.doc_id for m in ms])
-        for eid, ms in by_entity.items()))
+    derived.replace_kind(
+        "mentions",
+        (
+            Artifact(
+                "mentions",
+                eid,
+                {
+                    "mentions": [
+                        {
+                            "doc_id": m.doc_id,
+                            "entity_id": m.entity_id,
+                            "role": m.role,
+                            "start": m.start,
+                            "end": m.end,
+                            "confidence": m.confidence,
+                            "tier": m.tier,
+                        }
+                        for m in ms
+                    ]
+                },
+                [m.doc_id for m in ms],
+            )
+            for eid, ms in by_entity.items()
+        ),
+    )
     old = model._read_resolution(built, "HIGH").mentions
     assert len(new) > 0
     assert sorted(map(repr, old)) == sorted(map(repr, new))

@@ -27,7 +27,14 @@ class _Outer:
 
 
 def test_plain_matches_asdict_on_nested_dataclasses():
-    obj = _Outer("x", datetime(2024, 1, 1, tzinfo=UTC), ["a", "b"], _Inner("i", 0.5), [_Inner("j", 1.0)],
-                 {"k": _Inner("k", 2.0)}, {"n": 3})
+    obj = _Outer(
+        "x",
+        datetime(2024, 1, 1, tzinfo=UTC),
+        ["a", "b"],
+        _Inner("i", 0.5),
+        [_Inner("j", 1.0)],
+        {"k": _Inner("k", 2.0)},
+        {"n": 3},
+    )
     assert plain(obj) == asdict(obj)
     assert plain(obj)["tags"] is obj.tags  # no copies: it is serialised at once

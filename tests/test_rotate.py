@@ -65,8 +65,14 @@ def make_home(twin, tmp: Path) -> None:
                 vectors.upsert(tier, ids, vecs)
             store.mark_embedded(ids)
     for view in ("LOW", "MEDIUM", "HIGH"):
-        for step in ("build_entities", "build_sentiment", "build_timeline", "build_topics", "build_graph",
-                     "build_graph_metrics"):
+        for step in (
+            "build_entities",
+            "build_sentiment",
+            "build_timeline",
+            "build_topics",
+            "build_graph",
+            "build_graph_metrics",
+        ):
             getattr(model, step)(twin, view)
     register_input(twin, tmp / "x.mbox", "email", "ingest")
     sync_source(twin, "email")  # a staged record: records.staged_enc
@@ -74,15 +80,23 @@ def make_home(twin, tmp: Path) -> None:
     create_webhook_source(twin, "hooky")
     accept(twin, "hooky", b'{"text": "hello from a hook"}', "idem-1")
     with twin.session() as s:
-        s.add(ApiState(name="someapi", cursor_enc=twin.keyring.encrypt(b"cursor-1"),
-                       token_enc=twin.keyring.encrypt(b'{"access_token": "t"}'), updated_at=datetime.now(UTC)))
+        s.add(
+            ApiState(
+                name="someapi",
+                cursor_enc=twin.keyring.encrypt(b"cursor-1"),
+                token_enc=twin.keyring.encrypt(b'{"access_token": "t"}'),
+                updated_at=datetime.now(UTC),
+            )
+        )
 
 
 def plaintexts(twin) -> Counter:
     from twin_assets.lifecycle.rotate import iter_plaintext
 
-    return Counter((loc.split("#")[0] if loc.startswith("stores/raw") else loc, hashlib.sha256(data).hexdigest())
-                   for loc, data in iter_plaintext(twin))
+    return Counter(
+        (loc.split("#")[0] if loc.startswith("stores/raw") else loc, hashlib.sha256(data).hexdigest())
+        for loc, data in iter_plaintext(twin)
+    )
 
 
 @pytest.fixture(scope="module")
@@ -129,12 +143,20 @@ def read_all_with_only(settings, key_id: str) -> Counter:
 def test_home_has_every_kind_of_encrypted_item(filled):
     _, before = filled
     locs = locations(before)
-    for expected in ("stores/high.sqlcipher#docs.payload", "stores/high.sqlcipher#docs.vector",
-                     "stores/high.sqlcipher#artifacts.payload", "metadata#inputs.path_enc",
-                     "metadata#records.staged_enc", "metadata#sync_batches.cursor_enc",
-                     "metadata#webhook_sources.secret_enc", "metadata#webhook_events.body_enc",
-                     "metadata#api_state.cursor_enc", "metadata#api_state.token_enc", "stores/raw",
-                     "stores/demo_truth.fenc"):
+    for expected in (
+        "stores/high.sqlcipher#docs.payload",
+        "stores/high.sqlcipher#docs.vector",
+        "stores/high.sqlcipher#artifacts.payload",
+        "metadata#inputs.path_enc",
+        "metadata#records.staged_enc",
+        "metadata#sync_batches.cursor_enc",
+        "metadata#webhook_sources.secret_enc",
+        "metadata#webhook_events.body_enc",
+        "metadata#api_state.cursor_enc",
+        "metadata#api_state.token_enc",
+        "stores/raw",
+        "stores/demo_truth.fenc",
+    ):
         assert expected in locs, expected
     assert any(loc.startswith("stores/graph/high/") for loc in locs)
 
@@ -184,8 +206,10 @@ class Interrupted(Exception):
     pass
 
 
-@pytest.mark.parametrize("phase,after", [("rekey:MEDIUM", 1), ("rekey:HIGH", 1), ("rows:docs", 2),
-                                         ("rows:artifacts", 5), ("metadata:", 3), ("files", 2)])
+@pytest.mark.parametrize(
+    "phase,after",
+    [("rekey:MEDIUM", 1), ("rekey:HIGH", 1), ("rows:docs", 2), ("rows:artifacts", 5), ("metadata:", 3), ("files", 2)],
+)
 def test_interrupted_rotation_resumes(filled, phase, after):
     from twin_assets.lifecycle.rotate import read_journal, rotate_keys
     from twin_assets.twin import open_twin

@@ -20,14 +20,30 @@ JAN = datetime(2024, 1, 10, tzinfo=UTC)
 
 def _docs(tier: str) -> list[Document]:
     docs = [
-        Document(id=f"{tier[0]}crowd{i}", source="email", kind="message", tier=tier,
-                 event_time=JAN + timedelta(days=40 + i), title="harbour ferry timetable",
-                 body=f"harbour ferry timetable number {i}", meta={"parties": []})
+        Document(
+            id=f"{tier[0]}crowd{i}",
+            source="email",
+            kind="message",
+            tier=tier,
+            event_time=JAN + timedelta(days=40 + i),
+            title="harbour ferry timetable",
+            body=f"harbour ferry timetable number {i}",
+            meta={"parties": []},
+        )
         for i in range(CROWD)
     ]
-    docs.append(Document(id=f"{tier[0]}needle", source="notes", kind="note", tier=tier, event_time=JAN,
-                         title="garden seeds", body="which tomato seeds to order for the garden",
-                         meta={"parties": []}))
+    docs.append(
+        Document(
+            id=f"{tier[0]}needle",
+            source="notes",
+            kind="note",
+            tier=tier,
+            event_time=JAN,
+            title="garden seeds",
+            body="which tomato seeds to order for the garden",
+            meta={"parties": []},
+        )
+    )
     return docs
 
 
@@ -59,8 +75,9 @@ def test_filtered_vector_search_finds_what_the_filter_keeps(twin, tier):
     plain = [h.id for h in search(twin, query, tiers=[tier], k=10, mode="vector")]
     assert needle not in plain  # the crowd outranks it
 
-    jan = search(twin, query, tiers=[tier], k=10, mode="vector", since=JAN - timedelta(days=1),
-                 until=JAN + timedelta(days=1))
+    jan = search(
+        twin, query, tiers=[tier], k=10, mode="vector", since=JAN - timedelta(days=1), until=JAN + timedelta(days=1)
+    )
     assert [h.id for h in jan] == [needle]
     by_source = search(twin, query, tiers=[tier], k=10, mode="vector", source="notes")
     assert [h.id for h in by_source] == [needle]

@@ -19,8 +19,19 @@ THEMES = {  # three separable directions, each with its own words
 
 def _docs(twin, theme: int, start: int, n: int, *, embedded: bool = True) -> list[Document]:
     rng = np.random.default_rng(theme * 1000 + start)
-    docs = [Document(f"note-{theme}-{i}", "notes", "note", HIGH, datetime(2024, 1, 1, tzinfo=UTC) + timedelta(days=i),
-                     f"note {i}", f"{THEMES[theme]} entry {i}", {}) for i in range(start, start + n)]
+    docs = [
+        Document(
+            f"note-{theme}-{i}",
+            "notes",
+            "note",
+            HIGH,
+            datetime(2024, 1, 1, tzinfo=UTC) + timedelta(days=i),
+            f"note {i}",
+            f"{THEMES[theme]} entry {i}",
+            {},
+        )
+        for i in range(start, start + n)
+    ]
     centre = np.zeros(384, dtype=np.float32)
     centre[theme * 10 : theme * 10 + 10] = 1.0
     vectors = centre + 0.05 * rng.standard_normal((n, 384)).astype(np.float32)
@@ -88,8 +99,9 @@ def test_a_view_larger_than_the_fitting_sample_is_clustered_from_half_precision_
     monkeypatch.setattr(topics_mod, "FIT_SAMPLE", 60)
     seen = []
     real = model._vector_matrix
-    monkeypatch.setattr(model, "_vector_matrix", lambda twin, docs, dtype=np.float32: seen.append(dtype) or real(
-        twin, docs, dtype))
+    monkeypatch.setattr(
+        model, "_vector_matrix", lambda twin, docs, dtype=np.float32: seen.append(dtype) or real(twin, docs, dtype)
+    )
     assert model.build_topics(twin, HIGH)["documents"] == 120
     assert seen == [np.float16]
     themes_of: dict[int, set[str]] = {}

@@ -34,9 +34,23 @@ def test_stored_events_read_back_like_the_dicts_the_timeline_step_stores(twin):
     from twin_assets.processing.timeline import TimelineEvent
     from twin_assets.stores.derived import Artifact, plain
 
-    stored = [TimelineEvent(f"d{i}", datetime(2024, 3, 3 - i, 9, tzinfo=UTC), None, "Europe/Berlin",
-                            "2024-03-03T10:00:00+01:00", "event", "calendar", "Standup", ["e1", "e2"], "s1", "HIGH",
-                            [f"d{i}"]) for i in range(2)]
+    stored = [
+        TimelineEvent(
+            f"d{i}",
+            datetime(2024, 3, 3 - i, 9, tzinfo=UTC),
+            None,
+            "Europe/Berlin",
+            "2024-03-03T10:00:00+01:00",
+            "event",
+            "calendar",
+            "Standup",
+            ["e1", "e2"],
+            "s1",
+            "HIGH",
+            [f"d{i}"],
+        )
+        for i in range(2)
+    ]
     twin.derived("HIGH").replace_kind("event", [Artifact("event", e.doc_id, plain(e), e.evidence) for e in stored])
     vd = views.ViewData("HIGH", (), {}, None, {}, {})
     got = views.events(twin, vd)
@@ -62,8 +76,10 @@ def test_an_entity_without_a_relationship_is_rated_on_its_own_records_scores_onl
 
     derived = twin.derived(HIGH)
     scores = {f"d{i}": 0.1 * i for i in range(6)}
-    derived.upsert_many("doc_sentiment", [Artifact("doc_sentiment", d, {"compound": c, "reliable": d != "d5"}, [d])
-                                          for d, c in scores.items()])
+    derived.upsert_many(
+        "doc_sentiment",
+        [Artifact("doc_sentiment", d, {"compound": c, "reliable": d != "d5"}, [d]) for d, c in scores.items()],
+    )
     derived.upsert_many("doc_sentiment", [Artifact("doc_sentiment", "other", {"compound": -1.0}, ["other"])])
     vd = views.ViewData(HIGH, (), {}, None, {}, {})
     shop = {"id": "org_1", "evidence": [f"d{i}" for i in range(6)]}
@@ -71,5 +87,9 @@ def test_an_entity_without_a_relationship_is_rated_on_its_own_records_scores_onl
     assert got == {"basis": "documents", "mean": 0.2, "documents": 5}, "the unreliable d5 and other records left out"
     assert "doc_sentiment" not in vd._lazy, "the view's scores are not all loaded for one entity"
     monkeypatch.setattr(views, "SENTIMENT_SAMPLE", 2)
-    assert views.sentiment_summary(twin, vd, shop) == {"basis": "documents", "mean": 0.15, "documents": 2,
-                                                       "sample_of": 6}  # d0 and d3
+    assert views.sentiment_summary(twin, vd, shop) == {
+        "basis": "documents",
+        "mean": 0.15,
+        "documents": 2,
+        "sample_of": 6,
+    }  # d0 and d3

@@ -24,8 +24,11 @@ def client_and_secret(twin):
 
 def _post(client, secret, body: bytes, *, ts=None, key=None, source="zapier", sig=None):
     ts = str(int(time.time())) if ts is None else ts
-    headers = {"X-Twin-Timestamp": ts, "X-Twin-Signature": sig or sign(secret, ts, body),
-               "Content-Type": "application/json"}
+    headers = {
+        "X-Twin-Timestamp": ts,
+        "X-Twin-Signature": sig or sign(secret, ts, body),
+        "Content-Type": "application/json",
+    }
     if key:
         headers["Idempotency-Key"] = key
     return client.post(f"/v1/webhooks/{source}", content=body, headers=headers)
@@ -57,8 +60,15 @@ def test_same_idempotency_key_is_stored_once(twin, client_and_secret):
 
 @pytest.mark.parametrize(
     ("case", "status"),
-    [("bad_signature", 401), ("stale", 401), ("unknown_source", 401), ("no_headers", 401), ("malformed", 422),
-     ("not_object", 422), ("oversize", 413)],
+    [
+        ("bad_signature", 401),
+        ("stale", 401),
+        ("unknown_source", 401),
+        ("no_headers", 401),
+        ("malformed", 422),
+        ("not_object", 422),
+        ("oversize", 413),
+    ],
 )
 def test_bad_requests_are_refused_and_not_stored(twin, client_and_secret, case, status):
     client, secret = client_and_secret

@@ -32,10 +32,19 @@ def _add_record(twin, rid: str, tier: str, source: str = "notes") -> None:
     from twin_assets.db.models import RecordRow
 
     with twin.session() as s:
-        s.add(RecordRow(id=rid, source=source, kind="note", tier=tier, status="stored",
-                        external_id_hash=hashlib.sha256(rid.encode()).hexdigest(),
-                        content_hash=hashlib.sha256(b"c" + rid.encode()).hexdigest(),
-                        event_time=datetime(2024, 5, 1, tzinfo=UTC), storage_location=f"store:{tier.lower()}"))
+        s.add(
+            RecordRow(
+                id=rid,
+                source=source,
+                kind="note",
+                tier=tier,
+                status="stored",
+                external_id_hash=hashlib.sha256(rid.encode()).hexdigest(),
+                content_hash=hashlib.sha256(b"c" + rid.encode()).hexdigest(),
+                event_time=datetime(2024, 5, 1, tzinfo=UTC),
+                storage_location=f"store:{tier.lower()}",
+            )
+        )
 
 
 def _until_pong(ws) -> list[dict]:
@@ -81,8 +90,12 @@ def test_message_errors_keep_the_connection(ws_app):
         ws.send_json(["a", "list"])
         assert ws.receive_json()["status"] == 422
         ws.send_json({"type": "teleport", "id": 7})
-        assert ws.receive_json() == {"type": "error", "status": 422, "id": 7,
-                                     "detail": "unknown message type; use search, ask, subscribe, unsubscribe or ping"}
+        assert ws.receive_json() == {
+            "type": "error",
+            "status": 422,
+            "id": 7,
+            "detail": "unknown message type; use search, ask, subscribe, unsubscribe or ping",
+        }
         ws.send_text("x" * 70_000)
         assert ws.receive_json()["status"] == 413
         ws.send_json({"type": "ask", "question": ""})
@@ -99,8 +112,10 @@ def test_subscription_pushes_new_visible_records_and_insight_changes(ws_app):
 
     client, tokens, twin = ws_app
     _add_record(twin, "rold", "LOW")  # existed before subscribing: never pushed
-    with client.websocket_connect(f"/v1/ws?token={tokens['low']}") as low, \
-            client.websocket_connect(f"/v1/ws?token={tokens['high']}") as high:
+    with (
+        client.websocket_connect(f"/v1/ws?token={tokens['low']}") as low,
+        client.websocket_connect(f"/v1/ws?token={tokens['high']}") as high,
+    ):
         for ws in (low, high):
             ws.receive_json()
             ws.send_json({"type": "subscribe"})
@@ -110,8 +125,15 @@ def test_subscription_pushes_new_visible_records_and_insight_changes(ws_app):
         _add_record(twin, "rnewhigh", "HIGH", source="email")
         time.sleep(2.5)
         low_got, high_got = _until_pong(low), _until_pong(high)
-        assert low_got == [{"type": "record", "id": "rnewlow", "source": "notes", "tier": "LOW",
-                            "timestamp": "2024-05-01T00:00:00+00:00"}]
+        assert low_got == [
+            {
+                "type": "record",
+                "id": "rnewlow",
+                "source": "notes",
+                "tier": "LOW",
+                "timestamp": "2024-05-01T00:00:00+00:00",
+            }
+        ]
         assert sorted(m["id"] for m in high_got) == ["rnewhigh", "rnewlow"]
         twin.derived("LOW").replace_kind("insight", [Artifact("insight", "i1", {"kind": "spending"}, [])])
         time.sleep(2.5)

@@ -163,8 +163,7 @@ class Keyring:
         key_id, _, token = blob.partition(_SEP)
         try:
             if token[:1] == _GCM:
-                return self._aead(key_id.decode()).decrypt(
-                    token[1 : 1 + _NONCE], token[1 + _NONCE :], key_id)
+                return self._aead(key_id.decode()).decrypt(token[1 : 1 + _NONCE], token[1 + _NONCE :], key_id)
             return self._fernet(key_id.decode()).decrypt(token)
         except (InvalidToken, InvalidTag, ValueError):
             raise KeyFileError(
@@ -322,8 +321,10 @@ def configured_source(settings: TwinSettings) -> str:
         return "env"
     source = (_setting(settings, "key_source") or ("passphrase" if _passphrase_override else "file")).strip().lower()
     if source not in ("file", "passphrase", "keyring"):
-        raise ConfigError(f"TWIN_KEY_SOURCE {source!r} is not one of file, passphrase, keyring",
-                          hint="unset it, or set it to one of those")
+        raise ConfigError(
+            f"TWIN_KEY_SOURCE {source!r} is not one of file, passphrase, keyring",
+            hint="unset it, or set it to one of those",
+        )
     return source
 
 
@@ -345,8 +346,10 @@ def _read_passphrase(settings: TwinSettings) -> str:
     if value is None and sys.stdin is not None and sys.stdin.isatty():
         value = getpass.getpass("twin passphrase: ")
     if not value:
-        raise KeyFileError("this twin is protected by a passphrase and none was given",
-                           hint="set TWIN_PASSPHRASE, or run the command in a terminal to be asked")
+        raise KeyFileError(
+            "this twin is protected by a passphrase and none was given",
+            hint="set TWIN_PASSPHRASE, or run the command in a terminal to be asked",
+        )
     return value
 
 
@@ -354,8 +357,15 @@ def _read_passphrase(settings: TwinSettings) -> str:
 def _argon2id(passphrase: str, salt: bytes, time_cost: int, memory_kib: int, parallelism: int) -> bytes:
     from argon2.low_level import Type, hash_secret_raw
 
-    return hash_secret_raw(passphrase.encode(), salt, time_cost=time_cost, memory_cost=memory_kib,
-                           parallelism=parallelism, hash_len=32, type=Type.ID)
+    return hash_secret_raw(
+        passphrase.encode(),
+        salt,
+        time_cost=time_cost,
+        memory_cost=memory_kib,
+        parallelism=parallelism,
+        hash_len=32,
+        type=Type.ID,
+    )
 
 
 def _verifier(kek: bytes) -> str:
@@ -366,9 +376,15 @@ def _verifier(kek: bytes) -> str:
 def _create_kdf(settings: TwinSettings, passphrase: str) -> bytes:
     salt = secrets.token_bytes(16)
     kek = _argon2id(passphrase, salt, ARGON2_TIME_COST, ARGON2_MEMORY_KIB, ARGON2_PARALLELISM)
-    payload = {"version": 1, "kdf": "argon2id", "salt": base64.b64encode(salt).decode(),
-               "time_cost": ARGON2_TIME_COST, "memory_kib": ARGON2_MEMORY_KIB, "parallelism": ARGON2_PARALLELISM,
-               "verifier": _verifier(kek)}
+    payload = {
+        "version": 1,
+        "kdf": "argon2id",
+        "salt": base64.b64encode(salt).decode(),
+        "time_cost": ARGON2_TIME_COST,
+        "memory_kib": ARGON2_MEMORY_KIB,
+        "parallelism": ARGON2_PARALLELISM,
+        "verifier": _verifier(kek),
+    }
     _write_private(settings.keys_dir / KDF_FILE, json.dumps(payload, indent=2))
     return kek
 
@@ -399,11 +415,15 @@ def _os_keyring_kek(settings: TwinSettings, create: bool = False) -> bytes:
             value = new_secret()
             keyring.set_password(KEYRING_SERVICE, user, value)
     except KeyringError as exc:
-        raise KeyFileError(f"the OS keyring is not usable ({type(exc).__name__})",
-                           hint="unlock or install a keyring backend, or unset TWIN_KEY_SOURCE") from None
+        raise KeyFileError(
+            f"the OS keyring is not usable ({type(exc).__name__})",
+            hint="unlock or install a keyring backend, or unset TWIN_KEY_SOURCE",
+        ) from None
     if value is None:
-        raise KeyFileError("the OS keyring holds no key for this twin",
-                           hint=f"restore it (service {KEYRING_SERVICE!r}, user: the home's path) or keys/ from backup")
+        raise KeyFileError(
+            "the OS keyring holds no key for this twin",
+            hint=f"restore it (service {KEYRING_SERVICE!r}, user: the home's path) or keys/ from backup",
+        )
     return _decode_secret(value, "the OS keyring's twin key")
 
 
@@ -457,7 +477,12 @@ def read_master(settings: TwinSettings, path: Path | None = None) -> MasterFile:
 
 
 def save_master_file(
-    path: Path, entries: Iterable[KeyEntry], active_id: str, *, wrap: str | None = None, kek: bytes | None = None,
+    path: Path,
+    entries: Iterable[KeyEntry],
+    active_id: str,
+    *,
+    wrap: str | None = None,
+    kek: bytes | None = None,
     index_secret: bytes | None = None,
 ) -> None:
     fernet = Fernet(base64.urlsafe_b64encode(kek)) if wrap and kek else None
@@ -479,8 +504,9 @@ def save_master_file(
 
 
 def write_master(settings: TwinSettings, mf: MasterFile) -> None:
-    save_master_file(settings.keys_dir / MASTER_FILE, mf.entries, mf.active, wrap=mf.wrap, kek=mf.kek,
-                     index_secret=mf.index_secret)
+    save_master_file(
+        settings.keys_dir / MASTER_FILE, mf.entries, mf.active, wrap=mf.wrap, kek=mf.kek, index_secret=mf.index_secret
+    )
 
 
 def new_key_id(existing: Iterable[str]) -> str:
@@ -618,8 +644,14 @@ def describe_keys(settings: TwinSettings) -> dict[str, object]:
             data = json.loads(master.read_text())
             out["active"] = data.get("active")
             for k in data.get("keys", []):
-                keys.append({"id": k.get("id"), "created": k.get("created"), "retired": k.get("retired"),
-                             "secret_kept": bool(k.get("secret") or k.get("wrapped"))})
+                keys.append(
+                    {
+                        "id": k.get("id"),
+                        "created": k.get("created"),
+                        "retired": k.get("retired"),
+                        "secret_kept": bool(k.get("secret") or k.get("wrapped")),
+                    }
+                )
         except (OSError, ValueError, AttributeError):
             out["error"] = "key file unreadable"
     if settings.master_key is not None:
@@ -628,8 +660,9 @@ def describe_keys(settings: TwinSettings) -> dict[str, object]:
             text = _setting(settings, name)
             if text:
                 entry = _env_entry(text, what)
-                with_env.append({"id": entry.key_id, "created": "env", "retired": None, "secret_kept": True,
-                                 "from": what})
+                with_env.append(
+                    {"id": entry.key_id, "created": "env", "retired": None, "secret_kept": True, "from": what}
+                )
         out["active"] = with_env[0]["id"]
         keys = with_env + [k for k in keys if k["id"] not in {e["id"] for e in with_env}]
     out["keys"] = keys

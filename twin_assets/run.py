@@ -50,8 +50,10 @@ def materialize(settings: TwinSettings, selection: str | None = None) -> RunOutc
         try:
             keys = list(AssetSelection.from_string(selection).resolve(graph))
         except Exception as exc:
-            raise TwinError(f"invalid asset selection: {type(exc).__name__}: {exc}",
-                            hint="e.g. --select 'group:sources' or --select 'key:documents'") from None
+            raise TwinError(
+                f"invalid asset selection: {type(exc).__name__}: {exc}",
+                hint="e.g. --select 'group:sources' or --select 'key:documents'",
+            ) from None
         if not keys:
             raise TwinError("the selection matches no asset", hint="see the asset names in the Dagster UI")
     keys = keys if keys is not None else list(graph.get_all_asset_keys())
@@ -86,8 +88,10 @@ def materialize(settings: TwinSettings, selection: str | None = None) -> RunOutc
                 if e.event_type_value == "ASSET_CHECK_EVALUATION":
                     ev = e.event_specific_data
                     state = "passed" if ev.passed else "FAILED"
-                    outcome.checks.append(f"{ev.asset_key.to_user_string()}:{ev.check_name}"
-                                          f"{f'[{partition}]' if partition else ''} {state}")
+                    outcome.checks.append(
+                        f"{ev.asset_key.to_user_string()}:{ev.check_name}"
+                        f"{f'[{partition}]' if partition else ''} {state}"
+                    )
             if not result.success:
                 outcome.success = False
                 break

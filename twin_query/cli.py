@@ -37,9 +37,14 @@ def _dump(data: object) -> None:
 # ---- init -----------------------------------------------------------------------
 @app.command()
 def init(
-    passphrase: Annotated[bool, typer.Option(
-        "--passphrase", help="Protect the keys with a passphrase (asked for here, or TWIN_PASSPHRASE); "
-        "later commands read TWIN_PASSPHRASE or ask.")] = False,
+    passphrase: Annotated[
+        bool,
+        typer.Option(
+            "--passphrase",
+            help="Protect the keys with a passphrase (asked for here, or TWIN_PASSPHRASE); "
+            "later commands read TWIN_PASSPHRASE or ask.",
+        ),
+    ] = False,
 ) -> None:
     """Create TWIN_HOME, keys, dagster.yaml and a first API token (printed once)."""
     from twin_query.setup import init_home
@@ -48,7 +53,8 @@ def init(
         from twin_assets.keys import use_passphrase
 
         given = os.environ.get("TWIN_PASSPHRASE") or typer.prompt(
-            "passphrase", hide_input=True, confirmation_prompt=True)
+            "passphrase", hide_input=True, confirmation_prompt=True
+        )
         use_passphrase(given)
     try:
         report = init_home(get_settings())
@@ -78,9 +84,11 @@ def ingest(
     if as_json:
         _dump(summary)
     else:
-        out.print(f"{summary['files']} file(s), {summary['records']} record(s) "
-                  f"{'parsed' if dry_run else 'ingested'}: " +
-                  (", ".join(f"{k} {v}" for k, v in summary["by_source"].items()) or "none"))
+        out.print(
+            f"{summary['files']} file(s), {summary['records']} record(s) "
+            f"{'parsed' if dry_run else 'ingested'}: "
+            + (", ".join(f"{k} {v}" for k, v in summary["by_source"].items()) or "none")
+        )
         for q in summary["quarantined"]:
             err.print(f"quarantined {q['path']}: {q['error']}")
     if summary["files"] and not summary["records"] and summary["quarantined"]:
@@ -136,8 +144,13 @@ def search(
 @app.command()
 def ask(
     question: Annotated[str, typer.Argument(help="A question in plain language, e.g. 'how do I know Anna?'.")],
-    as_of: Annotated[str | None, typer.Option("--as-of", help="Answer as if now were this date (YYYY-MM-DD) "
-                                              "or ISO date-time; relative dates count from it.")] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of",
+            help="Answer as if now were this date (YYYY-MM-DD) or ISO date-time; relative dates count from it.",
+        ),
+    ] = None,
     k: Annotated[int, typer.Option("--k", min=1, max=50, help="Items retrieved per step.")] = 10,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
@@ -162,15 +175,23 @@ def ask(
     out.print(f"[bold]{escape(result['answer'])}[/bold]")
     out.print(f"[dim]intent: {result['intent']}[/dim]")
     for step in result["reasoning"]:
-        cites = f" [dim]{', '.join(step['evidence'][:6])}{' …' if len(step['evidence']) > 6 else ''}[/dim]" \
-            if step["evidence"] else ""
+        cites = (
+            f" [dim]{', '.join(step['evidence'][:6])}{' …' if len(step['evidence']) > 6 else ''}[/dim]"
+            if step["evidence"]
+            else ""
+        )
         out.print(f"  {step['step']}. {escape(step['text'])}{cites}")
     if result["evidence"]:
         table = Table("id", "source", "tier", "when", "title / snippet")
         for e in result["evidence"]:
             snippet = e["snippet"] if len(e["snippet"]) <= 160 else e["snippet"][:159] + "…"
-            table.add_row(e["id"], e["source"], e["tier"], (e["timestamp"] or "")[:10],
-                          f"[bold]{escape(e['title'])}[/bold]\n{escape(snippet)}")
+            table.add_row(
+                e["id"],
+                e["source"],
+                e["tier"],
+                (e["timestamp"] or "")[:10],
+                f"[bold]{escape(e['title'])}[/bold]\n{escape(snippet)}",
+            )
         out.print(table)
 
 

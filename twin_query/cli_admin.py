@@ -43,16 +43,26 @@ def keys_rotate(
     require_home(settings)
     report = rotate_keys(settings)
     if as_json:
-        _dump({"key_id": report.target, "resumed": report.resumed, "retired": report.retired,
-               "reencrypted": report.counts, "verified_items": report.verified_items})
+        _dump(
+            {
+                "key_id": report.target,
+                "resumed": report.resumed,
+                "retired": report.retired,
+                "reencrypted": report.counts,
+                "verified_items": report.verified_items,
+            }
+        )
         return
     out.print(("resumed rotation" if report.resumed else "rotated") + f" to key {report.target}")
     for phase, n in report.counts.items():
         out.print(f"  {phase}: {n}")
     out.print(f"verified {report.verified_items} item(s) with the new key alone")
     if report.retired:
-        out.print("retired " + ", ".join(report.retired) + (
-            " (you may now unset TWIN_PREVIOUS_MASTER_KEY)" if settings.master_key is not None else ""))
+        out.print(
+            "retired "
+            + ", ".join(report.retired)
+            + (" (you may now unset TWIN_PREVIOUS_MASTER_KEY)" if settings.master_key is not None else "")
+        )
 
 
 @keys_app.command("generate")
@@ -64,14 +74,25 @@ def keys_generate() -> None:
 
 
 def forget(
-    record: Annotated[str | None, typer.Option("--record", help="A record id: the record and all derived data.")]
-    = None,
-    entity: Annotated[str | None, typer.Option(
-        "--entity", help="An entity id: the entity, its aliases, mentions, edges and relationship data in every "
-        "view and graph snapshot, kept out of later rebuilds. The records mentioning it are NOT deleted.")] = None,
-    source: Annotated[str | None, typer.Option(
-        "--source", help="A source name (email, calendar, a webhook sender, an API source): every record, input, "
-        "raw archive, event, cursor and token of it.")] = None,
+    record: Annotated[
+        str | None, typer.Option("--record", help="A record id: the record and all derived data.")
+    ] = None,
+    entity: Annotated[
+        str | None,
+        typer.Option(
+            "--entity",
+            help="An entity id: the entity, its aliases, mentions, edges and relationship data in every "
+            "view and graph snapshot, kept out of later rebuilds. The records mentioning it are NOT deleted.",
+        ),
+    ] = None,
+    source: Annotated[
+        str | None,
+        typer.Option(
+            "--source",
+            help="A source name (email, calendar, a webhook sender, an API source): every record, input, "
+            "raw archive, event, cursor and token of it.",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print what was removed as JSON.")] = False,
 ) -> None:
     """Remove a record, an entity or a source, and everything derived from it, from every store.
@@ -139,14 +160,17 @@ def _print_audit(data: dict[str, Any]) -> None:
     if data["blind_index"]:
         out.print("blind index: " + ", ".join(f"{k} {n}" for k, n in data["blind_index"].items()), markup=False)
     reads = data["high_reads"]
-    out.print(f"HIGH reads through the API: {reads['count']}" + (
-        " (latest: " + ", ".join(r["record_id"] for r in reads["last"]) + ")" if reads["last"] else ""), markup=False)
+    out.print(
+        f"HIGH reads through the API: {reads['count']}"
+        + (" (latest: " + ", ".join(r["record_id"] for r in reads["last"]) + ")" if reads["last"] else ""),
+        markup=False,
+    )
 
 
 def _flat_counts(used: dict[str, Any]) -> str:
     total: dict[str, int] = {}
     for key, counts in used.items():
-        for k, n in (counts.items() if isinstance(counts, dict) else [(key, counts)]):
+        for k, n in counts.items() if isinstance(counts, dict) else [(key, counts)]:
             total[k] = total.get(k, 0) + int(n)
     return ", ".join(f"{k}: {n}" for k, n in sorted(total.items()))
 

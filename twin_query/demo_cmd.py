@@ -115,14 +115,29 @@ def run_demo(settings: TwinSettings, *, seed: int, people: int, years: int, out_
     use_dagster_home(settings)
     token = create_token(open_twin(settings), ["low", "medium", "high"])
     with hold_server(settings) as chroma_url:
-        env = {**os.environ, "TWIN_HOME": str(settings.home_path), "TWIN_CHROMA_URL": chroma_url,
-               "DAGSTER_HOME": os.environ["DAGSTER_HOME"]}
+        env = {
+            **os.environ,
+            "TWIN_HOME": str(settings.home_path),
+            "TWIN_CHROMA_URL": chroma_url,
+            "DAGSTER_HOME": os.environ["DAGSTER_HOME"],
+        }
         # Its own process group: `dagster dev` starts a webserver, a daemon and code servers,
         # and all of them must go when the demo stops, however it is stopped.
         dagster = subprocess.Popen(
-            [str(Path(sys.executable).with_name("dagster")), "dev", "-m", "twin_assets.definitions",
-             "-h", "127.0.0.1", "-p", "3000"],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+            [
+                str(Path(sys.executable).with_name("dagster")),
+                "dev",
+                "-m",
+                "twin_assets.definitions",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                "3000",
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
         )
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # run the cleanup below on `kill` too
         try:

@@ -17,8 +17,12 @@ from twin_assets.settings import TwinSettings
 
 def _progress(enabled: bool) -> Progress:
     return Progress(
-        TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed} items"), TimeElapsedColumn(),
-        disable=not enabled, transient=True,
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed} items"),
+        TimeElapsedColumn(),
+        disable=not enabled,
+        transient=True,
     )
 
 
@@ -56,7 +60,10 @@ def ingest_paths(
 
 
 def _ingest(
-    settings: TwinSettings, n_files: int, plan: list[tuple[Path, Any]], quarantined: list[dict[str, str]],
+    settings: TwinSettings,
+    n_files: int,
+    plan: list[tuple[Path, Any]],
+    quarantined: list[dict[str, str]],
     show_progress: bool,
 ) -> dict[str, Any]:
     from twin_assets import progress
@@ -93,8 +100,9 @@ def _ingest(
             finally:
                 progress.set_reporter(None)
         if not outcome.success:
-            raise TwinError("materialization failed: " + "; ".join(outcome.failures),
-                            hint="see the run in the Dagster UI")
+            raise TwinError(
+                "materialization failed: " + "; ".join(outcome.failures), hint="see the run in the Dagster UI"
+            )
     with twin.session() as s:
         for inp in s.scalars(select(Input).where(Input.id.in_(input_ids))):
             by_source[inp.source] += inp.records

@@ -68,15 +68,21 @@ def rrf(rankings: Iterable[list[str]], k: int = RRF_K, weights: Iterable[float] 
 
 
 def _vector_hits(
-    chroma: Callable[[], ChromaVectors], store: DocumentStore, vector: np.ndarray, fetch: int,
-    since: datetime | None, until: datetime | None, source: str | None,
+    chroma: Callable[[], ChromaVectors],
+    store: DocumentStore,
+    vector: np.ndarray,
+    fetch: int,
+    since: datetime | None,
+    until: datetime | None,
+    source: str | None,
 ) -> list[tuple[str, float]]:
     """Filtered vector search, the filter applied before ranking. The store knows which ids pass; up to
     EXACT_CANDIDATES of them are scored exactly. Beyond that, LOW filters inside Chroma on its metadata;
     MEDIUM (whose vectors carry no metadata) over-fetches, then filters."""
     tier = store.tier
-    allowed = store.matching_ids(since=since, until=until, source=source,
-                                 limit=None if tier == HIGH else EXACT_CANDIDATES)
+    allowed = store.matching_ids(
+        since=since, until=until, source=source, limit=None if tier == HIGH else EXACT_CANDIDATES
+    )
     if tier == HIGH:
         return _high_index.query(store, vector, fetch, allowed=allowed)
     vectors = chroma()
@@ -154,7 +160,6 @@ def search(
         if doc is None:  # removed between ranking and fetching (forget, supersede)
             continue
         hits.append(
-            Hit(doc.id, doc.source, doc.kind, doc.tier, round(score, 6), doc.event_time, doc.title,
-                snippet(doc, query))
+            Hit(doc.id, doc.source, doc.kind, doc.tier, round(score, 6), doc.event_time, doc.title, snippet(doc, query))
         )
     return hits

@@ -85,9 +85,14 @@ class RecordLinks:
         out = []
         for i in self._of.get(entity_id, ()):
             t = self.times[i]
-            out.append({"id": self.ids[i], "type": "record",
-                        "time": datetime.fromtimestamp(t, UTC).isoformat() if t == t else None,
-                        **{f: self._names[f][self._codes[f][i]] for f in self._codes}})
+            out.append(
+                {
+                    "id": self.ids[i],
+                    "type": "record",
+                    "time": datetime.fromtimestamp(t, UTC).isoformat() if t == t else None,
+                    **{f: self._names[f][self._codes[f][i]] for f in self._codes},
+                }
+            )
         return out
 
 
@@ -276,8 +281,9 @@ def view_graph(twin: Twin, view: str) -> tuple[int, RecordLinks, nx.Graph] | Non
         return _load_graph(twin, view, key, versions[-1], cached)
 
 
-def _load_graph(twin: Twin, view: str, key: tuple[str, str], version: int,
-                cached: tuple[int, RecordLinks, nx.Graph] | None) -> tuple[int, RecordLinks, nx.Graph] | None:
+def _load_graph(
+    twin: Twin, view: str, key: tuple[str, str], version: int, cached: tuple[int, RecordLinks, nx.Graph] | None
+) -> tuple[int, RecordLinks, nx.Graph] | None:
     graphs = twin.graphs(view)
     try:
         eg, links = nx.Graph(), RecordLinks()
@@ -315,8 +321,19 @@ class TimelineEntry:
     """One stored timeline event as the API holds it, read like the stored dict (``e.get("title")``, ``e["_t"]``
     for the parsed time). Slots instead of a dict per event: a million events took ~1.6 GB as dicts."""
 
-    __slots__ = ("_t", "doc_id", "end", "entity_ids", "kind", "local_time", "original_tz", "series_id", "source",
-                 "tier", "title")
+    __slots__ = (
+        "_t",
+        "doc_id",
+        "end",
+        "entity_ids",
+        "kind",
+        "local_time",
+        "original_tz",
+        "series_id",
+        "source",
+        "tier",
+        "title",
+    )
 
     def __init__(self, data: dict[str, Any], t: datetime, share: Sharer) -> None:
         self.doc_id, self._t = data["doc_id"], t
@@ -469,8 +486,13 @@ def related(eg: nx.Graph | None, vd: ViewData, entity_id: str, limit: int) -> li
         edges.append((float(a.get("weight", 0)), n, e, a))
     edges.sort(key=lambda x: (-x[0], x[1]))
     return [
-        {"entity": brief(e), "weight": w, "first": iso(a.get("first")), "last": iso(a.get("last")),
-         "evidence_ids": list(a.get("evidence") or [])}
+        {
+            "entity": brief(e),
+            "weight": w,
+            "first": iso(a.get("first")),
+            "last": iso(a.get("last")),
+            "evidence_ids": list(a.get("evidence") or []),
+        }
         for w, _, e, a in edges[:limit]
     ]
 
@@ -534,8 +556,9 @@ def profile(
         "first_seen": times[0].isoformat() if times else None,
         "last_seen": times[-1].isoformat() if times else None,
         "next_scheduled": upcoming[0].isoformat() if upcoming else None,
-        "top_related": [{k: v for k, v in r.items() if k != "evidence_ids"}
-                        for r in related(eg, vd, entity["id"], related_limit)],
+        "top_related": [
+            {k: v for k, v in r.items() if k != "evidence_ids"} for r in related(eg, vd, entity["id"], related_limit)
+        ],
         "sentiment": sentiment_summary(twin, vd, entity),
         "centrality": {k: centrality.get(k) for k in ("pagerank", "betweenness", "degree")} if centrality else None,
         "community": {"id": cid, "size": community.get("size")} if community else None,
@@ -546,7 +569,6 @@ def latest_records(links: RecordLinks | None, entity_id: str, n: int, oldest: bo
     recs = [(parse_time(r.get("time")), r["id"]) for r in record_neighbours(links, entity_id)]
     dated = sorted(((t, i) for t, i in recs if t), reverse=not oldest)
     return [i for _, i in dated[:n]]
-
 
 
 # ---- change signals ---------------------------------------------------------------------------

@@ -61,10 +61,7 @@ def test_vcard21_quoted_printable_soft_breaks_and_charset(tmp_path: Path) -> Non
     assert record.source == "contacts"
     assert record.kind == "contact"
     assert record.title == "Jürgen Müller"
-    assert (
-        "Erste Zeile\nZweite Zeile, die sehr lang ist und deshalb umgebrochen wurde, mit Grüßen"
-        in record.body
-    )
+    assert "Erste Zeile\nZweite Zeile, die sehr lang ist und deshalb umgebrochen wurde, mit Grüßen" in record.body
     assert record.attributes["org"] == "Bäckerei Schön"
     assert record.attributes["department"] == "Verkauf"
     assert record.attributes["phones"] == ["+491711234567", "03012345678"]
@@ -72,9 +69,7 @@ def test_vcard21_quoted_printable_soft_breaks_and_charset(tmp_path: Path) -> Non
     assert record.attributes["birthday"] == "1980-03-21"
     assert record.attributes["vcard_version"] == "2.1"
     assert record.parties == [
-        Party(
-            role="contact", name="Jürgen Müller", email="juergen.mueller@example.com", phone="+491711234567"
-        )
+        Party(role="contact", name="Jürgen Müller", email="juergen.mueller@example.com", phone="+491711234567")
     ]
     assert record.external_id.startswith("sha256:")
     assert record.event_time is None
@@ -356,9 +351,7 @@ def test_external_id_without_uid_is_stable_and_content_based(tmp_path: Path) -> 
 
 
 def test_duplicate_uid_in_one_file_gets_distinct_ids(tmp_path: Path) -> None:
-    text = "".join(
-        f"BEGIN:VCARD\r\nVERSION:3.0\r\nUID:same\r\nFN:{name}\r\nEND:VCARD\r\n" for name in ("One", "Two")
-    )
+    text = "".join(f"BEGIN:VCARD\r\nVERSION:3.0\r\nUID:same\r\nFN:{name}\r\nEND:VCARD\r\n" for name in ("One", "Two"))
     records, _ = parse(write(tmp_path, text.encode()))
     assert records[0].external_id == "same"
     assert records[1].external_id.startswith("sha256:")

@@ -471,7 +471,7 @@ def test_structure_header_cache_parses_exactly_like_the_default_policy(tmp_path,
         b'Content-Type: multipart/mixed;\n boundary="BB"\n\n'
         b'--BB\nContent-Type: multipart/alternative; boundary="AA"\n\n'
         b"--AA\nContent-Type: text/plain; charset=iso-8859-1\nContent-Transfer-Encoding: quoted-printable\n\n"
-        b"Gr=FC=DFe\n--AA\nContent-Type: text/html; charset=\"utf-8\"\n\n<p>Gr\xc3\xbc\xc3\x9fe</p>\n--AA--\n"
+        b'Gr=FC=DFe\n--AA\nContent-Type: text/html; charset="utf-8"\n\n<p>Gr\xc3\xbc\xc3\x9fe</p>\n--AA--\n'
         b'--BB\nContent-Type: application/pdf; name="r.pdf"\nContent-Disposition: attachment;\n filename="r.pdf"\n'
         b"Content-Transfer-Encoding: base64\n\nJVBERi0=\n--BB--\n"
     )

@@ -163,8 +163,7 @@ def test_calendar_parses_with_recurrence_timezones_and_attendees(demo) -> None:
     assert override["DTSTART"].dt != override["RECURRENCE-ID"].dt
     assert str(master["DTSTART"].dt.tzinfo) == "Europe/Berlin"
     assert any(
-        getattr(e["DTSTART"].dt, "tzinfo", None) and str(e["DTSTART"].dt.tzinfo) == "America/New_York"
-        for e in events
+        getattr(e["DTSTART"].dt, "tzinfo", None) and str(e["DTSTART"].dt.tzinfo) == "America/New_York" for e in events
     )
     all_day = [e for e in events if type(e["DTSTART"].dt) is date]
     assert any("RRULE" in e and e["RRULE"]["FREQ"] == ["YEARLY"] for e in all_day)
@@ -258,18 +257,12 @@ def test_slack_export_parses(demo) -> None:
     threads = mentions = 0
     for channel in channels:
         assert set(channel["members"]) <= user_ids
-        for day_file in (
-            sorted((slack / channel["name"]).glob("*.json")) if (slack / channel["name"]).exists() else []
-        ):
+        for day_file in sorted((slack / channel["name"]).glob("*.json")) if (slack / channel["name"]).exists() else []:
             assert re.fullmatch(r"\d{4}-\d{2}-\d{2}\.json", day_file.name)
             msgs = json.loads(day_file.read_text())
             total += len(msgs)
             for m in msgs:
-                assert (
-                    m["type"] == "message"
-                    and m["user"] in user_ids
-                    and re.fullmatch(r"\d{10}\.\d{6}", m["ts"])
-                )
+                assert m["type"] == "message" and m["user"] in user_ids and re.fullmatch(r"\d{10}\.\d{6}", m["ts"])
                 threads += "thread_ts" in m and m["thread_ts"] != m["ts"]
                 mentions += bool(re.search(r"<@U[0-9A-Z]+>", m["text"]))
     assert total == summary["files"]["chat/slack"]
@@ -429,19 +422,14 @@ def test_high_only_entities_appear_only_in_high_items(demo, messages) -> None:
     root, _, truth = demo
     assert truth["high_only_entities"]
     high_mids = {
-        s["locator"]["message_id"]
-        for s in truth["sensitive"]
-        if s["tier"] == "HIGH" and s["source"] == "email"
+        s["locator"]["message_id"] for s in truth["sensitive"] if s["tier"] == "HIGH" and s["source"] == "email"
     }
-    high_paths = {
-        s["locator"]["path"] for s in truth["sensitive"] if s["tier"] == "HIGH" and s["source"] == "notes"
-    }
+    high_paths = {s["locator"]["path"] for s in truth["sensitive"] if s["tier"] == "HIGH" and s["source"] == "notes"}
     for name in truth["high_only_entities"]:
         holders = {
             mid(m)
             for m in messages
-            if name in text_of(m)
-            or name in str(email.header.make_header(email.header.decode_header(m["From"])))
+            if name in text_of(m) or name in str(email.header.make_header(email.header.decode_header(m["From"])))
         }
         assert holders and holders <= high_mids
         notes = {

@@ -40,8 +40,32 @@ def _reference(extractor: TextExtractor, texts: list[str]) -> list[list[tuple]]:
 
 def _random_texts(n: int, seed: int) -> list[str]:
     rng = random.Random(seed)
-    words = ["Anna", "anna", "Eriksen", "eriksen", "New", "new", "York", "york", "Times", "times", "Jean", "-",
-             "Luc", "Picard", "Northwind", "Harbor", "project", "O'Brien", "&", "Sons", "and", "the", ",", "."]
+    words = [
+        "Anna",
+        "anna",
+        "Eriksen",
+        "eriksen",
+        "New",
+        "new",
+        "York",
+        "york",
+        "Times",
+        "times",
+        "Jean",
+        "-",
+        "Luc",
+        "Picard",
+        "Northwind",
+        "Harbor",
+        "project",
+        "O'Brien",
+        "&",
+        "Sons",
+        "and",
+        "the",
+        ",",
+        ".",
+    ]
     return [" ".join(rng.choice(words) for _ in range(rng.randint(0, 30))) for _ in range(n)]
 
 
@@ -60,22 +84,52 @@ def test_longest_match_wins_and_case_sensitivity_holds():
     if extractor.statistical:
         pytest.skip("a statistical spaCy model is installed")
     spans = list(extractor._spans(extractor._nlp("Anna Eriksen met anna and Anna in new york, New York.")))
-    assert [(s[1], s[2]) for s in spans] == [("e_anna", "Anna Eriksen"), ("e_anna_first", "Anna"),
-                                            ("e_york", "york"), ("e_ny", "New York")]
+    assert [(s[1], s[2]) for s in spans] == [
+        ("e_anna", "Anna Eriksen"),
+        ("e_anna_first", "Anna"),
+        ("e_york", "york"),
+        ("e_ny", "New York"),
+    ]
 
 
 def _mixed_texts(n: int, seed: int) -> list[str]:
     """Random texts where most name nobody, with the punctuation and word joins that tokenizers split."""
     rng = random.Random(seed)
-    filler = ["ok", "thanks", "see", "you", "at", "10km", "the", "Anna's", "Annabel", "@anna", "anna_b", "NEW",
-              "York-based", "(Northwind)", "Picard.", "o'brien", "sons", "x2", "Ånna", "niño", ",", "!", "\n"]
+    filler = [
+        "ok",
+        "thanks",
+        "see",
+        "you",
+        "at",
+        "10km",
+        "the",
+        "Anna's",
+        "Annabel",
+        "@anna",
+        "anna_b",
+        "NEW",
+        "York-based",
+        "(Northwind)",
+        "Picard.",
+        "o'brien",
+        "sons",
+        "x2",
+        "Ånna",
+        "niño",
+        ",",
+        "!",
+        "\n",
+    ]
     names = ["Anna Eriksen", "Jean-Luc Picard", "New York", "O'Brien & Sons", "harbor project", "York"]
-    return [" ".join(rng.choice(names) if rng.random() < 0.05 else rng.choice(filler)
-                     for _ in range(rng.randint(1, 25))) for _ in range(n)]
+    return [
+        " ".join(rng.choice(names) if rng.random() < 0.05 else rng.choice(filler) for _ in range(rng.randint(1, 25)))
+        for _ in range(n)
+    ]
 
 
-@pytest.mark.parametrize("texts", [TEXTS, _random_texts(400, 3), _mixed_texts(2000, 5)],
-                         ids=["crafted", "random", "mixed"])
+@pytest.mark.parametrize(
+    "texts", [TEXTS, _random_texts(400, 3), _mixed_texts(2000, 5)], ids=["crafted", "random", "mixed"]
+)
 def test_texts_skipped_before_tokenizing_would_have_matched_nothing(texts):
     extractor = TextExtractor(PATTERNS)
     if extractor.statistical:

@@ -121,9 +121,12 @@ def test_topical_texts_match_one_document_at_a_time_and_use_given_normalisations
     from twin_assets.processing.text import normalise
     from twin_assets.processing.topics import topical_texts
 
-    docs = [*_docs(), make_doc("t", source="ofx", kind="transaction", title="REWE", body="Kartenzahlung"),
-            make_doc("short", body="ok thanks"),
-            make_doc("q", body="My own words about the marathon plan today\n\n> quoted line about taxes\n> more")]
+    docs = [
+        *_docs(),
+        make_doc("t", source="ofx", kind="transaction", title="REWE", body="Kartenzahlung"),
+        make_doc("short", body="ok thanks"),
+        make_doc("q", body="My own words about the marathon plan today\n\n> quoted line about taxes\n> more"),
+    ]
     kept, texts = topical_texts(docs)
     assert [d.id for d in kept] == [d.id for d in docs if is_topical(d)]
     assert texts == [topic_text(d) for d in kept]

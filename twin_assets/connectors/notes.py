@@ -282,9 +282,7 @@ def note_record(text: str, rel_path: str) -> tuple[Record, list[str]]:
     links = _dedupe([*link_targets(scan), *(f"#{t}" for t in tags)])
     event_time, original_tz = _note_time(meta, stem)
     author = _lookup(meta, "author")
-    parties = (
-        [Party(role="author", name=author.strip())] if isinstance(author, str) and author.strip() else []
-    )
+    parties = [Party(role="author", name=author.strip())] if isinstance(author, str) and author.strip() else []
 
     record = Record(
         source=SOURCE,

@@ -1,6 +1,5 @@
 """The normalised documents table (tier-routed) and the vector index over it."""
 
-
 from dagster import AssetExecutionContext, AutomationCondition, MaterializeResult, asset
 
 from twin_assets.connectors.registry import connectors

@@ -40,66 +40,101 @@ def run_model_step(
     return MaterializeResult(metadata={**counts, "unchanged": False})
 
 
-COMMON = {"partitions_def": tier_partitions, "automation_condition": AutomationCondition.eager(),
-          "pool": "twin_writer"}
+COMMON = {"partitions_def": tier_partitions, "automation_condition": AutomationCondition.eager(), "pool": "twin_writer"}
 
 
-@asset(group_name="processing", deps=[documents], kinds={"python"}, **COMMON,
-       description="Text of each record of this tier: language, quoted replies, signatures and boilerplate as "
-       "offset ranges (not copies), and citable passages with their offsets.")
+@asset(
+    group_name="processing",
+    deps=[documents],
+    kinds={"python"},
+    **COMMON,
+    description="Text of each record of this tier: language, quoted replies, signatures and boilerplate as "
+    "offset ranges (not copies), and citable passages with their offsets.",
+)
 @content_safe
 def text(context: AssetExecutionContext, twin: TwinResource) -> MaterializeResult:
     return run_model_step(twin, model.build_text, context.partition_key, own_tier_only=True)
 
 
-@asset(group_name="processing", deps=[documents], kinds={"spacy"}, **COMMON,
-       description="People, organisations, places and projects resolved across sources (aliases merged with "
-       "evidence), and which records mention them. Partition = tier view: built only from records at or "
-       "below that tier.")
+@asset(
+    group_name="processing",
+    deps=[documents],
+    kinds={"spacy"},
+    **COMMON,
+    description="People, organisations, places and projects resolved across sources (aliases merged with "
+    "evidence), and which records mention them. Partition = tier view: built only from records at or "
+    "below that tier.",
+)
 @content_safe
 def entities(context: AssetExecutionContext, twin: TwinResource) -> MaterializeResult:
     return run_model_step(twin, model.build_entities, context.partition_key)
 
 
-@asset(group_name="processing", deps=[entities], kinds={"python"}, **COMMON,
-       description="VADER sentiment per record and per relationship per month.")
+@asset(
+    group_name="processing",
+    deps=[entities],
+    kinds={"python"},
+    **COMMON,
+    description="VADER sentiment per record and per relationship per month.",
+)
 @content_safe
 def sentiment(context: AssetExecutionContext, twin: TwinResource) -> MaterializeResult:
     return run_model_step(twin, model.build_sentiment, context.partition_key)
 
 
-@asset(group_name="processing", deps=[entities], kinds={"python"}, **COMMON,
-       description="Events in UTC with their original zone, recurring series, and life events (trips, job "
-       "changes, moves) detected from clusters of evidence.")
+@asset(
+    group_name="processing",
+    deps=[entities],
+    kinds={"python"},
+    **COMMON,
+    description="Events in UTC with their original zone, recurring series, and life events (trips, job "
+    "changes, moves) detected from clusters of evidence.",
+)
 @content_safe
 def timeline(context: AssetExecutionContext, twin: TwinResource) -> MaterializeResult:
     return run_model_step(twin, model.build_timeline, context.partition_key)
 
 
-@asset(group_name="processing", deps=[AssetDep(embeddings, partition_mapping=ALL_TIERS)], kinds={"scikitlearn"},
-       **COMMON, description="Topics: clusters of record embeddings with c-TF-IDF labels and monthly trends.")
+@asset(
+    group_name="processing",
+    deps=[AssetDep(embeddings, partition_mapping=ALL_TIERS)],
+    kinds={"scikitlearn"},
+    **COMMON,
+    description="Topics: clusters of record embeddings with c-TF-IDF labels and monthly trends.",
+)
 @content_safe
 def topics(context: AssetExecutionContext, twin: TwinResource) -> MaterializeResult:
     return run_model_step(twin, model.build_topics, context.partition_key)
 
 
-@asset(group_name="graph", deps=[entities], kinds={"networkx"}, **COMMON,
-       description="Knowledge graph of entities and records (tier on every node and edge, weights over time), "
-       "saved as a versioned, encrypted snapshot.")
+@asset(
+    group_name="graph",
+    deps=[entities],
+    kinds={"networkx"},
+    **COMMON,
+    description="Knowledge graph of entities and records (tier on every node and edge, weights over time), "
+    "saved as a versioned, encrypted snapshot.",
+)
 @content_safe
 def knowledge_graph(context: AssetExecutionContext, twin: TwinResource) -> MaterializeResult:
     return run_model_step(twin, model.build_graph, context.partition_key)
 
 
-@asset(group_name="graph", deps=[knowledge_graph], kinds={"networkx"}, **COMMON,
-       description="PageRank, approximate betweenness and Louvain communities over the entity graph.")
+@asset(
+    group_name="graph",
+    deps=[knowledge_graph],
+    kinds={"networkx"},
+    **COMMON,
+    description="PageRank, approximate betweenness and Louvain communities over the entity graph.",
+)
 @content_safe
 def graph_metrics(context: AssetExecutionContext, twin: TwinResource) -> MaterializeResult:
     return run_model_step(twin, model.build_graph_metrics, context.partition_key)
 
 
-def _check_views(context: AssetCheckExecutionContext, twin: TwinResource,
-                 fn: Callable[[Twin, str], checks.CheckOutcome]) -> AssetCheckResult:
+def _check_views(
+    context: AssetCheckExecutionContext, twin: TwinResource, fn: Callable[[Twin, str], checks.CheckOutcome]
+) -> AssetCheckResult:
     """The run's view (every built view when the run has no partition): checking all three in each view's run
     read the million-record HIGH view in the LOW run too."""
     views = [context.partition_key] if context.has_partition_key else TIERS

@@ -193,9 +193,7 @@ class CalendarWriter:
         if len(skipped) < 2 and len(spare) > 4:
             skipped.append(spare[len(spare) // 3])
         skipped.sort()
-        moved_from = next(
-            (o for o in spare[len(spare) // 2 :] if o not in skipped), spare[-1] if spare else None
-        )
+        moved_from = next((o for o in spare[len(spare) // 2 :] if o not in skipped), spare[-1] if spare else None)
         uid_b = self.uid()
         exdate = ",".join(ics_dt(o) for o in skipped)
         extra = ["RRULE:FREQ=WEEKLY;BYDAY=TH"] + ([f"EXDATE;TZID=Europe/Berlin:{exdate}"] if skipped else [])
@@ -238,9 +236,7 @@ class CalendarWriter:
             "person": boss.id,
             "first": first.isoformat(),
             "exdates": [o.date().isoformat() for o in skipped],
-            "moved": {"recurrence_id": moved_from.date().isoformat(), "to": moved.isoformat()}
-            if moved
-            else None,
+            "moved": {"recurrence_id": moved_from.date().isoformat(), "to": moved.isoformat()} if moved else None,
             "next_occurrences": next_dates,
         }
 
@@ -248,9 +244,7 @@ class CalendarWriter:
         friends = [p for p in w.people if p.group == FRIEND][:5]
         first = w.start.replace(day=1)
         start = datetime.combine(first, time(19, 30), berlin)
-        first_wed = next(
-            o for o in rrule(MONTHLY, byweekday=2, bysetpos=1, dtstart=start.replace(tzinfo=None))
-        )
+        first_wed = next(o for o in rrule(MONTHLY, byweekday=2, bysetpos=1, dtstart=start.replace(tzinfo=None)))
         start = first_wed.replace(tzinfo=berlin)
         uid = self.uid()
         self.event(
@@ -286,9 +280,7 @@ class CalendarWriter:
                 extra=["RRULE:FREQ=YEARLY"],
             )
             upcoming = next(
-                o.date()
-                for o in rrule(YEARLY, dtstart=datetime.combine(person.birthday, time()))
-                if o.date() > w.end
+                o.date() for o in rrule(YEARLY, dtstart=datetime.combine(person.birthday, time())) if o.date() > w.end
             )
             out["birthdays"].append({"uid": uid, "person": person.id, "next": upcoming.isoformat()})
 
@@ -323,8 +315,7 @@ class CalendarWriter:
                 w.start + timedelta(days=50),
                 "Dentist check-up",
                 "medical",
-                "Zahnarztpraxis Kiefer: Kontrolle und Zahnreinigung. Bring the bonus booklet. "
-                "Patient no. {c} .",
+                "Zahnarztpraxis Kiefer: Kontrolle und Zahnreinigung. Bring the bonus booklet. Patient no. {c} .",
             ),
             (
                 w.job_change + timedelta(days=min(150, (w.end - w.job_change).days - 5)),
@@ -345,9 +336,7 @@ class CalendarWriter:
             start = datetime.combine(day, time(8, 30), berlin)
             uid = self.uid()
             description = template.format(c=secret, boss=w.by_role["manager_b"].name)
-            self.event(
-                uid=uid, summary=summary, start=start, end=start + timedelta(hours=1), description=description
-            )
+            self.event(uid=uid, summary=summary, start=start, end=start + timedelta(hours=1), description=description)
             truth.add_sensitive(loc_calendar(uid), category, "MEDIUM", secret)
 
     # --- the day loop ---------------------------------------------------------------------------
@@ -370,9 +359,7 @@ class CalendarWriter:
         topic = None
         if org == "B" and rng.random() < w.lighthouse_share(day):
             topic = "lighthouse"
-            summary = rng.choice(
-                ("Lighthouse sync", "Lighthouse reindex review", "Vector search recall deep-dive")
-            )
+            summary = rng.choice(("Lighthouse sync", "Lighthouse reindex review", "Vector search recall deep-dive"))
         elif org == "A" and rng.random() < 0.3:
             topic = "harbor"
             summary = rng.choice(("Harbor pipeline review", "Harbor dashboard walkthrough"))
@@ -438,9 +425,9 @@ class CalendarWriter:
         if "strengthening" in person.flags and day >= w.strengthen_start and rng.random() < 0.6:
             summary, topic = "Long run with " + person.short, "marathon"
         else:
-            summary = rng.choice(
-                ("Dinner with {n}", "Coffee with {n}", "Cinema with {n}", "Call {n}")
-            ).format(n=person.short)
+            summary = rng.choice(("Dinner with {n}", "Coffee with {n}", "Cinema with {n}", "Call {n}")).format(
+                n=person.short
+            )
         uid = self.uid()
         self.event(
             uid=uid,

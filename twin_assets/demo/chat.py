@@ -93,9 +93,7 @@ class SlackWriter:
             Channel(self._cid(), "general", founded, everyone, "Company-wide announcements", 0.1),
             Channel(self._cid(), "random", founded, everyone, "Everything else", 0.08),
             Channel(self._cid(), "team-data", founded, team, "Data platform team", 0.35),
-            Channel(
-                self._cid(), "proj-lighthouse", w.lighthouse_start, lighthouse, "Project Lighthouse", 0.05
-            ),
+            Channel(self._cid(), "proj-lighthouse", w.lighthouse_start, lighthouse, "Project Lighthouse", 0.05),
         ]
         others = self.people[3:]
         for i, name in enumerate(EXTRA_CHANNELS):
@@ -153,9 +151,7 @@ class SlackWriter:
 
     def _text(self, channel: Channel, day: date, members: list[str]) -> tuple[str, bool]:
         rng = self.rng
-        lighthouse = (
-            channel.name == "proj-lighthouse" or rng.random() < self.world.lighthouse_share(day) * 0.5
-        )
+        lighthouse = channel.name == "proj-lighthouse" or rng.random() < self.world.lighthouse_share(day) * 0.5
         if lighthouse and day >= self.world.lighthouse_start:
             line = text.fill(rng, rng.choice(text.TOPICS["lighthouse"]["chat"]))
         else:
@@ -189,9 +185,7 @@ class SlackWriter:
                 if topic:
                     self.truth.add_sentiment(loc_slack(channel.name, ts), topic, msg["text"], day.isoformat())
                 if "_canary" in msg:
-                    self.truth.add_sensitive(
-                        loc_slack(channel.name, ts), "password", "HIGH", msg.pop("_canary")
-                    )
+                    self.truth.add_sensitive(loc_slack(channel.name, ts), "password", "HIGH", msg.pop("_canary"))
             if messages:
                 messages.sort(key=lambda m: m["ts"])
                 folder = self.root / channel.name
@@ -286,9 +280,7 @@ class SlackWriter:
         msg: dict = {"type": "message", "user": user, "text": line, "_hour": hour}
         if canary:
             msg["_canary"] = canary
-        self.pending.setdefault(f"{channel}:{min(day, self.world.end).isoformat()}", []).append(
-            (msg, sentiment)
-        )
+        self.pending.setdefault(f"{channel}:{min(day, self.world.end).isoformat()}", []).append((msg, sentiment))
 
 
 def names_email(world: World) -> str:
@@ -372,9 +364,7 @@ class WhatsAppWriter:
                     loc_marker("whatsapp", body, "chat/whatsapp.txt"), sentiment, body, day.isoformat()
                 )
             if category and canary:
-                self.truth.add_sensitive(
-                    loc_marker("whatsapp", canary, "chat/whatsapp.txt"), category, "HIGH", canary
-                )
+                self.truth.add_sensitive(loc_marker("whatsapp", canary, "chat/whatsapp.txt"), category, "HIGH", canary)
 
     def _text(self, person: Person, day: date, conflict: bool) -> tuple[str, str | None]:
         w, rng = self.world, self.rng
@@ -389,11 +379,7 @@ class WhatsAppWriter:
             return text.fill(rng, rng.choice(text.TOPICS["marathon"]["chat"])), "marathon"
         if w.renovation[0] <= day <= w.renovation[1] and roll < 0.2:
             return text.fill(rng, rng.choice(text.TOPICS["renovation"]["chat"])), "renovation"
-        if (
-            person.role == "sibling"
-            and w.wedding_day - timedelta(days=180) <= day <= w.wedding_day
-            and roll < 0.5
-        ):
+        if person.role == "sibling" and w.wedding_day - timedelta(days=180) <= day <= w.wedding_day and roll < 0.5:
             return text.fill(rng, rng.choice(text.TOPICS["wedding"]["chat"])), "wedding"
         line = text.fill(rng, rng.choice(text.CHAT_LINES))
         if roll > 0.93:  # a multi-line message: continuation lines carry no timestamp
@@ -433,9 +419,7 @@ class WhatsAppWriter:
         )
         engaged = w.wedding_day - timedelta(days=170)
         if engaged >= w.start:
-            self._plant(
-                engaged, 18.0, sibling.whatsapp_name or sibling.name, "WE'RE ENGAGED!!! 💍💍", "positive"
-            )
+            self._plant(engaged, 18.0, sibling.whatsapp_name or sibling.name, "WE'RE ENGAGED!!! 💍💍", "positive")
             self._plant(engaged, 18.2, self.me, f"{text.POSITIVE[0]} Hugs to you both!", "positive")
         fname = friend.whatsapp_name or friend.name
         burst = [
@@ -453,9 +437,7 @@ class WhatsAppWriter:
         for offset, hour, name, body in burst:
             self._plant(w.burst_start + timedelta(days=offset), hour, name, body, "negative")
         day = w.start + timedelta(days=int(w.span_days() * 0.1))
-        self._plant(
-            day, 12.0, self.me, "The train leaves at 9:40 from platform 4, see you on board.", "neutral"
-        )
+        self._plant(day, 12.0, self.me, "The train leaves at 9:40 from platform 4, see you on board.", "neutral")
 
     def _plant(
         self,
@@ -467,9 +449,7 @@ class WhatsAppWriter:
         category: str | None = None,
         canary: str | None = None,
     ) -> None:
-        self.planted.setdefault(min(day, self.world.end), []).append(
-            (hour, name, body, sentiment, category, canary)
-        )
+        self.planted.setdefault(min(day, self.world.end), []).append((hour, name, body, sentiment, category, canary))
 
     def close(self) -> None:
         self.fh.close()

@@ -207,9 +207,7 @@ class FinanceWriter:
         if day.day == 2:
             self.row(day, "Lastschrift", names.GYM[0], f"Mitgliedsbeitrag {day:%m/%Y}", -names.GYM[1])
         if day.day == SALARY_DAY:
-            self.row(
-                day, "Gehalt/Rente", employer["salary_payer"], f"Lohn/Gehalt {day:%m/%Y}", employer["salary"]
-            )
+            self.row(day, "Gehalt/Rente", employer["salary_payer"], f"Lohn/Gehalt {day:%m/%Y}", employer["salary"])
         for dom, (payee, amount) in zip((15, 5, 8), names.UTILITIES, strict=True):
             if day.day == dom:
                 self.row(day, "Lastschrift", payee, f"Abschlag/Rechnung {day:%m/%Y}", -amount)
@@ -264,9 +262,7 @@ class FinanceWriter:
                 )
         else:
             for _ in range(poisson(rng, 0.12)):
-                self.trn(
-                    day, "POS", rng.choice(names.RESTAURANTS), "Visa Debit", -round(rng.uniform(9, 70), 2)
-                )
+                self.trn(day, "POS", rng.choice(names.RESTAURANTS), "Visa Debit", -round(rng.uniform(9, 70), 2))
             for _ in range(poisson(rng, 0.06)):
                 self.trn(day, "POS", rng.choice(names.SHOPS), "Visa Debit", -round(rng.uniform(8, 140), 2))
             for _ in range(poisson(rng, 0.1)):

@@ -37,9 +37,7 @@ def _prepare(out_dir: Path) -> None:
     """Write into an empty folder, or replace a previous demo; never clobber anything else."""
     if out_dir.exists() and any(out_dir.iterdir()):
         if not (out_dir / GROUND_TRUTH).is_file():
-            raise FileExistsError(
-                f"{out_dir} is not empty and holds no previous demo output ({GROUND_TRUTH})"
-            )
+            raise FileExistsError(f"{out_dir} is not empty and holds no previous demo output ({GROUND_TRUTH})")
         for name in OWNED:
             path = out_dir / name
             if path.is_dir():
@@ -86,9 +84,7 @@ def generate(
     calendar_patterns = cal.recurring()
     cal.plant()
     mail = MailWriter(world, truth, out_dir / "mail" / "mailbox.mbox")
-    finance = FinanceWriter(
-        world, truth, out_dir / "finance" / "statement.csv", out_dir / "finance" / "statement.ofx"
-    )
+    finance = FinanceWriter(world, truth, out_dir / "finance" / "statement.csv", out_dir / "finance" / "statement.ofx")
     finance.plan()
     slack = SlackWriter(world, truth, out_dir / "chat" / "slack")
     slack.plant()
@@ -99,12 +95,7 @@ def generate(
     writers = (mail, cal, notes, finance, slack, whatsapp)
 
     def total() -> int:
-        return (
-            contacts_count
-            + sum(getattr(wr, "count", 0) for wr in writers)
-            + finance.csv_count
-            + finance.ofx_count
-        )
+        return contacts_count + sum(getattr(wr, "count", 0) for wr in writers) + finance.csv_count + finance.ofx_count
 
     current = month_key(world.start)
     for day in world.days():
@@ -261,8 +252,7 @@ def _ground_truth(
                 "source": "bank_csv",
                 "day": SALARY_DAY,
                 "payers": [
-                    {"payer": names.ORGS[k]["salary_payer"], "amount": names.ORGS[k]["salary"]}
-                    for k in ("A", "B")
+                    {"payer": names.ORGS[k]["salary_payer"], "amount": names.ORGS[k]["salary"]} for k in ("A", "B")
                 ],
             },
             "fading_friendship": {
@@ -367,9 +357,7 @@ def _ground_truth(
             "contacts/contacts.vcf": {"versions": ["3.0", "4.0"]},
         },
         "persona": persona,
-        "organisations": [
-            {"key": k, "name": v["name"], "domain": v["domain"]} for k, v in sorted(names.ORGS.items())
-        ],
+        "organisations": [{"key": k, "name": v["name"], "domain": v["domain"]} for k, v in sorted(names.ORGS.items())],
         "people": people,
         "relationships": world.relationships,
         "patterns": patterns,
@@ -386,9 +374,7 @@ def _ground_truth(
                 "organisation": DOCTOR["practice"],
                 "email": DOCTOR["email"],
                 "appears_in": [
-                    s["locator"]
-                    for s in truth.sensitive
-                    if s["category"] == "medical" and s["tier"] == "HIGH"
+                    s["locator"] for s in truth.sensitive if s["category"] == "medical" and s["tier"] == "HIGH"
                 ],
             }
         ],

@@ -156,11 +156,7 @@ class MailWriter:
             name = rng.choice(person.display_names[1:])
         if work and person.group == WORK:
             return name, person.emails[0]
-        personal = [
-            e
-            for e in person.emails
-            if not e.endswith(names.ORGS.get(person.org or "", {}).get("domain", "-"))
-        ]
+        personal = [e for e in person.emails if not e.endswith(names.ORGS.get(person.org or "", {}).get("domain", "-"))]
         if person.old_email:
             return name, person.email_on(day)
         return name, (personal or person.emails)[0]
@@ -248,9 +244,7 @@ class MailWriter:
         me_first = rng.random() < 0.45 if starter_is_me is None else starter_is_me
         cc: list[tuple[str, str]] = []
         if work and rng.random() < 0.3:
-            mates = [
-                p for p in w.people if p.org == person.org and p is not person and w.activity(p, day) > 0
-            ]
+            mates = [p for p in w.people if p.org == person.org and p is not person and w.activity(p, day) > 0]
             if mates:
                 cc = [self._addr(rng.choice(mates), day, work=True)]
         tz = person.tz if not me_first else "Europe/Berlin"
@@ -269,17 +263,13 @@ class MailWriter:
                 if not work and rng.random() < 0.5:
                     core += " " + text.sentences(rng, text.PERSONAL_SENTENCES, 1)
             else:
-                core = text.sentences(
-                    rng, text.WORK_SENTENCES if work else text.PERSONAL_SENTENCES, rng.randint(1, 3)
-                )
+                core = text.sentences(rng, text.WORK_SENTENCES if work else text.PERSONAL_SENTENCES, rng.randint(1, 3))
             to_name = person.short if mine else w.persona["first"]
             signer = w.persona["first"] if mine else person.short
             if raw:
                 body = wrap(core)
             else:
-                body = wrap(
-                    f"{text.greeting(rng, to_name, work)}\n\n{core}\n\n{text.signoff(rng, signer, work)}"
-                )
+                body = wrap(f"{text.greeting(rng, to_name, work)}\n\n{core}\n\n{text.signoff(rng, signer, work)}")
             if i > 0 and not bodies and rng.random() < 0.5:
                 quoted = "\n".join("> " + line for line in prev_body.split("\n"))
                 body += f"\n\nOn {when:%a, %d %b %Y at %H:%M}, {prev_from} wrote:\n{quoted}"
@@ -345,8 +335,7 @@ class MailWriter:
                             "Hi all,\n\nwe are looking for two more lightning talks for {day}. Five "
                             "minutes, any topic around data engineering. Reply to the list if you're "
                             "interested.\n\nCheers",
-                            "The slides are up on the meetup page. Thanks to everyone who came, "
-                            "we had {n} people!",
+                            "The slides are up on the meetup page. Thanks to everyone who came, we had {n} people!",
                             "We run it for {n} pipelines now, mostly fine. Memory is the thing to watch.",
                             "+1, happy to help with the venue. Our office has space for about {n} people.",
                         )
@@ -398,8 +387,7 @@ class MailWriter:
             f'<a href="{letter["unsubscribe"].strip("<>")}">Unsubscribe</a></p>'
         )
         body = (
-            f"<html><body>\n<h1>{html.escape(letter['name'])} #{issue}</h1>\n{lines}\n"
-            f"{extra}{footer}\n</body></html>"
+            f"<html><body>\n<h1>{html.escape(letter['name'])} #{issue}</h1>\n{lines}\n{extra}{footer}\n</body></html>"
         )
         mail = Mail(
             sender=(letter["name"], letter["sender"]),
@@ -415,9 +403,7 @@ class MailWriter:
             ],
         )
         if letter["period_days"] == 30:
-            mail.plain = wrap(
-                "\n\n".join(items) + "\n\nAbmelden: " + letter["unsubscribe"].split(",")[0].strip("<>")
-            )
+            mail.plain = wrap("\n\n".join(items) + "\n\nAbmelden: " + letter["unsubscribe"].split(",")[0].strip("<>"))
         mail.html_body = body
         mail.qp_html = not extra and letter["period_days"] == 30
         return self.send(mail)

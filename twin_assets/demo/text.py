@@ -35,8 +35,7 @@ TOPICS: dict[str, dict] = {
         ),
         "sentences": (
             "The Lighthouse reindex finished overnight and recall on the eval set went up to {n}%.",
-            "Can we look at the Lighthouse embeddings again? "
-            "The vector search latency doubled after the reindex.",
+            "Can we look at the Lighthouse embeddings again? The vector search latency doubled after the reindex.",
             "I pushed the Lighthouse benchmark notebook; recall@10 is {n}% with the new embeddings.",
             "For Lighthouse we should shard the vector search index by tenant before the next reindex.",
             "Lighthouse demo went well, they asked about recall on long documents and embeddings drift.",
@@ -238,7 +237,5 @@ def greeting(rng: random.Random, name: str, formal: bool) -> str:
 
 def signoff(rng: random.Random, name: str, formal: bool) -> str:
     if formal:
-        return rng.choice(
-            (f"Best,\n{name}", f"Thanks,\n{name}", f"Cheers,\n{name}", f"Best regards,\n{name}")
-        )
+        return rng.choice((f"Best,\n{name}", f"Thanks,\n{name}", f"Cheers,\n{name}", f"Best regards,\n{name}"))
     return rng.choice((f"x {name}", f"Love,\n{name}", f"Cheers,\n{name}", name))

@@ -267,14 +267,8 @@ def build_world(seed: int, *, people: int, years: int, end: date, volume: float)
         elif role_key in ("anna_work", "anna_friend"):
             first, nick, last = pool.draw(first=(names.SHARED_FIRST_NAME, None))
         else:
-            first, nick, last = pool.draw(
-                non_ascii=role_key in ("fading_friend", "colleague_b", "relative_0")
-            )
-        tz = (
-            "America/New_York"
-            if "ny" in flags
-            else ("Europe/London" if rng.random() < 0.06 else "Europe/Berlin")
-        )
+            first, nick, last = pool.draw(non_ascii=role_key in ("fading_friend", "colleague_b", "relative_0"))
+        tz = "America/New_York" if "ny" in flags else ("Europe/London" if rng.random() < 0.06 else "Europe/Berlin")
         role = {"partner": "partner", "mother": "parent", "sibling": "sibling"}.get(role_key, "")
         if not role:
             role = (
@@ -293,9 +287,7 @@ def build_world(seed: int, *, people: int, years: int, end: date, volume: float)
                 local = _email_local(first, last, "f.last" if spec["email_style"] == "first" else "firstlast")
             emails = [f"{local}@{spec['domain']}"]
             if rng.random() < 0.45:  # colleagues who also write from a private address
-                emails.append(
-                    f"{_email_local(first, last, 'firstlast')}@{rng.choice(names.PERSONAL_DOMAINS)}"
-                )
+                emails.append(f"{_email_local(first, last, 'firstlast')}@{rng.choice(names.PERSONAL_DOMAINS)}")
         else:
             style = rng.choice(("first.last", "firstlast", "f.last", "last.first"))
             emails = [f"{_email_local(first, last, style)}@{rng.choice(names.PERSONAL_DOMAINS)}"]
@@ -348,9 +340,7 @@ def build_world(seed: int, *, people: int, years: int, end: date, volume: float)
                 handle += str(index)
             used_slack.add(handle)
             person.slack_name = handle
-            person.slack_id = "U0" + "".join(
-                rng.choice("ABCDEFGHJKLMNPQRSTUVWXYZ0123456789") for _ in range(8)
-            )
+            person.slack_id = "U0" + "".join(rng.choice("ABCDEFGHJKLMNPQRSTUVWXYZ0123456789") for _ in range(8))
         if group in (FAMILY, FRIEND):
             person.whatsapp_name = _whatsapp_name(rng, person, role_key)
         if group != WORK or rng.random() < 0.8 or role_key in ("manager_a", "manager_b", "anna_work"):
@@ -364,9 +354,7 @@ def build_world(seed: int, *, people: int, years: int, end: date, volume: float)
     persona["whatsapp_name"] = persona["name"]
 
     job_change = _first_of_next_month(_span_point(start, end, 0.55))
-    lighthouse_start = _first_of_next_month(
-        job_change + timedelta(days=min(95, (end - job_change).days // 3))
-    )
+    lighthouse_start = _first_of_next_month(job_change + timedelta(days=min(95, (end - job_change).days // 3)))
     burst_start = _span_point(start, end, 0.62 + rng.uniform(-0.03, 0.03))
     renovation_start = _first_of_next_month(_span_point(start, end, 0.18))
     world = World(

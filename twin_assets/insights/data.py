@@ -56,8 +56,13 @@ class InsightData:
                 from twin_assets.processing.sentiment import document_sentiment
 
                 scores.update((s.doc_id, s.compound) for s in document_sentiment(missing) if s.reliable)
-        return cls(kept, cut, as_of, scores,
-                   {k: v for k, v in topic_texts.items() if k in ids} if topic_texts is not None else None)
+        return cls(
+            kept,
+            cut,
+            as_of,
+            scores,
+            {k: v for k, v in topic_texts.items() if k in ids} if topic_texts is not None else None,
+        )
 
     @cached_property
     def by_id(self) -> dict[str, Document]:

@@ -45,8 +45,14 @@ def compute_for_view(
     topic_texts = peek(twin, view, "topic_texts")
     if topic_texts is None:
         topic_texts = view_topic_texts(twin, view, docs, view_norms(twin, view, docs))
-    return as_of, compute_insights(docs, resolution, as_of, kinds=kinds, sentiment=sentiment,  # type: ignore[arg-type]
-                                   topic_texts=topic_texts)
+    return as_of, compute_insights(
+        docs,
+        resolution,
+        as_of,
+        kinds=kinds,
+        sentiment=sentiment,  # type: ignore[arg-type]
+        topic_texts=topic_texts,
+    )
 
 
 def build_insights(twin: Twin, view: str) -> dict[str, int]:

@@ -36,8 +36,9 @@ def reason_names(reason_text: str | None) -> list[str]:
 def log_high_read(twin: Twin, record_id: str, token_hash: str | None) -> None:
     """Note that a HIGH record was read through the API: its id, the token's id, the time; no content."""
     with twin.session() as s:
-        token_id = (s.scalars(select(ApiToken.id).where(ApiToken.token_hash == token_hash)).first()
-                    if token_hash else None)
+        token_id = (
+            s.scalars(select(ApiToken.id).where(ApiToken.token_hash == token_hash)).first() if token_hash else None
+        )
         s.add(HighRead(record_id=record_id, token_id=token_id))
 
 
@@ -64,34 +65,59 @@ def audit(twin: Twin, *, last: int = 10, with_vectors: bool = True) -> dict[str,
     rel = {tier: f"stores/{twin.store_path(tier).name}" for tier in TIERS}
 
     def usage_for(prefix: str) -> dict[str, dict[str, int]]:
-        return {loc.split("#", 1)[1] if "#" in loc else loc: counts for loc, counts in usage.items()
-                if loc.startswith(prefix)}
+        return {
+            loc.split("#", 1)[1] if "#" in loc else loc: counts
+            for loc, counts in usage.items()
+            if loc.startswith(prefix)
+        }
 
     stores: list[dict[str, Any]] = []
     for tier in TIERS:
         store = twin.store(tier)
         derived = twin.derived(tier)
-        stores.append({
-            "path": rel[tier], "tier": tier, "encryption": ENCRYPTION[tier],
-            "store_key_id": twin.store_key_id(tier), "bytes": _size(twin.store_path(tier)),
-            "documents": store.count(), "artifacts": sum(derived.kinds().values()),
-            "key_ids": usage_for(rel[tier] + "#"),
-        })
+        stores.append(
+            {
+                "path": rel[tier],
+                "tier": tier,
+                "encryption": ENCRYPTION[tier],
+                "store_key_id": twin.store_key_id(tier),
+                "bytes": _size(twin.store_path(tier)),
+                "documents": store.count(),
+                "artifacts": sum(derived.kinds().values()),
+                "key_ids": usage_for(rel[tier] + "#"),
+            }
+        )
     metadata_path = settings.stores_dir / "metadata.sqlite"
-    stores.append({
-        "path": "stores/metadata.sqlite" if not settings.database_url else "external database (TWIN_DATABASE_URL)",
-        "tier": "metadata", "encryption": "plain; *_enc columns AES-GCM",
-        "bytes": _size(metadata_path) if not settings.database_url else None,
-        "key_ids": usage_for("metadata#"),
-    })
-    stores.append({"path": "stores/chroma", "tier": "LOW+MEDIUM vectors",
-                   "encryption": "plain (MEDIUM vectors carry no text and no metadata)",
-                   "bytes": _size(settings.chroma_dir)})
+    stores.append(
+        {
+            "path": "stores/metadata.sqlite" if not settings.database_url else "external database (TWIN_DATABASE_URL)",
+            "tier": "metadata",
+            "encryption": "plain; *_enc columns AES-GCM",
+            "bytes": _size(metadata_path) if not settings.database_url else None,
+            "key_ids": usage_for("metadata#"),
+        }
+    )
+    stores.append(
+        {
+            "path": "stores/chroma",
+            "tier": "LOW+MEDIUM vectors",
+            "encryption": "plain (MEDIUM vectors carry no text and no metadata)",
+            "bytes": _size(settings.chroma_dir),
+        }
+    )
     files: dict[str, dict[str, Any]] = {}
     for path, stream in fenc_files(settings):
         loc = file_location(settings, path)
-        entry = files.setdefault(loc, {"path": loc, "tier": _file_tier(loc), "encryption":
-                                       "AES-GCM (framed stream)" if stream else "AES-GCM", "files": 0, "bytes": 0})
+        entry = files.setdefault(
+            loc,
+            {
+                "path": loc,
+                "tier": _file_tier(loc),
+                "encryption": "AES-GCM (framed stream)" if stream else "AES-GCM",
+                "files": 0,
+                "bytes": 0,
+            },
+        )
         entry["files"] += 1
         entry["bytes"] += path.stat().st_size
         entry["key_ids"] = usage.get(loc, {})
@@ -100,8 +126,9 @@ def audit(twin: Twin, *, last: int = 10, with_vectors: bool = True) -> dict[str,
     with twin.session() as s:
         by_source: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
         for source, tier, reason, n in s.execute(
-            select(RecordRow.source, RecordRow.tier, RecordRow.classifier_reason, func.count())
-            .group_by(RecordRow.source, RecordRow.tier, RecordRow.classifier_reason)
+            select(RecordRow.source, RecordRow.tier, RecordRow.classifier_reason, func.count()).group_by(
+                RecordRow.source, RecordRow.tier, RecordRow.classifier_reason
+            )
         ):
             slot = by_source[source].setdefault(tier or "staged", {"count": 0, "reasons": Counter()})
             slot["count"] += n
@@ -109,26 +136,30 @@ def audit(twin: Twin, *, last: int = 10, with_vectors: bool = True) -> dict[str,
                 slot["reasons"][name] += n
         status = dict(s.execute(select(RecordRow.status, func.count()).group_by(RecordRow.status)).all())
         inputs: dict[str, dict[str, int]] = defaultdict(dict)
-        for source, st, n in s.execute(select(Input.source, Input.status, func.count())
-                                       .group_by(Input.source, Input.status)):
+        for source, st, n in s.execute(
+            select(Input.source, Input.status, func.count()).group_by(Input.source, Input.status)
+        ):
             inputs[source][st] = n
         quarantine: dict[str, dict[str, int]] = defaultdict(dict)
-        for source, what, n in s.execute(select(Quarantine.source, Quarantine.what, func.count())
-                                         .group_by(Quarantine.source, Quarantine.what)):
+        for source, what, n in s.execute(
+            select(Quarantine.source, Quarantine.what, func.count()).group_by(Quarantine.source, Quarantine.what)
+        ):
             quarantine[source or "unknown"][what] = n
-        webhook_events = dict(s.execute(select(WebhookEvent.status, func.count())
-                                        .group_by(WebhookEvent.status)).all())
+        webhook_events = dict(s.execute(select(WebhookEvent.status, func.count()).group_by(WebhookEvent.status)).all())
         reads = s.scalar(select(func.count()).select_from(HighRead)) or 0
-        latest = [{"record_id": r.record_id, "token_id": r.token_id, "at": r.read_at.isoformat()}
-                  for r in s.scalars(select(HighRead).order_by(HighRead.id.desc()).limit(last))]
+        latest = [
+            {"record_id": r.record_id, "token_id": r.token_id, "at": r.read_at.isoformat()}
+            for r in s.scalars(select(HighRead).order_by(HighRead.id.desc()).limit(last))
+        ]
         lineage = dict(s.execute(select(Lineage.artifact_kind, func.count()).group_by(Lineage.artifact_kind)).all())
 
     raw_files = [p for p, stream in fenc_files(settings) if settings.raw_dir in p.parents]
     journal = read_journal(settings)
     keys = describe_keys(settings)
-    keys["rotation_in_progress"] = ({"to": journal["to"], "phases_done": journal["done"]} if journal else None)
-    keys["rotations"] = [{k: h.get(k) for k in ("from", "to", "finished", "retired")}
-                         for h in rotation_history(settings)]
+    keys["rotation_in_progress"] = {"to": journal["to"], "phases_done": journal["done"]} if journal else None
+    keys["rotations"] = [
+        {k: h.get(k) for k in ("from", "to", "finished", "retired")} for h in rotation_history(settings)
+    ]
     return {
         "home": str(home),
         "keys": keys,
@@ -136,17 +167,30 @@ def audit(twin: Twin, *, last: int = 10, with_vectors: bool = True) -> dict[str,
         "records": {
             "total": sum(status.values()),
             "by_status": status,
-            "by_source": {src: {tier: {"count": v["count"], "reasons": dict(v["reasons"].most_common())}
-                                for tier, v in tiers.items()} for src, tiers in sorted(by_source.items())},
+            "by_source": {
+                src: {
+                    tier: {"count": v["count"], "reasons": dict(v["reasons"].most_common())}
+                    for tier, v in tiers.items()
+                }
+                for src, tiers in sorted(by_source.items())
+            },
         },
         "inputs": dict(inputs),
         "lineage": lineage,
         "vectors": _vectors(twin) if with_vectors else None,
         "derived": {view: twin.derived(view).kinds() for view in TIERS},
-        "graphs": {view: {"versions": twin.graphs(view).versions(),
-                          "key_ids": usage.get(f"stores/graph/{view.lower()}/*.fenc", {})} for view in TIERS},
-        "raw_archives": {"files": len(raw_files), "bytes": sum(p.stat().st_size for p in raw_files),
-                         "key_ids": usage.get("stores/raw/*.fenc", {})},
+        "graphs": {
+            view: {
+                "versions": twin.graphs(view).versions(),
+                "key_ids": usage.get(f"stores/graph/{view.lower()}/*.fenc", {}),
+            }
+            for view in TIERS
+        },
+        "raw_archives": {
+            "files": len(raw_files),
+            "bytes": sum(p.stat().st_size for p in raw_files),
+            "key_ids": usage.get("stores/raw/*.fenc", {}),
+        },
         "quarantine": {"total": sum(n for q in quarantine.values() for n in q.values()), "by_source": dict(quarantine)},
         "webhook_events": webhook_events,
         "blind_index": blind_index.counts(twin),
@@ -170,33 +214,58 @@ def audit_record(twin: Twin, record_id: str) -> dict[str, Any] | None:
         if row is None:
             return None
         inp = s.get(Input, row.input_id) if row.input_id else None
-        lineage = [{"kind": lin.artifact_kind, "artifact_id": lin.artifact_id, "store": lin.store,
-                    "key_id": lin.key_id, "created": lin.created_at.isoformat()}
-                   for lin in s.scalars(select(Lineage).where(Lineage.record_id == record_id))]
+        lineage = [
+            {
+                "kind": lin.artifact_kind,
+                "artifact_id": lin.artifact_id,
+                "store": lin.store,
+                "key_id": lin.key_id,
+                "created": lin.created_at.isoformat(),
+            }
+            for lin in s.scalars(select(Lineage).where(Lineage.record_id == record_id))
+        ]
         reads = s.scalar(select(func.count()).select_from(HighRead).where(HighRead.record_id == record_id)) or 0
         out: dict[str, Any] = {
-            "id": row.id, "source": row.source, "kind": row.kind, "tier": row.tier,
-            "classifier_reasons": reason_names(row.classifier_reason), "status": row.status,
-            "storage_location": row.storage_location, "key_id": row.key_id,
+            "id": row.id,
+            "source": row.source,
+            "kind": row.kind,
+            "tier": row.tier,
+            "classifier_reasons": reason_names(row.classifier_reason),
+            "status": row.status,
+            "storage_location": row.storage_location,
+            "key_id": row.key_id,
             "event_time": row.event_time.isoformat() if row.event_time else None,
-            "ingest_time": row.ingest_time.isoformat(), "batch_id": row.batch_id,
+            "ingest_time": row.ingest_time.isoformat(),
+            "batch_id": row.batch_id,
             "staged_copy": row.staged_enc is not None,
-            "input": None if inp is None else {
-                "id": inp.id, "origin": inp.origin, "status": inp.status, "raw_archive": inp.raw_location,
-                "key_id": inp.key_id},
+            "input": None
+            if inp is None
+            else {
+                "id": inp.id,
+                "origin": inp.origin,
+                "status": inp.status,
+                "raw_archive": inp.raw_location,
+                "key_id": inp.key_id,
+            },
             "lineage": lineage,
             "high_reads": reads,
         }
     stored = None
     if row.tier:
         store = twin.store(row.tier)
-        found = store.conn.execute("SELECT key_id, embedded, vector IS NOT NULL FROM docs WHERE id = ?",
-                                   (record_id,)).fetchone()
+        found = store.conn.execute(
+            "SELECT key_id, embedded, vector IS NOT NULL FROM docs WHERE id = ?", (record_id,)
+        ).fetchone()
         if found:
-            stored = {"store": f"stores/{store.path.name}", "row_key_id": found[0], "embedded": bool(found[1]),
-                      "vector": ("in row, encrypted" if found[2] else None) if row.tier == HIGH
-                      else (f"chroma:{collection_name(row.tier)}" if found[1] else None),
-                      "store_key_id": twin.store_key_id(row.tier)}
+            stored = {
+                "store": f"stores/{store.path.name}",
+                "row_key_id": found[0],
+                "embedded": bool(found[1]),
+                "vector": ("in row, encrypted" if found[2] else None)
+                if row.tier == HIGH
+                else (f"chroma:{collection_name(row.tier)}" if found[1] else None),
+                "store_key_id": twin.store_key_id(row.tier),
+            }
     out["stored"] = stored
     derived: dict[str, dict[str, int]] = {}
     graphs: dict[str, Any] = {}
@@ -210,7 +279,9 @@ def audit_record(twin: Twin, record_id: str) -> dict[str, Any] | None:
             graphs[view] = {"latest_version": versions[-1], "in_graph": bool(loaded and record_id in loaded[1])}
     out["derived"] = derived
     out["graphs"] = graphs
-    out["blind_index_entries"] = (twin.store(MEDIUM).conn.execute(
-        "SELECT count(*) FROM blind_index WHERE doc_id = ?", (record_id,)).fetchone()[0]
-        if blind_index.counts(twin) else 0)
+    out["blind_index_entries"] = (
+        twin.store(MEDIUM).conn.execute("SELECT count(*) FROM blind_index WHERE doc_id = ?", (record_id,)).fetchone()[0]
+        if blind_index.counts(twin)
+        else 0
+    )
     return out

@@ -95,8 +95,10 @@ def index_documents(twin: Twin, docs: Iterable[Document]) -> int:
         for doc in docs:
             conn.execute("DELETE FROM blind_index WHERE doc_id = ?", (doc.id,))
             for field_name, value in field_values(doc):
-                conn.execute("INSERT OR IGNORE INTO blind_index (field, token, doc_id) VALUES (?,?,?)",
-                             (field_name, twin.keyring.blind_index(field_name, value), doc.id))
+                conn.execute(
+                    "INSERT OR IGNORE INTO blind_index (field, token, doc_id) VALUES (?,?,?)",
+                    (field_name, twin.keyring.blind_index(field_name, value), doc.id),
+                )
                 n += 1
     return n
 
@@ -132,8 +134,7 @@ def remove(twin: Twin, doc_ids: Iterable[str]) -> int:
     with conn:
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
-            n += conn.execute(f"DELETE FROM blind_index WHERE doc_id IN ({','.join('?' * len(chunk))})",
-                              chunk).rowcount
+            n += conn.execute(f"DELETE FROM blind_index WHERE doc_id IN ({','.join('?' * len(chunk))})", chunk).rowcount
     return n
 
 

@@ -53,8 +53,14 @@ from twin_assets.stores import HIGH, LOW, MEDIUM, TIER_RANK, TIERS
 from twin_assets.stores.chroma_client import home_server_dir
 from twin_assets.twin import Twin
 
-REBUILD_STEPS = ("build_entities", "build_sentiment", "build_timeline", "build_topics", "build_graph",
-                 "build_graph_metrics")
+REBUILD_STEPS = (
+    "build_entities",
+    "build_sentiment",
+    "build_timeline",
+    "build_topics",
+    "build_graph",
+    "build_graph_metrics",
+)
 
 
 @dataclass
@@ -166,16 +172,22 @@ def _forget_records(twin: Twin, ids: list[str], report: ForgetReport, *, source:
     # documents, keyword index, HIGH vectors, blind index
     for tier in TIERS:
         store = twin.store(tier)
-        present = [r[0] for chunk in _chunks(ids) for r in store.conn.execute(
-            f"SELECT id FROM docs WHERE id IN ({','.join('?' * len(chunk))})", chunk)]
+        present = [
+            r[0]
+            for chunk in _chunks(ids)
+            for r in store.conn.execute(f"SELECT id FROM docs WHERE id IN ({','.join('?' * len(chunk))})", chunk)
+        ]
         if not present:
             continue
         touched_tiers.add(tier)
         tiers.add(tier)
         if tier == HIGH:
-            n_vec = sum(store.conn.execute(
-                f"SELECT count(*) FROM docs WHERE vector IS NOT NULL AND id IN ({','.join('?' * len(c))})", c
-            ).fetchone()[0] for c in _chunks(present))
+            n_vec = sum(
+                store.conn.execute(
+                    f"SELECT count(*) FROM docs WHERE vector IS NOT NULL AND id IN ({','.join('?' * len(c))})", c
+                ).fetchone()[0]
+                for c in _chunks(present)
+            )
             report.add("vectors", n_vec, HIGH)
         report.add("documents", store.delete(present), tier)
     report.add("blind_index", blind_index.remove(twin, ids))
@@ -257,10 +269,18 @@ def forget_source(twin: Twin, name: str) -> ForgetReport:
     with twin.session() as s:
         ids = list(s.scalars(select(RecordRow.id).where(RecordRow.source == name)))
         inputs = list(s.scalars(select(Input.id).where(Input.source == name)))
-        known = (ids or inputs or s.get(Source, name) is not None or s.get(ApiState, name) is not None
-                 or s.scalars(select(WebhookEvent.id).where(WebhookEvent.source == name)).first() is not None)
-        hashes = {h for ev in s.scalars(select(WebhookEvent).where(WebhookEvent.source == name))
-                  if (h := _webhook_hash(twin, ev))}
+        known = (
+            ids
+            or inputs
+            or s.get(Source, name) is not None
+            or s.get(ApiState, name) is not None
+            or s.scalars(select(WebhookEvent.id).where(WebhookEvent.source == name)).first() is not None
+        )
+        hashes = {
+            h
+            for ev in s.scalars(select(WebhookEvent).where(WebhookEvent.source == name))
+            if (h := _webhook_hash(twin, ev))
+        }
         if hashes:  # a webhook sender's events became "webhook" records
             ids += list(s.scalars(select(RecordRow.id).where(RecordRow.content_hash.in_(hashes))))
     if not known:
@@ -317,8 +337,11 @@ def forget_entity(twin: Twin, entity_id: str) -> ForgetReport:
             rebuild.add(view)
 
     def drop_entity(g: nx.Graph) -> nx.Graph:
-        gone = [n for n, a in g.nodes(data=True)
-                if a.get("type") == "entity" and (n in matched or suppress.node_hashes(twin, n, a) & hashes)]
+        gone = [
+            n
+            for n, a in g.nodes(data=True)
+            if a.get("type") == "entity" and (n in matched or suppress.node_hashes(twin, n, a) & hashes)
+        ]
         g.remove_nodes_from(gone)
         return g
 
@@ -343,4 +366,3 @@ def report_lines(report: ForgetReport) -> list[str]:
     if report.views_rebuilt:
         lines.append("views rebuilt: " + ", ".join(report.views_rebuilt))
     return lines
-

@@ -83,9 +83,11 @@ def read_journal(settings: TwinSettings) -> dict | None:
         data.setdefault("stores", {})
         return data
     except (OSError, ValueError):
-        raise KeyFileError(f"the rotation journal {path} is corrupt",
-                           hint="run `twin keys rotate` again after removing it: items already re-encrypted "
-                                "are recognised by their key id") from None
+        raise KeyFileError(
+            f"the rotation journal {path} is corrupt",
+            hint="run `twin keys rotate` again after removing it: items already re-encrypted "
+            "are recognised by their key id",
+        ) from None
 
 
 def _save_journal(settings: TwinSettings, journal: dict) -> None:
@@ -310,8 +312,9 @@ def _reseal_store_rows(twin: Twin, target: str, hook: Hook | None) -> int:
                     if not changed:
                         continue
                     sets = ", ".join(f"{c} = ?" for c in changed)
-                    conn.execute(f"UPDATE {table} SET {sets}, key_id = ? WHERE rowid = ?",
-                                 (*changed.values(), target, rowid))
+                    conn.execute(
+                        f"UPDATE {table} SET {sets}, key_id = ? WHERE rowid = ?", (*changed.values(), target, rowid)
+                    )
                     done += 1
                     _tick(hook, f"rows:{table}", done)
             last = rows[-1][0]
@@ -378,8 +381,9 @@ def _update_key_ids(twin: Twin, target: str) -> int:
         with conn:
             for table in ("docs", "artifacts"):
                 if table in tables:
-                    n += conn.execute(f"UPDATE {table} SET key_id = ? WHERE key_id IS NOT NULL AND key_id != ?",
-                                      (target, target)).rowcount
+                    n += conn.execute(
+                        f"UPDATE {table} SET key_id = ? WHERE key_id IS NOT NULL AND key_id != ?", (target, target)
+                    ).rowcount
     with twin.engine.begin() as conn:
         for model, col in KEY_ID_COLUMNS:
             n += conn.execute(update(model).where(col.is_not(None), col != target).values({col.key: target})).rowcount
@@ -413,8 +417,10 @@ def verify_only(settings: TwinSettings, key_id: str) -> int:
 
 # ---- the command ----------------------------------------------------------------------------
 def env_rotation_hint() -> str:
-    return ("set TWIN_PREVIOUS_MASTER_KEY to the current key and TWIN_MASTER_KEY to a new one "
-            "(`twin keys generate` prints one), then run `twin keys rotate` again")
+    return (
+        "set TWIN_PREVIOUS_MASTER_KEY to the current key and TWIN_MASTER_KEY to a new one "
+        "(`twin keys generate` prints one), then run `twin keys rotate` again"
+    )
 
 
 def _start(settings: TwinSettings) -> dict:
@@ -426,21 +432,31 @@ def _start(settings: TwinSettings) -> dict:
         known = set(twin.keyring.key_ids)
         missing = used - known
         if missing:
-            raise KeyFileError(f"stored items need key id(s) {', '.join(sorted(missing))}, which are not available",
-                               hint="restore the key file (or TWIN_PREVIOUS_MASTER_KEY) before rotating")
+            raise KeyFileError(
+                f"stored items need key id(s) {', '.join(sorted(missing))}, which are not available",
+                hint="restore the key file (or TWIN_PREVIOUS_MASTER_KEY) before rotating",
+            )
         older = used - {twin.keyring.active_id}
         persist_index_secret(settings, twin.keyring)  # keyed hashes must survive the key change
         if source == "env":
             if not older:
-                raise KeyFileError("the master key comes from TWIN_MASTER_KEY, so rotation needs a new one from you",
-                                   hint=env_rotation_hint())
+                raise KeyFileError(
+                    "the master key comes from TWIN_MASTER_KEY, so rotation needs a new one from you",
+                    hint=env_rotation_hint(),
+                )
             target = twin.keyring.active_id
         elif older:
             target = twin.keyring.active_id  # an unfinished rotation whose journal is gone: finish it
         else:
             target = add_key(settings)
-        journal = {"version": 1, "to": target, "from": sorted(older | {twin.keyring.active_id} - {target}),
-                   "started": _now(), "done": [], "stores": {}}
+        journal = {
+            "version": 1,
+            "to": target,
+            "from": sorted(older | {twin.keyring.active_id} - {target}),
+            "started": _now(),
+            "done": [],
+            "stores": {},
+        }
         _save_journal(settings, journal)
         return journal
     finally:
@@ -456,8 +472,10 @@ def rotate_keys(settings: TwinSettings, hook: Hook | None = None) -> RotationRep
     target = journal["to"]
     keyring = load_keyring(settings)
     if keyring.active_id != target:
-        raise KeyFileError(f"an interrupted rotation to key {target} cannot go on: it is not the active key",
-                           hint="restore keys/master.json (or set TWIN_MASTER_KEY to that key) and run it again")
+        raise KeyFileError(
+            f"an interrupted rotation to key {target} cannot go on: it is not the active key",
+            hint="restore keys/master.json (or set TWIN_MASTER_KEY to that key) and run it again",
+        )
     report = RotationReport(target=target, resumed=resumed)
     twin = Twin(settings)
     try:
@@ -471,8 +489,10 @@ def rotate_keys(settings: TwinSettings, hook: Hook | None = None) -> RotationRep
     finally:
         twin.close()
     if leftover:
-        raise KeyFileError(f"items under key id(s) {', '.join(sorted(leftover))} remain after re-encryption",
-                           hint="run `twin keys rotate` again; nothing was retired")
+        raise KeyFileError(
+            f"items under key id(s) {', '.join(sorted(leftover))} remain after re-encryption",
+            hint="run `twin keys rotate` again; nothing was retired",
+        )
     report.verified_items = verify_only(settings, target)
     if key_source(settings) != "env":
         report.retired = retire_keys(settings, keep=target)
@@ -483,8 +503,15 @@ def rotate_keys(settings: TwinSettings, hook: Hook | None = None) -> RotationRep
         history = json.loads(history_path.read_text()) if history_path.exists() else []
     except (OSError, ValueError):
         history = []
-    history.append({"from": journal.get("from", []), "to": target, "started": journal.get("started"),
-                    "finished": _now(), "retired": report.retired})
+    history.append(
+        {
+            "from": journal.get("from", []),
+            "to": target,
+            "started": journal.get("started"),
+            "finished": _now(),
+            "retired": report.retired,
+        }
+    )
     _write_private(history_path, json.dumps(history, indent=2))
     journal_path(settings).unlink(missing_ok=True)
     # Each store file is now under the target key.

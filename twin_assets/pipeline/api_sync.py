@@ -92,8 +92,11 @@ def _stage(twin: Twin, name: str, batch_id: int, items: list[Record | ParseIssue
     with twin.session() as s:
         for item in items:
             if isinstance(item, ParseIssue):
-                s.add(Quarantine(source=name, batch_id=batch_id, what="record", location=item.where[:255],
-                                 reason=item.reason))
+                s.add(
+                    Quarantine(
+                        source=name, batch_id=batch_id, what="record", location=item.where[:255], reason=item.reason
+                    )
+                )
                 result.quarantined += 1
             elif stage_record(twin, s, item, batch_id, None):
                 result.records_new += 1

@@ -54,9 +54,16 @@ def _build_documents(twin: Twin, progress: Callable[[int], None] | None) -> dict
     records = RecordRow.__table__
     # One statement for the batch's rows, not the ORM's loading and per-object flush (a fifth of the step).
     mark_stored = (
-        update(records).where(records.c.id == bindparam("rid"))
-        .values(tier=bindparam("t"), classifier_reason=bindparam("why"), storage_location=bindparam("where"),
-                key_id=bindparam("key"), status="stored", staged_enc=None)
+        update(records)
+        .where(records.c.id == bindparam("rid"))
+        .values(
+            tier=bindparam("t"),
+            classifier_reason=bindparam("why"),
+            storage_location=bindparam("where"),
+            key_id=bindparam("key"),
+            status="stored",
+            staged_enc=None,
+        )
     )
     while True:
         with twin.session() as s:
@@ -71,9 +78,15 @@ def _build_documents(twin: Twin, progress: Callable[[int], None] | None) -> dict
                 record = Record.from_json(json.loads(twin.keyring.decrypt(staged)))
                 verdict = classify(record)
                 by_tier[verdict.tier].append(to_document(rid, record, verdict.tier))
-                marks.append({"rid": rid, "t": verdict.tier, "why": verdict.reason_text,
-                              "where": f"store:{verdict.tier.lower()}",
-                              "key": None if verdict.tier == "LOW" else twin.keyring.active_id})
+                marks.append(
+                    {
+                        "rid": rid,
+                        "t": verdict.tier,
+                        "why": verdict.reason_text,
+                        "where": f"store:{verdict.tier.lower()}",
+                        "key": None if verdict.tier == "LOW" else twin.keyring.active_id,
+                    }
+                )
             # Store first, then forget the staged copy in the same DB transaction:
             # a crash in between re-stores (idempotent upsert), never loses.
             for tier, docs in by_tier.items():

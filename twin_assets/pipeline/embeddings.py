@@ -83,8 +83,14 @@ def embed_pending(
                     where = "store:high"
                 else:
                     metas = (
-                        [{"source": d.source, "kind": d.kind, "ts": d.event_time.timestamp() if d.event_time else -1.0}
-                         for d in docs]
+                        [
+                            {
+                                "source": d.source,
+                                "kind": d.kind,
+                                "ts": d.event_time.timestamp() if d.event_time else -1.0,
+                            }
+                            for d in docs
+                        ]
                         if tier == LOW
                         else None
                     )

@@ -76,10 +76,27 @@ def quarantine_unrecognised(twin: Twin, entry: Path) -> None:
     input_id = uuid.uuid4().hex
     raw = archive_raw(twin, input_id, entry)
     with twin.session() as s:
-        s.add(Input(id=input_id, source="unknown", path_enc=twin.keyring.encrypt_str(str(entry)),
-                    content_hash=digest, size=size, origin="inbox", status="quarantined", raw_location=raw,
-                    key_id=twin.keyring.active_id))
+        s.add(
+            Input(
+                id=input_id,
+                source="unknown",
+                path_enc=twin.keyring.encrypt_str(str(entry)),
+                content_hash=digest,
+                size=size,
+                origin="inbox",
+                status="quarantined",
+                raw_location=raw,
+                key_id=twin.keyring.active_id,
+            )
+        )
         s.flush()
-        s.add(Quarantine(source=None, input_id=input_id, what="file", location="file",
-                         reason="unrecognised format: no connector claims it"))
+        s.add(
+            Quarantine(
+                source=None,
+                input_id=input_id,
+                what="file",
+                location="file",
+                reason="unrecognised format: no connector claims it",
+            )
+        )
     remove_plaintext(entry)

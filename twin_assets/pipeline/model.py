@@ -87,9 +87,11 @@ def _cached(twin: Twin, view: str, what: str, compute: Callable[[], Any]) -> Any
 # The steps that read each of a view's large cached values. Once all of them have run in this materialization,
 # the value is dropped: at a million records the normalisations alone are ~400 MB, and graph metrics and
 # insights, which peaked highest, run after every step that reads them.
-READERS = {"norms": frozenset({"build_entities", "build_sentiment", "build_topics"}),
-           "topic_texts": frozenset({"build_topics", "build_insights"}),
-           "doc_scores": frozenset({"build_insights"})}
+READERS = {
+    "norms": frozenset({"build_entities", "build_sentiment", "build_topics"}),
+    "topic_texts": frozenset({"build_topics", "build_insights"}),
+    "doc_scores": frozenset({"build_insights"}),
+}
 
 
 def step_done(twin: Twin, view: str, step: str) -> None:
@@ -151,11 +153,14 @@ def _read_view_norms(twin: Twin, view: str, docs: list[Document]) -> dict[str, C
             if doc is None:
                 continue
             out[doc.id] = CleanText(
-                doc_id=doc.id, length=len(doc.body or ""),
+                doc_id=doc.id,
+                length=len(doc.body or ""),
                 removed=[Span(int(a), int(b), share.text(str(k))) for a, b, k in data["removed"]],
-                language=share.value(data["language"]), language_confidence=float(data["language_confidence"]),
+                language=share.value(data["language"]),
+                language_confidence=float(data["language_confidence"]),
                 signer=(int(data["signer"][0]), int(data["signer"][1])) if data.get("signer") else None,
-                tier=doc.tier, evidence=[doc.id],
+                tier=doc.tier,
+                evidence=[doc.id],
             )
     for doc in docs:
         if doc.id not in out:
@@ -165,6 +170,7 @@ def _read_view_norms(twin: Twin, view: str, docs: list[Document]) -> dict[str, C
 
 def view_topic_texts(twin: Twin, view: str, docs: list[Document], norms: dict[str, CleanText]) -> dict[str, str]:
     """Topic text of each topical document of the view (the topics and insights steps both cluster them)."""
+
     def compute() -> dict[str, str]:
         kept, texts = topics_mod.topical_texts(docs, norms)
         return {d.id: t for d, t in zip(kept, texts, strict=True)}
@@ -206,12 +212,18 @@ def build_text(twin: Twin, tier: str) -> dict[str, int]:
                 ps = passages(doc, norm)
                 n_passages += len(ps)
                 languages[norm.language or "unknown"] += 1
-                yield Artifact("text", doc.id, {
-                    "language": norm.language, "language_confidence": norm.language_confidence,
-                    "removed": [[sp.start, sp.end, sp.kind] for sp in norm.removed],
-                    "signer": list(norm.signer) if norm.signer else None,
-                    "passages": [[p.start, p.end, p.field] for p in ps],
-                }, [doc.id])
+                yield Artifact(
+                    "text",
+                    doc.id,
+                    {
+                        "language": norm.language,
+                        "language_confidence": norm.language_confidence,
+                        "removed": [[sp.start, sp.end, sp.kind] for sp in norm.removed],
+                        "signer": list(norm.signer) if norm.signer else None,
+                        "passages": [[p.start, p.end, p.field] for p in ps],
+                    },
+                    [doc.id],
+                )
 
     if same_code:
         derived.delete(stale)
@@ -219,8 +231,13 @@ def build_text(twin: Twin, tier: str) -> dict[str, int]:
     else:
         new = derived.replace_kind("text", artifacts())
         derived.put(BUILT, "text_code", {"code": code})
-    return {"documents": len(ids), "normalised": new, "dropped": len(stale), "new_passages": n_passages,
-            "new_languages": len(languages)}
+    return {
+        "documents": len(ids),
+        "normalised": new,
+        "dropped": len(stale),
+        "new_passages": n_passages,
+        "new_languages": len(languages),
+    }
 
 
 # ---- entities ------------------------------------------------------------------------------
@@ -243,19 +260,30 @@ def _read_resolution(twin: Twin, view: str) -> Resolution:
     mentions: list[EntityMention] = []
     for entity_id, data in derived.iter("mentions"):
         if "mentions" in data:  # written before mentions were stored as columns
-            mentions.extend(EntityMention(share.text(m["doc_id"]), share.text(m["entity_id"]), share.text(m["role"]),
-                                          m["start"], m["end"], m["confidence"], share.text(m["tier"]))
-                            for m in data["mentions"])
+            mentions.extend(
+                EntityMention(
+                    share.text(m["doc_id"]),
+                    share.text(m["entity_id"]),
+                    share.text(m["role"]),
+                    m["start"],
+                    m["end"],
+                    m["confidence"],
+                    share.text(m["tier"]),
+                )
+                for m in data["mentions"]
+            )
             continue
         entity_id = share.text(entity_id)
         mentions.extend(
             EntityMention(share.text(doc_id), entity_id, share.text(role), start, end, conf, share.text(tier))
             for doc_id, role, start, end, conf, tier in zip(
-                data["doc_id"], data["role"], data["start"], data["end"], data["confidence"], data["tier"],
-                strict=True))
+                data["doc_id"], data["role"], data["start"], data["end"], data["confidence"], data["tier"], strict=True
+            )
+        )
     meta = derived.get("resolution", "meta") or {}
-    return Resolution(entities=entities, mentions=mentions, self_id=meta.get("self_id"),
-                      key_index=meta.get("key_index", {}))
+    return Resolution(
+        entities=entities, mentions=mentions, self_id=meta.get("self_id"), key_index=meta.get("key_index", {})
+    )
 
 
 MENTION_FIELDS = ("doc_id", "role", "start", "end", "confidence", "tier")
@@ -284,12 +312,17 @@ def build_entities(twin: Twin, view: str) -> dict[str, int]:
         "mentions",
         (Artifact("mentions", eid, mention_columns(ms), [m.doc_id for m in ms]) for eid, ms in by_entity.items()),
     )
-    derived.replace_kind("resolution", [Artifact("resolution", "meta",
-                                                 {"self_id": res.self_id, "key_index": res.key_index}, [])])
+    derived.replace_kind(
+        "resolution", [Artifact("resolution", "meta", {"self_id": res.self_id, "key_index": res.key_index}, [])]
+    )
     if _view_cache is not None:
         _view_cache.pop("resolution", None)  # the next read gets what was just stored
-    return {"documents": len(docs), "entities": n_entities, "mentions": len(res.mentions),
-            "people": len(res.of_kind("person"))}
+    return {
+        "documents": len(docs),
+        "entities": n_entities,
+        "mentions": len(res.mentions),
+        "people": len(res.of_kind("person")),
+    }
 
 
 # ---- sentiment -----------------------------------------------------------------------------
@@ -317,15 +350,21 @@ def build_sentiment(twin: Twin, view: str) -> dict[str, int]:
     rel = sentiment_mod.relationship_sentiment(docs, res, scores)
     # For insights, which read every score again: as an array in the view's order (8 MB at a million records,
     # where the stored artifacts took ~30 s to decrypt and a dict of them ~150 MB to hold until then).
-    keep(twin, view, "doc_scores", np.fromiter(
-        (np.nan if (c := scores.get(d.id)) is None else c for d in docs), dtype=np.float64, count=len(docs)))
+    keep(
+        twin,
+        view,
+        "doc_scores",
+        np.fromiter(
+            (np.nan if (c := scores.get(d.id)) is None else c for d in docs), dtype=np.float64, count=len(docs)
+        ),
+    )
     if same_code:
         derived.delete(stale)
-        derived.upsert_many("doc_sentiment", (Artifact("doc_sentiment", s.doc_id, plain(s), [s.doc_id])
-                                              for s in fresh))
+        derived.upsert_many("doc_sentiment", (Artifact("doc_sentiment", s.doc_id, plain(s), [s.doc_id]) for s in fresh))
     else:  # nothing was known: every record was scored now
-        derived.replace_kind("doc_sentiment", (Artifact("doc_sentiment", s.doc_id, plain(s), [s.doc_id])
-                                               for s in fresh))
+        derived.replace_kind(
+            "doc_sentiment", (Artifact("doc_sentiment", s.doc_id, plain(s), [s.doc_id]) for s in fresh)
+        )
         derived.put(BUILT, "doc_sentiment_code", {"code": code})
     derived.replace_kind("relationship", (Artifact("relationship", r.entity_id, plain(r), r.evidence) for r in rel))
     return {"documents": sum(1 for d in docs if d.id in scores), "scored": len(fresh), "relationships": len(rel)}
@@ -344,8 +383,12 @@ def build_timeline(twin: Twin, view: str) -> dict[str, int]:
         (Artifact("life_event", f"{e.kind}:{e.start.isoformat()}", plain(e), e.evidence) for e in tl.life_events),
     )
     dated = sum(1 for d in docs if d.event_time is not None)
-    return {"dated_documents": dated, "events": len(tl.events), "series": len(tl.series),
-            "life_events": len(tl.life_events)}
+    return {
+        "dated_documents": dated,
+        "events": len(tl.events),
+        "series": len(tl.series),
+        "life_events": len(tl.life_events),
+    }
 
 
 # ---- topics --------------------------------------------------------------------------------
@@ -410,22 +453,29 @@ def build_topics(twin: Twin, view: str, seed: int = 0) -> dict[str, int]:
         same = placed + int(have.sum()) <= REFIT_SHARE * fit.get("fitted", 0)
     if same:
         centroids = np.asarray(fit["centroids"], dtype=np.float32)
-        for d, label in zip([d for d, h in zip(new, have, strict=True) if h],
-                            topics_mod.assign(mat[have], centroids).tolist(), strict=True):
+        for d, label in zip(
+            [d for d, h in zip(new, have, strict=True) if h],
+            topics_mod.assign(mat[have], centroids).tolist(),
+            strict=True,
+        ):
             labels[d.id] = label
         docs = [d for d in topical if d.id in labels]
-        model = topics_mod.describe_topics(docs, [labels[d.id] for d in docs],
-                                           {int(c): w for c, w in fit["keywords"].items()},
-                                           k=fit["k"], seed=seed, centroids=centroids,
-                                           ids={int(c): t for c, t in fit.get("ids", {}).items()})
+        model = topics_mod.describe_topics(
+            docs,
+            [labels[d.id] for d in docs],
+            {int(c): w for c, w in fit["keywords"].items()},
+            k=fit["k"],
+            seed=seed,
+            centroids=centroids,
+            ids={int(c): t for c, t in fit.get("ids", {}).items()},
+        )
         placed += len(docs) - fit["n"]
         fitted, refitted = fit["fitted"], False
     else:
         topical_texts = [by_doc[d.id] for d in topical]
         # Beyond the fitting sample a vector only finds its nearest centroid: half precision (what HIGH vectors
         # are stored as) halves the matrix, 1.5 GB at a million records.
-        have, mat = _vector_matrix(twin, topical,
-                                   np.float16 if len(topical) > topics_mod.FIT_SAMPLE else np.float32)
+        have, mat = _vector_matrix(twin, topical, np.float16 if len(topical) > topics_mod.FIT_SAMPLE else np.float32)
         docs = [d for d, h in zip(topical, have, strict=True) if h]
         texts = [t for t, h in zip(topical_texts, have, strict=True) if h]
         x = mat if have.all() else mat[have]
@@ -437,10 +487,28 @@ def build_topics(twin: Twin, view: str, seed: int = 0) -> dict[str, int]:
         model = topics_mod.find_topics(docs, x, texts=texts, seed=seed)
         placed, fitted, refitted = 0, len(docs), True
     derived.replace_kind("topic", (Artifact("topic", t.id, plain(t), t.evidence) for t in model.topics))
-    derived.replace_kind("topic_model", [Artifact("topic_model", "fit", {
-        "code": code_version(), "seed": seed, "k": model.k, "n": len(docs), "fitted": fitted, "placed": placed,
-        "centroids": model.centroids.tolist() if model.centroids is not None else [],
-        "keywords": model.keywords, "ids": model.ids, "labels": model.labels}, [])])
+    derived.replace_kind(
+        "topic_model",
+        [
+            Artifact(
+                "topic_model",
+                "fit",
+                {
+                    "code": code_version(),
+                    "seed": seed,
+                    "k": model.k,
+                    "n": len(docs),
+                    "fitted": fitted,
+                    "placed": placed,
+                    "centroids": model.centroids.tolist() if model.centroids is not None else [],
+                    "keywords": model.keywords,
+                    "ids": model.ids,
+                    "labels": model.labels,
+                },
+                [],
+            )
+        ],
+    )
     derived.replace_kind("topic_assignments", [])  # what builds before the stored fit kept; now in "labels"
     return {"documents": len(docs), "topics": len(model.topics), "refitted": int(refitted)}
 
@@ -456,8 +524,14 @@ def graph_from(docs: list[Document], res: Resolution) -> nx.Graph:
     for e in res.entities:
         g.add_node(e.id, type="entity", kind=e.kind, name=e.name, tier=e.tier, is_self=e.is_self)
     for d in docs:
-        g.add_node(d.id, type="record", kind=d.kind, source=d.source, tier=d.tier,
-                   time=d.event_time.isoformat() if d.event_time else None)
+        g.add_node(
+            d.id,
+            type="record",
+            kind=d.kind,
+            source=d.source,
+            tier=d.tier,
+            time=d.event_time.isoformat() if d.event_time else None,
+        )
     per_doc: dict[str, set[str]] = defaultdict(set)
     edge_data: dict[tuple[str, str], dict[str, Any]] = {}  # one dict per (role, tier), shared by its edges
     for m in res.mentions:
@@ -473,8 +547,17 @@ def graph_from(docs: list[Document], res: Resolution) -> nx.Graph:
     for doc_id, ents in per_doc.items():
         d = doc_by_id[doc_id]
         for a, b in combinations(sorted(ents), 2):
-            p = pair.setdefault((a, b), {"weight": 0, "tier": d.tier, "evidence": [], "first": None, "last": None,
-                                         "by_month": defaultdict(int)})
+            p = pair.setdefault(
+                (a, b),
+                {
+                    "weight": 0,
+                    "tier": d.tier,
+                    "evidence": [],
+                    "first": None,
+                    "last": None,
+                    "by_month": defaultdict(int),
+                },
+            )
             p["weight"] += 1
             p["tier"] = max_tier(p["tier"], d.tier)
             if len(p["evidence"]) < MAX_EDGE_EVIDENCE:
@@ -485,8 +568,17 @@ def graph_from(docs: list[Document], res: Resolution) -> nx.Graph:
                 p["last"] = max(p["last"] or t, t)
                 p["by_month"][d.event_time.strftime("%Y-%m")] += 1
     for (a, b), p in pair.items():
-        g.add_edge(a, b, type="related", weight=float(p["weight"]), tier=p["tier"], evidence=p["evidence"],
-                   first=p["first"], last=p["last"], by_month=dict(p["by_month"]))
+        g.add_edge(
+            a,
+            b,
+            type="related",
+            weight=float(p["weight"]),
+            tier=p["tier"],
+            evidence=p["evidence"],
+            first=p["first"],
+            last=p["last"],
+            by_month=dict(p["by_month"]),
+        )
     return g
 
 
@@ -495,8 +587,12 @@ def build_graph(twin: Twin, view: str) -> dict[str, int]:
     res = load_resolution(twin, view)
     g = graph_from(docs, res)
     version = twin.graphs(view).save(g)
-    return {"version": version, "nodes": g.number_of_nodes(), "edges": g.number_of_edges(),
-            "entities": len(res.entities)}
+    return {
+        "version": version,
+        "nodes": g.number_of_nodes(),
+        "edges": g.number_of_edges(),
+        "entities": len(res.entities),
+    }
 
 
 def build_graph_metrics(twin: Twin, view: str, seed: int = 0) -> dict[str, int]:
@@ -513,14 +609,39 @@ def build_graph_metrics(twin: Twin, view: str, seed: int = 0) -> dict[str, int]:
     pagerank = nx.pagerank(eg, weight="weight")
     between = nx.betweenness_centrality(eg, k=min(100, n), seed=seed, weight=None) if n > 2 else dict.fromkeys(eg, 0.0)
     communities = nx.community.louvain_communities(eg, weight="weight", seed=seed)
-    derived.replace_kind("centrality", (
-        Artifact("centrality", node, {"pagerank": pagerank[node], "betweenness": between.get(node, 0.0),
-                                      "degree": eg.degree(node), "tier": eg.nodes[node]["tier"],
-                                      "graph_version": version}, [])
-        for node in eg.nodes))
-    derived.replace_kind("community", (
-        Artifact("community", f"c{i}", {"members": sorted(c), "size": len(c),
-                                        "tier": max_tier(*(eg.nodes[m]["tier"] for m in c)),
-                                        "graph_version": version}, [])
-        for i, c in enumerate(sorted(communities, key=lambda c: (-len(c), min(c))))))
+    derived.replace_kind(
+        "centrality",
+        (
+            Artifact(
+                "centrality",
+                node,
+                {
+                    "pagerank": pagerank[node],
+                    "betweenness": between.get(node, 0.0),
+                    "degree": eg.degree(node),
+                    "tier": eg.nodes[node]["tier"],
+                    "graph_version": version,
+                },
+                [],
+            )
+            for node in eg.nodes
+        ),
+    )
+    derived.replace_kind(
+        "community",
+        (
+            Artifact(
+                "community",
+                f"c{i}",
+                {
+                    "members": sorted(c),
+                    "size": len(c),
+                    "tier": max_tier(*(eg.nodes[m]["tier"] for m in c)),
+                    "graph_version": version,
+                },
+                [],
+            )
+            for i, c in enumerate(sorted(communities, key=lambda c: (-len(c), min(c))))
+        ),
+    )
     return {"entities": n, "communities": len(communities), "graph_version": version}

@@ -135,11 +135,16 @@ def sync_source(twin: Twin, source: str, progress: Progress | None = None) -> Sy
     return result
 
 
-def _quarantine(session, result: SyncResult, inp: Input, path: str, batch_id: int, issue: ParseIssue,
-                what: str) -> None:
+def _quarantine(
+    session, result: SyncResult, inp: Input, path: str, batch_id: int, issue: ParseIssue, what: str
+) -> None:
     session.add(
         Quarantine(
-            source=inp.source, input_id=inp.id, batch_id=batch_id, what=what, location=issue.where[:255],
+            source=inp.source,
+            input_id=inp.id,
+            batch_id=batch_id,
+            what=what,
+            location=issue.where[:255],
             reason=issue.reason,
         )
     )
@@ -147,8 +152,9 @@ def _quarantine(session, result: SyncResult, inp: Input, path: str, batch_id: in
     result.problems.append(Problem(inp.id, path, issue.where, issue.reason))
 
 
-def _sync_input(twin: Twin, connector, inp: Input, batch_id: int, result: SyncResult,
-                progress: Progress | None) -> None:
+def _sync_input(
+    twin: Twin, connector, inp: Input, batch_id: int, result: SyncResult, progress: Progress | None
+) -> None:
     path_text = twin.keyring.decrypt_str(inp.path_enc) if inp.path_enc else ""
     path = Path(path_text)
     result.inputs += 1

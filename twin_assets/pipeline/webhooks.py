@@ -60,8 +60,9 @@ def create_webhook_source(twin: Twin, name: str) -> str:
     return secret
 
 
-def verify(twin: Twin, source: str, body: bytes, timestamp: str | None, signature: str | None,
-           now: float | None = None) -> None:
+def verify(
+    twin: Twin, source: str, body: bytes, timestamp: str | None, signature: str | None, now: float | None = None
+) -> None:
     """Raise WebhookRejected(401) unless the request is signed for this source and fresh."""
     # One message for every authentication failure: nothing reveals which sources exist.
     bad = WebhookRejected(401, "invalid signature or timestamp")
@@ -103,8 +104,7 @@ def accept(twin: Twin, source: str, body: bytes, idempotency_key: str | None) ->
     event_id = uuid.uuid4().hex
     try:
         with twin.session() as s:
-            s.add(WebhookEvent(id=event_id, source=source, idempotency_hash=idem,
-                               body_enc=twin.keyring.encrypt(body)))
+            s.add(WebhookEvent(id=event_id, source=source, idempotency_hash=idem, body_enc=twin.keyring.encrypt(body)))
     except IntegrityError:  # a concurrent delivery with the same key won the race
         with twin.session() as s:
             return s.scalars(
@@ -179,8 +179,9 @@ def process_webhooks(twin: Twin) -> SyncResult:
     """Stage every pending event as a record; an unusable body is quarantined, the rest go on."""
     result = SyncResult(RECORD_SOURCE)
     with twin.session() as s:
-        events = list(s.scalars(select(WebhookEvent).where(WebhookEvent.status == "pending")
-                                .order_by(WebhookEvent.received_at)))
+        events = list(
+            s.scalars(select(WebhookEvent).where(WebhookEvent.status == "pending").order_by(WebhookEvent.received_at))
+        )
         if not events:
             return result
         if s.get(Source, RECORD_SOURCE) is None:
@@ -194,8 +195,15 @@ def process_webhooks(twin: Twin) -> SyncResult:
                 data = parse_body(twin.keyring.decrypt(ev.body_enc))
                 record = to_record(ev.source, ev.id, data, ev.received_at)
             except (WebhookRejected, ValueError, TypeError) as exc:
-                s.add(Quarantine(source=RECORD_SOURCE, batch_id=batch.id, what="record", location=f"event {ev.id}",
-                                 reason=f"unusable webhook body: {type(exc).__name__}"))
+                s.add(
+                    Quarantine(
+                        source=RECORD_SOURCE,
+                        batch_id=batch.id,
+                        what="record",
+                        location=f"event {ev.id}",
+                        reason=f"unusable webhook body: {type(exc).__name__}",
+                    )
+                )
                 result.quarantined += 1
                 ev.status = "quarantined"
                 continue

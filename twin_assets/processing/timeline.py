@@ -220,8 +220,9 @@ class _Dated:
     timeline step at a million records."""
 
     def __init__(self, docs: Sequence[Document]) -> None:
-        self._items = sorted(((d.event_time, i, d) for i, d in enumerate(docs) if d.event_time is not None),
-                             key=lambda x: (x[0], x[1]))
+        self._items = sorted(
+            ((d.event_time, i, d) for i, d in enumerate(docs) if d.event_time is not None), key=lambda x: (x[0], x[1])
+        )
         self._times = [t for t, _i, _d in self._items]
 
     def between(self, start: datetime, end: datetime) -> list[Document]:

@@ -311,8 +311,14 @@ def find_topics(
 
 
 def describe_topics(
-    docs: Sequence[Document], labels: Sequence[int], keywords: dict[int, list[str]], *, k: int, seed: int,
-    centroids: np.ndarray | None = None, ids: dict[int, str] | None = None,
+    docs: Sequence[Document],
+    labels: Sequence[int],
+    keywords: dict[int, list[str]],
+    *,
+    k: int,
+    seed: int,
+    centroids: np.ndarray | None = None,
+    ids: dict[int, str] | None = None,
 ) -> TopicModel:
     """Topics from each document's cluster and each cluster's keywords: members, monthly shares, trend. A fit's
     topics are named by their members; ``ids`` keeps those names while new documents join (so a topic's stored
@@ -336,7 +342,8 @@ def describe_topics(
         members = by_label[c]
         words = keywords.get(c, [])
         tid = (ids or {}).get(c) or "top_" + hashlib.sha256(
-            "|".join(sorted(d.id for d in members)).encode()).hexdigest()[:12]
+            "|".join(sorted(d.id for d in members)).encode()
+        ).hexdigest()[:12]
         per_month: Counter = Counter(d.event_time.strftime("%Y-%m") for d in members if d.event_time is not None)
         shares = {m: round(per_month[m] / months_total[m], 4) for m in sorted(per_month)}
         dense = {m: v for m, v in shares.items() if m in dense_months}
@@ -358,6 +365,13 @@ def describe_topics(
         for d in members:
             assignments[d.id] = tid
     topics.sort(key=lambda t: (-t.size, t.id))
-    return TopicModel(topics=topics, assignments=assignments, k=k, seed=seed, centroids=centroids,
-                      labels={d.id: int(lab) for d, lab in zip(docs, labels, strict=True)},
-                      keywords={int(c): w for c, w in keywords.items()}, ids=named)
+    return TopicModel(
+        topics=topics,
+        assignments=assignments,
+        k=k,
+        seed=seed,
+        centroids=centroids,
+        labels={d.id: int(lab) for d, lab in zip(docs, labels, strict=True)},
+        keywords={int(c): w for c, w in keywords.items()},
+        ids=named,
+    )

@@ -148,11 +148,24 @@ def _start_server(settings: TwinSettings, wait: float) -> str:
             return url
         settings.stores_dir.mkdir(parents=True, exist_ok=True)
         proc = subprocess.Popen(
-            [sys.executable, "-m", "twin_assets.stores.chroma_server",
-             "--chroma-dir", str(settings.chroma_dir), "--lock", str(settings.stores_dir / "chroma.lock"),
-             "--run-dir", str(settings.run_dir), "--idle", str(settings.chroma_idle_seconds)],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            cwd=str(settings.run_dir), start_new_session=True,  # outlives this process; a ^C here must not stop it
+            [
+                sys.executable,
+                "-m",
+                "twin_assets.stores.chroma_server",
+                "--chroma-dir",
+                str(settings.chroma_dir),
+                "--lock",
+                str(settings.stores_dir / "chroma.lock"),
+                "--run-dir",
+                str(settings.run_dir),
+                "--idle",
+                str(settings.chroma_idle_seconds),
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            cwd=str(settings.run_dir),
+            start_new_session=True,  # outlives this process; a ^C here must not stop it
         )
         while proc.poll() is None and time.monotonic() < deadline:
             url = registered_server(settings)

@@ -60,8 +60,7 @@ def _serve(chroma_dir: Path, port: int) -> None:
     import chromadb_rust_bindings
 
     # The Rust server releases the GIL, so the idle watch below keeps running beside it.
-    chromadb_rust_bindings.cli(["chroma", "run", "--path", str(chroma_dir), "--host", "127.0.0.1",
-                                "--port", str(port)])
+    chromadb_rust_bindings.cli(["chroma", "run", "--path", str(chroma_dir), "--host", "127.0.0.1", "--port", str(port)])
 
 
 def _idle_for(lease: Path, started: float) -> float:

@@ -87,8 +87,11 @@ class DerivedStore:
         """Swap in a complete new set of one kind of artifact, atomically: artifacts with the same content and
         evidence as the stored ones stay as they are, changed ones are rewritten, missing ones deleted."""
         with self.conn:
-            old = dict(self.conn.execute(  # in storage order, like ``iter(ordered=False)``
-                "SELECT id, digest FROM artifacts INDEXED BY ix_artifacts_kind WHERE kind = ?", (kind,)).fetchall())
+            old = dict(
+                self.conn.execute(  # in storage order, like ``iter(ordered=False)``
+                    "SELECT id, digest FROM artifacts INDEXED BY ix_artifacts_kind WHERE kind = ?", (kind,)
+                ).fetchall()
+            )
             n, seen = 0, set()
             changed: list[tuple[str, list[str]]] = []  # rewritten artifacts that were stored before
             it = iter(artifacts)
@@ -126,24 +129,32 @@ class DerivedStore:
                 else:
                     have[doc_id] = rowid
             keep = set(docs)
-            self.conn.executemany("DELETE FROM artifact_docs WHERE rowid = ?",
-                                  [(r,) for d, r in have.items() if d not in keep])
-            self.conn.executemany("INSERT INTO artifact_docs (kind, id, doc_id) VALUES (?,?,?)",
-                                  [(kind, artifact_id, d) for d in docs if d not in have])
+            self.conn.executemany(
+                "DELETE FROM artifact_docs WHERE rowid = ?", [(r,) for d, r in have.items() if d not in keep]
+            )
+            self.conn.executemany(
+                "INSERT INTO artifact_docs (kind, id, doc_id) VALUES (?,?,?)",
+                [(kind, artifact_id, d) for d in docs if d not in have],
+            )
 
-    def _write(self, kind: str, rows: list[tuple], evidence: list[tuple[str, list[str]]], *,
-               replace_evidence: bool) -> None:
+    def _write(
+        self, kind: str, rows: list[tuple], evidence: list[tuple[str, list[str]]], *, replace_evidence: bool
+    ) -> None:
         """In batches: one statement per artifact was half of storing a million-event timeline."""
         if not rows:
             return
         self._bump_generation()
         self.conn.executemany(
-            "INSERT OR REPLACE INTO artifacts (kind, id, key_id, payload, digest) VALUES (?,?,?,?,?)", rows)
+            "INSERT OR REPLACE INTO artifacts (kind, id, key_id, payload, digest) VALUES (?,?,?,?,?)", rows
+        )
         if replace_evidence:
-            self.conn.executemany("DELETE FROM artifact_docs WHERE kind = ? AND id = ?",
-                                  [(kind, i) for i, _ in evidence])
-        self.conn.executemany("INSERT INTO artifact_docs (kind, id, doc_id) VALUES (?,?,?)",
-                              [(kind, i, d) for i, docs in evidence for d in docs])
+            self.conn.executemany(
+                "DELETE FROM artifact_docs WHERE kind = ? AND id = ?", [(kind, i) for i, _ in evidence]
+            )
+        self.conn.executemany(
+            "INSERT INTO artifact_docs (kind, id, doc_id) VALUES (?,?,?)",
+            [(kind, i, d) for i, docs in evidence for d in docs],
+        )
 
     def _delete(self, keys: list[tuple[str, str]]) -> int:
         n = 0
@@ -220,8 +231,11 @@ class DerivedStore:
         """Every artifact of one kind, by id; or, ``ordered=False``, in storage order, for a caller that looks
         them up by id anyway: walking the (kind, id) index fetched the rows of a million-artifact kind in random
         order, and SQLCipher decrypted a page for nearly every row."""
-        sql = ("SELECT id, payload FROM artifacts WHERE kind = ? ORDER BY id" if ordered else
-               "SELECT id, payload FROM artifacts INDEXED BY ix_artifacts_kind WHERE kind = ?")
+        sql = (
+            "SELECT id, payload FROM artifacts WHERE kind = ? ORDER BY id"
+            if ordered
+            else "SELECT id, payload FROM artifacts INDEXED BY ix_artifacts_kind WHERE kind = ?"
+        )
         for artifact_id, payload in self.conn.execute(sql, (kind,)):
             yield artifact_id, self._load(payload)
 
@@ -249,5 +263,7 @@ class DerivedStore:
             return self._delete(list(keys))
 
     def key_usage(self) -> dict[str, int]:
-        return {(k or "none"): n for k, n in self.conn.execute(
-            "SELECT key_id, count(*) FROM artifacts GROUP BY key_id").fetchall()}
+        return {
+            (k or "none"): n
+            for k, n in self.conn.execute("SELECT key_id, count(*) FROM artifacts GROUP BY key_id").fetchall()
+        }

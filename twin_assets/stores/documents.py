@@ -63,13 +63,81 @@ class Document:
 
 # Function words only (not a topic stoplist: "bill" or "call" are things people search for). In an OR query
 # they match most of the store, and BM25 then scores every match: 160 ms of a search at 100k records.
-SEARCH_STOPWORDS = frozenset({
-    "a", "an", "and", "are", "as", "at", "be", "been", "but", "by", "did", "do", "does", "for", "from", "had",
-    "has", "have", "he", "her", "his", "how", "i", "if", "in", "into", "is", "it", "its", "me", "my", "no",
-    "not", "of", "on", "or", "our", "she", "so", "that", "the", "their", "them", "they", "this", "to", "was",
-    "we", "were", "what", "when", "where", "which", "who", "why", "will", "with", "you", "your", "der", "die",
-    "das", "und", "oder", "ist", "ein", "eine", "le", "la", "les", "et",
-})
+SEARCH_STOPWORDS = frozenset(
+    {
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "been",
+        "but",
+        "by",
+        "did",
+        "do",
+        "does",
+        "for",
+        "from",
+        "had",
+        "has",
+        "have",
+        "he",
+        "her",
+        "his",
+        "how",
+        "i",
+        "if",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "me",
+        "my",
+        "no",
+        "not",
+        "of",
+        "on",
+        "or",
+        "our",
+        "she",
+        "so",
+        "that",
+        "the",
+        "their",
+        "them",
+        "they",
+        "this",
+        "to",
+        "was",
+        "we",
+        "were",
+        "what",
+        "when",
+        "where",
+        "which",
+        "who",
+        "why",
+        "will",
+        "with",
+        "you",
+        "your",
+        "der",
+        "die",
+        "das",
+        "und",
+        "oder",
+        "ist",
+        "ein",
+        "eine",
+        "le",
+        "la",
+        "les",
+        "et",
+    }
+)
 
 
 def query_words(text: str) -> list[str]:
@@ -247,9 +315,7 @@ class DocumentStore:
                         (doc.id, doc.source, doc.kind, _ts(doc.event_time), key_id, payload),
                     )
                     rowid = cur.lastrowid
-                self.conn.execute(
-                    "INSERT INTO fts (rowid, title, body) VALUES (?,?,?)", (rowid, doc.title, doc.body)
-                )
+                self.conn.execute("INSERT INTO fts (rowid, title, body) VALUES (?,?,?)", (rowid, doc.title, doc.body))
                 n += 1
         return n
 
@@ -345,7 +411,11 @@ class DocumentStore:
 
     @staticmethod
     def _add_filters(
-        sql: str, args: list[Any], since: datetime | None, until: datetime | None, source: str | None,
+        sql: str,
+        args: list[Any],
+        since: datetime | None,
+        until: datetime | None,
+        source: str | None,
         prefix: str = "",
     ) -> tuple[str, list[Any]]:
         if since is not None:
@@ -360,7 +430,12 @@ class DocumentStore:
         return sql, args
 
     def keyword_search(
-        self, text: str, k: int = 10, *, since: datetime | None = None, until: datetime | None = None,
+        self,
+        text: str,
+        k: int = 10,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
         source: str | None = None,
     ) -> list[tuple[str, float]]:
         """BM25 over title and body (title weighted up); filters run inside the query.
@@ -455,8 +530,11 @@ class DocumentStore:
                 if not top:
                     return []
                 marks = ",".join("?" * len(top))
-                ids = dict(self.conn.execute(f"SELECT rowid, id FROM docs WHERE rowid IN ({marks})",
-                                             [r[0] for r in top]).fetchall())
+                ids = dict(
+                    self.conn.execute(
+                        f"SELECT rowid, id FROM docs WHERE rowid IN ({marks})", [r[0] for r in top]
+                    ).fetchall()
+                )
                 return [(ids[r[0]], -float(r[1])) for r in top if r[0] in ids]
             sql = (
                 "SELECT d.id, bm25(fts, 3.0, 1.0) AS score FROM fts JOIN docs d ON d.rowid = fts.rowid "
@@ -508,7 +586,8 @@ class DocumentStore:
         for start in range(0, len(picked), 500):
             chunk = [rowids[i] for i in picked[start : start + 500]]
             rows = self.conn.execute(
-                f"SELECT vector FROM docs WHERE rowid IN ({','.join('?' * len(chunk))})", chunk).fetchall()
+                f"SELECT vector FROM docs WHERE rowid IN ({','.join('?' * len(chunk))})", chunk
+            ).fetchall()
             out += [np.frombuffer(self._open_blob(r[0]), dtype=np.float16) for r in rows]
         return np.stack(out).astype(np.float32) if out else np.zeros((0, 0), dtype=np.float32)
 
@@ -516,8 +595,10 @@ class DocumentStore:
         """Decrypted (id, vector) batches of these documents (those that have a vector)."""
         for rows in self._by_ids("id, vector", ids, "vector IS NOT NULL"):
             if rows:
-                yield [r[0] for r in rows], np.stack(
-                    [np.frombuffer(self._open_blob(r[1]), dtype=np.float16) for r in rows]).astype(np.float32)
+                yield (
+                    [r[0] for r in rows],
+                    np.stack([np.frombuffer(self._open_blob(r[1]), dtype=np.float16) for r in rows]).astype(np.float32),
+                )
 
     def state_token(self) -> tuple[str, int]:
         """Changes whenever the store changes, and is the same from every connection to it, for caches shared

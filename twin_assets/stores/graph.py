@@ -127,9 +127,10 @@ class GraphSnapshots:
         yield from ({"u": u, "v": v, "a": a} for u, v, a in g.edges(data=True))
 
     def _items(self, path: Path) -> Iterator[dict]:
-        with path.open("rb") as src, gzip.GzipFile(
-            fileobj=io.BufferedReader(DecryptingReader(self.keyring, src), 1 << 20), mode="rb"
-        ) as gz:
+        with (
+            path.open("rb") as src,
+            gzip.GzipFile(fileobj=io.BufferedReader(DecryptingReader(self.keyring, src), 1 << 20), mode="rb") as gz,
+        ):
             yield orjson.loads(gz.readline())
             share = Sharer()
             for line in gz:

@@ -59,7 +59,11 @@ class ChromaVectors:
         self.collection(tier).upsert(**kwargs)
 
     def query(
-        self, tier: str, vector: np.ndarray, k: int, where: dict[str, Any] | None = None,
+        self,
+        tier: str,
+        vector: np.ndarray,
+        k: int,
+        where: dict[str, Any] | None = None,
         ids: Sequence[str] | None = None,
     ) -> list[tuple[str, float]]:
         """Nearest ``k`` (fewer if the collection is smaller); ``where`` filters on LOW metadata and ``ids``
@@ -176,8 +180,9 @@ def _ann_index(sample: np.ndarray, n: int) -> Any:
 
     dim = sample.shape[1]
     quantizer = faiss.IndexFlatIP(dim)
-    index = faiss.IndexIVFScalarQuantizer(quantizer, dim, _ann_lists(n), faiss.ScalarQuantizer.QT_8bit,
-                                          faiss.METRIC_INNER_PRODUCT)
+    index = faiss.IndexIVFScalarQuantizer(
+        quantizer, dim, _ann_lists(n), faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT
+    )
     index.cp.niter = 10
     index.train(np.ascontiguousarray(sample, dtype=np.float32))
     index.nprobe = ANN_NPROBE
@@ -241,8 +246,11 @@ class HighVectorIndex:
             mat = self._matrix if rows is None else self._matrix[rows]
         else:
             assert rows is not None
-            mat = (self._ann.reconstruct_batch(rows.astype(np.int64)) if len(rows)
-                   else np.zeros((0, len(vector)), np.float32))
+            mat = (
+                self._ann.reconstruct_batch(rows.astype(np.int64))
+                if len(rows)
+                else np.zeros((0, len(vector)), np.float32)
+            )
         scores = mat @ vector
         k = min(k, len(scores))
         if k <= 0:

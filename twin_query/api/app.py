@@ -66,14 +66,27 @@ def create_app(settings: TwinSettings | None = None) -> FastAPI:
     app.state.limiter = middleware.RateLimiter(config.rate, config.burst)
     if config.access_log:
         middleware.configure_access_log()
-    app.add_middleware(middleware.RequestGuard, config=config, limiter=app.state.limiter, metrics=app.state.metrics,
-                       token_ids=middleware.TokenIds(_token_id_resolver(app.state.settings)))
+    app.add_middleware(
+        middleware.RequestGuard,
+        config=config,
+        limiter=app.state.limiter,
+        metrics=app.state.metrics,
+        token_ids=middleware.TokenIds(_token_id_resolver(app.state.settings)),
+    )
     if origins := middleware.cors_origins():
-        app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["GET", "POST"],
-                           allow_headers=["Authorization", "Content-Type"])
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type"],
+        )
 
-    @app.get("/metrics", response_class=PlainTextResponse, tags=["service"],
-             summary="Prometheus metrics: request counts and latency per route template (no token needed)")
+    @app.get(
+        "/metrics",
+        response_class=PlainTextResponse,
+        tags=["service"],
+        summary="Prometheus metrics: request counts and latency per route template (no token needed)",
+    )
     def metrics() -> PlainTextResponse:
         return PlainTextResponse(app.state.metrics.render(), media_type="text/plain; version=0.0.4")
 
@@ -100,11 +113,20 @@ def _openapi(app: FastAPI) -> dict:
         for ops in schema.get("paths", {}).values():
             for op in ops.values():
                 if isinstance(op, dict) and "422" in op.get("responses", {}):
-                    op["responses"]["422"] = {"description": "Invalid request: which field, which rule",
-                                              "content": {"application/json": {"schema": error}}}
+                    op["responses"]["422"] = {
+                        "description": "Invalid request: which field, which rule",
+                        "content": {"application/json": {"schema": error}},
+                    }
         components = schema.setdefault("components", {}).setdefault("schemas", {})
-        components.setdefault("ErrorOut", {"properties": {"detail": {"type": "string", "title": "Detail"}},
-                                           "type": "object", "required": ["detail"], "title": "ErrorOut"})
+        components.setdefault(
+            "ErrorOut",
+            {
+                "properties": {"detail": {"type": "string", "title": "Detail"}},
+                "type": "object",
+                "required": ["detail"],
+                "title": "ErrorOut",
+            },
+        )
         for unused in ("HTTPValidationError", "ValidationError"):
             components.pop(unused, None)
         app.openapi_schema = schema

@@ -40,9 +40,7 @@ class Caller:
         return tier in self.tiers
 
 
-def get_caller(
-    creds: HTTPAuthorizationCredentials | None = Depends(bearer), twin: Twin = Depends(get_twin)
-) -> Caller:
+def get_caller(creds: HTTPAuthorizationCredentials | None = Depends(bearer), twin: Twin = Depends(get_twin)) -> Caller:
     if creds is None or creds.scheme.lower() != "bearer":
         raise HTTPException(401, "missing bearer token", headers={"WWW-Authenticate": "Bearer"})
     scopes = lookup(twin, creds.credentials)

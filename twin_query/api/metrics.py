@@ -11,8 +11,9 @@ import threading
 from collections import defaultdict
 
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
-WS_TYPES = frozenset({"auth", "search", "ask", "subscribe", "unsubscribe", "ping", "record", "insights_changed",
-                      "error", "other"})
+WS_TYPES = frozenset(
+    {"auth", "search", "ask", "subscribe", "unsubscribe", "ping", "record", "insights_changed", "error", "other"}
+)
 
 
 def _label(value: str) -> str:
@@ -55,8 +56,9 @@ class Metrics:
                 "# TYPE twin_http_requests_total counter",
             ]
             for (method, route, status), n in sorted(self.requests.items()):
-                lines.append(f'twin_http_requests_total{{method="{method}",route="{_label(route)}",'
-                             f'status="{status}"}} {n}')
+                lines.append(
+                    f'twin_http_requests_total{{method="{method}",route="{_label(route)}",status="{status}"}} {n}'
+                )
             lines += [
                 "# HELP twin_http_request_duration_seconds Request latency by method and route template.",
                 "# TYPE twin_http_request_duration_seconds histogram",

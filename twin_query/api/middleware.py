@@ -173,8 +173,9 @@ async def _json(send: Send, status: int, detail: str, headers: dict[str, str] | 
 
 
 class RequestGuard:
-    def __init__(self, app: ASGIApp, config: GuardConfig, limiter: RateLimiter, metrics: Metrics,
-                 token_ids: TokenIds) -> None:
+    def __init__(
+        self, app: ASGIApp, config: GuardConfig, limiter: RateLimiter, metrics: Metrics, token_ids: TokenIds
+    ) -> None:
         self.app, self.config, self.limiter, self.metrics, self.token_ids = app, config, limiter, metrics, token_ids
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -222,8 +223,7 @@ class RequestGuard:
                     return
         wait = self.limiter.take(rate_key(token, scope))
         if wait > 0:
-            await _json(send, 429, "rate limit exceeded; retry later",
-                        {"Retry-After": str(max(1, math.ceil(wait)))})
+            await _json(send, 429, "rate limit exceeded; retry later", {"Retry-After": str(max(1, math.ceil(wait)))})
             return
         received = 0
 
@@ -248,15 +248,19 @@ class RequestGuard:
         self.metrics.observe(method, route, status, seconds)
         if not self.config.access_log or not access.isEnabledFor(logging.INFO):
             return
-        access.info(json.dumps({
-            "ts": datetime.now(UTC).isoformat(timespec="milliseconds"),
-            "type": scope["type"],
-            "method": method,
-            "route": route,
-            "status": status,
-            "duration_ms": round(seconds * 1000, 2),
-            "token": self.token_ids.get(token),
-        }))
+        access.info(
+            json.dumps(
+                {
+                    "ts": datetime.now(UTC).isoformat(timespec="milliseconds"),
+                    "type": scope["type"],
+                    "method": method,
+                    "route": route,
+                    "status": status,
+                    "duration_ms": round(seconds * 1000, 2),
+                    "token": self.token_ids.get(token),
+                }
+            )
+        )
 
 
 def configure_access_log() -> None:

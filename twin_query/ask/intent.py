@@ -23,17 +23,51 @@ from twin_assets.processing.names import fold
 INTENTS = ("search", "person_profile", "relationship", "timeline", "aggregate", "prediction", "topic")
 
 MONTHS = {
-    "january": 1, "february": 2, "march": 3, "april": 4, "may": 5, "june": 6, "july": 7, "august": 8,
-    "september": 9, "october": 10, "november": 11, "december": 12,
-    "jan": 1, "feb": 2, "mar": 3, "apr": 4, "jun": 6, "jul": 7, "aug": 8, "sep": 9, "sept": 9, "oct": 10,
-    "nov": 11, "dec": 12,
+    "january": 1,
+    "february": 2,
+    "march": 3,
+    "april": 4,
+    "may": 5,
+    "june": 6,
+    "july": 7,
+    "august": 8,
+    "september": 9,
+    "october": 10,
+    "november": 11,
+    "december": 12,
+    "jan": 1,
+    "feb": 2,
+    "mar": 3,
+    "apr": 4,
+    "jun": 6,
+    "jul": 7,
+    "aug": 8,
+    "sep": 9,
+    "sept": 9,
+    "oct": 10,
+    "nov": 11,
+    "dec": 12,
 }
 _FULL_MONTHS = {k for k, v in MONTHS.items() if len(k) > 4 or k == "may" or k == "june" or k == "july"}
 _MONTH_RE = "|".join(sorted(MONTHS, key=len, reverse=True))
 _YEAR_RE = r"(?:19[89]\d|20\d\d|2100)"
 _UNITS = {"day": 1, "days": 1, "week": 7, "weeks": 7, "month": 30, "months": 30, "year": 365, "years": 365}
-_NUMBERS = {"a": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
-            "nine": 9, "ten": 10, "twelve": 12, "few": 3, "couple": 2}
+_NUMBERS = {
+    "a": 1,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "twelve": 12,
+    "few": 3,
+    "couple": 2,
+}
 
 # Words that never count as a name on their own, nor as search keywords worth keeping.
 _STOP_TEXT = """
@@ -56,49 +90,213 @@ STOPWORDS = frozenset(_STOP_TEXT.split())
 
 _SELF = frozenset({"i", "me", "my", "myself", "mine"})
 # Words that say what to add up, not what to filter on.
-_MEASURE_WORDS = frozenset({"spend", "spent", "spending", "earn", "earned", "earnings", "income", "salary", "wage",
-                            "wages", "receive", "received", "paid", "pay", "payment", "payments", "euros", "euro",
-                            "eur", "dollars", "usd", "expenses", "expense", "expenditure", "altogether", "overall",
-                            "cost", "costs", "total", "amount", "buy", "bought", "purchases", "purchase"})
+_MEASURE_WORDS = frozenset(
+    {
+        "spend",
+        "spent",
+        "spending",
+        "earn",
+        "earned",
+        "earnings",
+        "income",
+        "salary",
+        "wage",
+        "wages",
+        "receive",
+        "received",
+        "paid",
+        "pay",
+        "payment",
+        "payments",
+        "euros",
+        "euro",
+        "eur",
+        "dollars",
+        "usd",
+        "expenses",
+        "expense",
+        "expenditure",
+        "altogether",
+        "overall",
+        "cost",
+        "costs",
+        "total",
+        "amount",
+        "buy",
+        "bought",
+        "purchases",
+        "purchase",
+    }
+)
 
 # Spending categories: words in a question → terms matched against a transaction's merchant, text and category.
 CATEGORY_TERMS: dict[str, tuple[str, ...]] = {
-    "flights": ("flight", "flights", "flug", "airline", "airlines", "air", "airways", "lufthansa", "ryanair",
-                "easyjet", "eurowings", "airport"),
+    "flights": (
+        "flight",
+        "flights",
+        "flug",
+        "airline",
+        "airlines",
+        "air",
+        "airways",
+        "lufthansa",
+        "ryanair",
+        "easyjet",
+        "eurowings",
+        "airport",
+    ),
     "hotels": ("hotel", "hotels", "hostel", "airbnb", "booking com", "motel", "pension", "unterkunft"),
     "trains": ("fernverkehr", "deutsche bahn", "db bahn", "railway", "rail", "eurostar", "sncf", "train"),
-    "groceries": ("supermarket", "supermarkt", "grocery", "groceries", "markt", "rewe", "edeka", "lidl", "aldi",
-                  "netto", "penny", "kaufland", "biomarkt", "bio company", "denns", "tesco", "whole foods"),
-    "restaurants": ("restaurant", "cafe", "pizza", "pizzeria", "sushi", "burger", "burgeramt", "trattoria",
-                    "bistro", "pho", "falafel", "meze", "kebab", "imbiss", "diner", "brasserie", "lieferando"),
-    "transport": ("bvg", "taxi", "uber", "bolt", "scooter", "ticket", "tram", "metro", "tankstelle", "fuel",
-                  "parking", "free now", "fernverkehr", "bahn"),
+    "groceries": (
+        "supermarket",
+        "supermarkt",
+        "grocery",
+        "groceries",
+        "markt",
+        "rewe",
+        "edeka",
+        "lidl",
+        "aldi",
+        "netto",
+        "penny",
+        "kaufland",
+        "biomarkt",
+        "bio company",
+        "denns",
+        "tesco",
+        "whole foods",
+    ),
+    "restaurants": (
+        "restaurant",
+        "cafe",
+        "pizza",
+        "pizzeria",
+        "sushi",
+        "burger",
+        "burgeramt",
+        "trattoria",
+        "bistro",
+        "pho",
+        "falafel",
+        "meze",
+        "kebab",
+        "imbiss",
+        "diner",
+        "brasserie",
+        "lieferando",
+    ),
+    "transport": (
+        "bvg",
+        "taxi",
+        "uber",
+        "bolt",
+        "scooter",
+        "ticket",
+        "tram",
+        "metro",
+        "tankstelle",
+        "fuel",
+        "parking",
+        "free now",
+        "fernverkehr",
+        "bahn",
+    ),
     "rent": ("miete", "rent", "hausverwaltung", "landlord"),
-    "utilities": ("strom", "electricity", "stadtwerke", "internet", "mobilfunk", "gas", "water", "energie",
-                  "energy", "phone bill"),
+    "utilities": (
+        "strom",
+        "electricity",
+        "stadtwerke",
+        "internet",
+        "mobilfunk",
+        "gas",
+        "water",
+        "energie",
+        "energy",
+        "phone bill",
+    ),
     "subscriptions": ("abo", "subscription", "streaming", "netflix", "spotify", "storage", "membership"),
     "insurance": ("versicherung", "insurance", "haftpflicht"),
-    "shopping": ("shop", "store", "ikea", "zalando", "amazon", "drogerie", "electro", "bookshop", "depot",
-                 "fahrradladen", "zalora", "juwelier", "jeweller"),
+    "shopping": (
+        "shop",
+        "store",
+        "ikea",
+        "zalando",
+        "amazon",
+        "drogerie",
+        "electro",
+        "bookshop",
+        "depot",
+        "fahrradladen",
+        "zalora",
+        "juwelier",
+        "jeweller",
+    ),
     "cash": ("geldautomat", "atm", "bargeld", "cash", "ga auszahlung"),
     "fitness": ("gym", "fitness", "boulder", "boulderhalle", "yoga", "sport"),
 }
-CATEGORY_TERMS["travel"] = (*CATEGORY_TERMS["flights"], *CATEGORY_TERMS["hotels"], *CATEGORY_TERMS["trains"],
-                            "travel", "reise", "trip")
+CATEGORY_TERMS["travel"] = (
+    *CATEGORY_TERMS["flights"],
+    *CATEGORY_TERMS["hotels"],
+    *CATEGORY_TERMS["trains"],
+    "travel",
+    "reise",
+    "trip",
+)
 CATEGORY_WORDS = {
-    "travel": "travel", "travelling": "travel", "traveling": "travel", "trips": "travel", "trip": "travel",
-    "holiday": "travel", "holidays": "travel", "vacation": "travel", "vacations": "travel",
-    "flight": "flights", "flights": "flights", "flying": "flights", "airline": "flights", "airlines": "flights",
-    "hotel": "hotels", "hotels": "hotels", "accommodation": "hotels", "train": "trains", "trains": "trains",
-    "groceries": "groceries", "grocery": "groceries", "supermarket": "groceries", "supermarkets": "groceries",
-    "food shopping": "groceries", "restaurants": "restaurants", "restaurant": "restaurants",
-    "eating out": "restaurants", "dining": "restaurants", "dinners": "restaurants", "takeaway": "restaurants",
-    "transport": "transport", "transportation": "transport", "commute": "transport", "commuting": "transport",
-    "taxis": "transport", "taxi": "transport", "public transport": "transport", "rent": "rent",
-    "utilities": "utilities", "bills": "utilities", "electricity": "utilities", "internet": "utilities",
-    "subscriptions": "subscriptions", "subscription": "subscriptions", "streaming": "subscriptions",
-    "insurance": "insurance", "shopping": "shopping", "clothes": "shopping", "cash": "cash",
-    "withdrawals": "cash", "gym": "fitness", "fitness": "fitness", "sport": "fitness", "sports": "fitness",
+    "travel": "travel",
+    "travelling": "travel",
+    "traveling": "travel",
+    "trips": "travel",
+    "trip": "travel",
+    "holiday": "travel",
+    "holidays": "travel",
+    "vacation": "travel",
+    "vacations": "travel",
+    "flight": "flights",
+    "flights": "flights",
+    "flying": "flights",
+    "airline": "flights",
+    "airlines": "flights",
+    "hotel": "hotels",
+    "hotels": "hotels",
+    "accommodation": "hotels",
+    "train": "trains",
+    "trains": "trains",
+    "groceries": "groceries",
+    "grocery": "groceries",
+    "supermarket": "groceries",
+    "supermarkets": "groceries",
+    "food shopping": "groceries",
+    "restaurants": "restaurants",
+    "restaurant": "restaurants",
+    "eating out": "restaurants",
+    "dining": "restaurants",
+    "dinners": "restaurants",
+    "takeaway": "restaurants",
+    "transport": "transport",
+    "transportation": "transport",
+    "commute": "transport",
+    "commuting": "transport",
+    "taxis": "transport",
+    "taxi": "transport",
+    "public transport": "transport",
+    "rent": "rent",
+    "utilities": "utilities",
+    "bills": "utilities",
+    "electricity": "utilities",
+    "internet": "utilities",
+    "subscriptions": "subscriptions",
+    "subscription": "subscriptions",
+    "streaming": "subscriptions",
+    "insurance": "insurance",
+    "shopping": "shopping",
+    "clothes": "shopping",
+    "cash": "cash",
+    "withdrawals": "cash",
+    "gym": "fitness",
+    "fitness": "fitness",
+    "sport": "fitness",
+    "sports": "fitness",
 }
 
 _RELATIONSHIP = re.compile(
@@ -120,12 +318,36 @@ _PREDICTION = re.compile(
     r"|\bpredict\b|\bforecast\b|\bexpected to\b|\bshould i expect\b|\b(?:i'm|im|i am) (?:seeing|meeting)\b"
 )
 # With a time range that lies ahead, these make a question about plans (a timeline of the future).
-_PLANS = re.compile(r"\bmeetings?\b|\bappointments?\b|\bevents?\b|\bplans?\b|\bschedule\b|\bagenda\b|\bwho\b"
-                    r"|\bwhat(?:'s| is| do i have)\b|\banyone\b|\bsee\b|\bmeet\b|\bcalendar\b|\bbusy\b")
+_PLANS = re.compile(
+    r"\bmeetings?\b|\bappointments?\b|\bevents?\b|\bplans?\b|\bschedule\b|\bagenda\b|\bwho\b"
+    r"|\bwhat(?:'s| is| do i have)\b|\banyone\b|\bsee\b|\bmeet\b|\bcalendar\b|\bbusy\b"
+)
 # With a time range, these leave nothing to search for: a recap of that time.
-_RECAP = frozenset({"interesting", "notable", "noteworthy", "important", "remind", "recap", "summary", "summarise",
-                    "summarize", "overview", "highlights", "eventful", "anything", "else", "big", "main", "went",
-                    "going", "happening", "up", "news"})
+_RECAP = frozenset(
+    {
+        "interesting",
+        "notable",
+        "noteworthy",
+        "important",
+        "remind",
+        "recap",
+        "summary",
+        "summarise",
+        "summarize",
+        "overview",
+        "highlights",
+        "eventful",
+        "anything",
+        "else",
+        "big",
+        "main",
+        "went",
+        "going",
+        "happening",
+        "up",
+        "news",
+    }
+)
 _TIMELINE = re.compile(
     r"\bwhat happened\b|\bwhat (?:did|was) i (?:do|doing|up to)\b|\btimeline\b|\bwhen did\b|\bwhen was\b"
     r"|\bhistory\b|\bwhat went on\b|\bwhat was going on\b|\bwhat did .+ (?:do|happen)\b|\bevents? (?:in|during|of)\b"
@@ -157,8 +379,11 @@ class TimeRange:
     label: str
 
     def as_dict(self) -> dict[str, Any]:
-        return {"since": self.since.isoformat() if self.since else None,
-                "until": self.until.isoformat() if self.until else None, "label": self.label}
+        return {
+            "since": self.since.isoformat() if self.since else None,
+            "until": self.until.isoformat() if self.until else None,
+            "label": self.label,
+        }
 
 
 @dataclass
@@ -272,8 +497,11 @@ def parse_time(q: str, now: datetime, future: bool = False) -> tuple[TimeRange |
         if m[1] == "after":
             return TimeRange(r[1], None, f"after {what}"), m.span()
         return TimeRange(None, r[0], f"before {what}"), m.span()
-    m = re.search(r"\b(last|past|previous|next|coming|upcoming)\s+(\d+|a|one|two|three|four|five|six|seven|eight"
-                  r"|nine|ten|twelve|few|couple(?: of)?)\s+(days?|weeks?|months?|years?)\b", q)
+    m = re.search(
+        r"\b(last|past|previous|next|coming|upcoming)\s+(\d+|a|one|two|three|four|five|six|seven|eight"
+        r"|nine|ten|twelve|few|couple(?: of)?)\s+(days?|weeks?|months?|years?)\b",
+        q,
+    )
     if m:
         n = int(m[2]) if m[2].isdigit() else _NUMBERS.get(m[2].split()[0], 1)
         n = max(1, min(n, 100))
@@ -307,8 +535,11 @@ def parse_time(q: str, now: datetime, future: bool = False) -> tuple[TimeRange |
     if m:
         d = today + timedelta(days={"yesterday": -1, "today": 0, "tonight": 0, "tomorrow": 1}[m[1]])
         return TimeRange(_dt(d), _dt(d + timedelta(days=1)), m[1]), m.span()
-    m = re.search(r"\b(\d+|a|one|two|three|four|five|six|ten|twelve|few|couple of)\s+(days?|weeks?|months?|years?)"
-                  r"\s+ago\b", q)
+    m = re.search(
+        r"\b(\d+|a|one|two|three|four|five|six|ten|twelve|few|couple of)\s+(days?|weeks?|months?|years?)"
+        r"\s+ago\b",
+        q,
+    )
     if m:
         n = int(m[1]) if m[1].isdigit() else _NUMBERS.get(m[1].split()[0], 1)
         centre = now - timedelta(days=_UNITS[m[2]] * n)
@@ -385,9 +616,7 @@ def _words(q: str) -> list[_Word]:
     return words
 
 
-def match_entities(
-    question: str, vd: Any, blank: list[tuple[int, int]]
-) -> tuple[list[dict[str, Any]], set[int], str]:
+def match_entities(question: str, vd: Any, blank: list[tuple[int, int]]) -> tuple[list[dict[str, Any]], set[int], str]:
     """Entities named in the question, longest match first.
 
     Returns them, the positions of the raw tokens they used, and the text those positions refer to
@@ -405,7 +634,7 @@ def match_entities(
         ids = vd.alias_index.get(m[0].lower().rstrip("."))
         if ids:
             found.append(vd.entities[max(ids, key=lambda i: (vd.weight(i), i))])
-            text = text[: m.start()] + " " * len(m[0]) + text[m.end():]
+            text = text[: m.start()] + " " * len(m[0]) + text[m.end() :]
     words = _words(text)
     first_raw = words[0].pos if words else -1
     for n in (5, 4, 3, 2, 1):
@@ -441,9 +670,17 @@ def _count_kind(q: str) -> str | None:
     if not m:
         return None
     word = m[1].replace("-", "")
-    return {"emails": "message", "mails": "message", "messages": "message", "meetings": "event",
-            "events": "event", "transactions": "transaction", "payments": "transaction", "notes": "note",
-            "chats": "chat_message"}.get(word)
+    return {
+        "emails": "message",
+        "mails": "message",
+        "messages": "message",
+        "meetings": "event",
+        "events": "event",
+        "transactions": "transaction",
+        "payments": "transaction",
+        "notes": "note",
+        "chats": "chat_message",
+    }.get(word)
 
 
 def _category(q: str) -> str | None:
@@ -453,16 +690,16 @@ def _category(q: str) -> str | None:
     return None
 
 
-def classify(q: str, entities: list[dict[str, Any]], time: TimeRange | None, now: datetime,
-             rest: list[str] | None = None) -> str:
+def classify(
+    q: str, entities: list[dict[str, Any]], time: TimeRange | None, now: datetime, rest: list[str] | None = None
+) -> str:
     """The intent, by rules in priority order; ``rest`` is what is left once names and times are taken out."""
     if _RELATIONSHIP.search(q) and entities:
         return "relationship"
     if _AGGREGATE.search(q):
         return "aggregate"
     future = time is not None and time.since is not None and time.since >= now - timedelta(minutes=1)
-    if _PREDICTION.search(q) or (future and (re.search(r"\bwill\b|\bgoing to\b|\bplanned\b", q)
-                                             or _PLANS.search(q))):
+    if _PREDICTION.search(q) or (future and (re.search(r"\bwill\b|\bgoing to\b|\bplanned\b", q) or _PLANS.search(q))):
         return "prediction"
     if _TOPIC.search(q):
         return "topic"
@@ -491,12 +728,16 @@ def parse(question: str, vd: Any = None, now: datetime | None = None) -> Intent:
     amounts, op, aspans = parse_amounts(lower)
     blank = [s for s in [tspan, *aspans] if s]
     entities, used, blanked = match_entities(q, vd, blank)
-    keywords = [w.text for w in _words(blanked) if w.pos not in used and w.text not in STOPWORDS
-                and len(w.text) > 1 and w.text not in _SELF]
+    keywords = [
+        w.text
+        for w in _words(blanked)
+        if w.pos not in used and w.text not in STOPWORDS and len(w.text) > 1 and w.text not in _SELF
+    ]
     text = " ".join(blanked.split())
     name = classify(lower, entities, time, now, keywords)
-    intent = Intent(name=name, question=q, entities=entities, time=time, amounts=amounts, amount_op=op,
-                    text=text or q, now=now)
+    intent = Intent(
+        name=name, question=q, entities=entities, time=time, amounts=amounts, amount_op=op, text=text or q, now=now
+    )
     if name == "aggregate":
         intent.category = _category(lower)
         intent.count_kind = _count_kind(lower)

@@ -61,8 +61,10 @@ def config_from_env() -> LlmConfig | None:
 def build_messages(question: str, result: dict[str, Any]) -> list[dict[str, str]]:
     evidence = [{k: e.get(k) for k in ("id", "timestamp", "source", "title", "snippet")} for e in result["evidence"]]
     steps = [{"text": s["text"], "evidence": s["evidence"]} for s in result["reasoning"]]
-    user = json.dumps({"question": question, "draft_answer": result["answer"], "reasoning": steps,
-                       "evidence": evidence}, ensure_ascii=False)
+    user = json.dumps(
+        {"question": question, "draft_answer": result["answer"], "reasoning": steps, "evidence": evidence},
+        ensure_ascii=False,
+    )
     return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]
 
 

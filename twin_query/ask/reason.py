@@ -62,8 +62,9 @@ def _interpretation(found: Found) -> str:
     if it.entities:
         parts.append("about " + _names(it.entities))
     if it.time:
-        span = " to ".join(x for x in (_day(it.time.since) if it.time.since else "",
-                                       _day(it.time.until) if it.time.until else "") if x)
+        span = " to ".join(
+            x for x in (_day(it.time.since) if it.time.since else "", _day(it.time.until) if it.time.until else "") if x
+        )
         parts.append(f"time {it.time.label} ({span})")
     if it.category:
         parts.append(f"category {it.category}")
@@ -101,15 +102,19 @@ def _profile(found: Found, a: Answer) -> None:
     ids = [i for _, step_ids in found.steps for i in step_ids]
     a.step(f"Resolved the name to {e.get('name')}, a {e.get('kind')}{aka}.", [])
     first, last = p.get("first_seen"), p.get("last_seen")
-    a.step(f"{counts.get('records', 0)} record(s) mention them, from {_day(first)} to {_day(last)} ({sources}).",
-           ids)
-    text = [f"{e.get('name')} is a {e.get('kind')}{aka}, in {counts.get('records', 0)} of your records "
-            f"from {_day(first)} to {_day(last)}" + (f", mostly {sources}" if sources else "") + "."]
+    a.step(f"{counts.get('records', 0)} record(s) mention them, from {_day(first)} to {_day(last)} ({sources}).", ids)
+    text = [
+        f"{e.get('name')} is a {e.get('kind')}{aka}, in {counts.get('records', 0)} of your records "
+        f"from {_day(first)} to {_day(last)}" + (f", mostly {sources}" if sources else "") + "."
+    ]
     if found.edges:
         names = [r["entity"]["name"] for r in found.edges]
-        a.step("Most often together with " + ", ".join(f"{r['entity']['name']} ({int(r['weight'])} shared)"
-                                                       for r in found.edges) + ".",
-               [i for r in found.edges for i in r["evidence_ids"][:1]])
+        a.step(
+            "Most often together with "
+            + ", ".join(f"{r['entity']['name']} ({int(r['weight'])} shared)" for r in found.edges)
+            + ".",
+            [i for r in found.edges for i in r["evidence_ids"][:1]],
+        )
         text.append("Most often together with " + ", ".join(names) + ".")
     s = p.get("sentiment")
     if s and s.get("mean") is not None:
@@ -130,17 +135,25 @@ def _relationship(found: Found, a: Answer) -> None:
     if other is not None and other.get("is_self"):
         names[other["id"]] = "you"
     for e in edges:
-        a.step(f"{names.get(e['source'], '?')} – {names.get(e['target'], '?')}: {int(e['weight'])} shared record(s), "
-               f"first {_day(e['first'])}, last {_day(e['last'])}.", e["evidence_ids"])
+        a.step(
+            f"{names.get(e['source'], '?')} – {names.get(e['target'], '?')}: {int(e['weight'])} shared record(s), "
+            f"first {_day(e['first'])}, last {_day(e['last'])}.",
+            e["evidence_ids"],
+        )
     earliest = [i for text, ids in found.steps if text.startswith("earliest") for i in ids]
     if earliest:
-        a.step(f"The earliest record mentioning {b.get('name')}: {_title(found, earliest[0])} "
-               f"({_day(found.docs[earliest[0]].event_time if earliest[0] in found.docs else None)}).", earliest[:1])
+        a.step(
+            f"The earliest record mentioning {b.get('name')}: {_title(found, earliest[0])} "
+            f"({_day(found.docs[earliest[0]].event_time if earliest[0] in found.docs else None)}).",
+            earliest[:1],
+        )
     if len(found.path) == 2 and edges:
         e = edges[0]
-        a.text = (f"{you.capitalize()} know {b.get('name')} directly: {int(e['weight'])} shared record(s) from "
-                  f"{_day(e['first'])} to {_day(e['last'])}" +
-                  (f", starting with {_title(found, e['evidence_ids'][0])}." if e["evidence_ids"] else "."))
+        a.text = (
+            f"{you.capitalize()} know {b.get('name')} directly: {int(e['weight'])} shared record(s) from "
+            f"{_day(e['first'])} to {_day(e['last'])}"
+            + (f", starting with {_title(found, e['evidence_ids'][0])}." if e["evidence_ids"] else ".")
+        )
         if other is not None and not other.get("is_self"):
             a.text = f"{other['name']} and {b.get('name')} are directly linked: {int(e['weight'])} shared record(s)."
     elif len(found.path) > 2:
@@ -149,8 +162,9 @@ def _relationship(found: Found, a: Answer) -> None:
         a.text = f"{you.capitalize()} are connected to {b.get('name')} through {via}: {chain}."
     else:
         first = f" The earliest record mentioning them is {_title(found, earliest[0])}." if earliest else ""
-        a.text = (f"No chain of shared records links {you} and {b.get('name')} in the records this token can "
-                  f"read.{first}")
+        a.text = (
+            f"No chain of shared records links {you} and {b.get('name')} in the records this token can read.{first}"
+        )
 
 
 def _timeline(found: Found, a: Answer) -> None:
@@ -158,8 +172,10 @@ def _timeline(found: Found, a: Answer) -> None:
     label = it.time.label if it.time else "over all time"
     who = f" with {found.entity['name']}" if found.entity else ""
     src = ", ".join(f"{n} {s}" for s, n in found.by_source.items())
-    a.step(f"{found.n_events} timeline item(s) {label}{who}" + (f": {src}." if src else "."),
-           [e["doc_id"] for e in found.events])
+    a.step(
+        f"{found.n_events} timeline item(s) {label}{who}" + (f": {src}." if src else "."),
+        [e["doc_id"] for e in found.events],
+    )
     head = label[:1].upper() + label[1:] if it.time else "Overall"
     parts = [f"{head}{who}: {found.n_events} item(s)" + (f" ({src})" if src else "") + "."]
     lifes = []
@@ -177,8 +193,7 @@ def _timeline(found: Found, a: Answer) -> None:
         parts.append("Life events: " + "; ".join(lifes) + ".")
     if found.events:
         shown = found.events[:5]
-        parts.append("Highlights: " + "; ".join(f"{_title(found, e['doc_id'])} ({_day(e['_t'])})" for e in shown)
-                     + ".")
+        parts.append("Highlights: " + "; ".join(f"{_title(found, e['doc_id'])} ({_day(e['_t'])})" for e in shown) + ".")
     if not found.n_events and not lifes:
         parts = [f"Nothing on the timeline this token can read {label}{who}."]
     a.text = " ".join(parts)
@@ -200,13 +215,17 @@ def _aggregate(found: Found, a: Answer) -> None:
     verb = "earned" if it.measure == "income" else "spent"
     a.step(f"Looked at {found.considered} transaction(s) {label}.", [])
     if it.category:
-        a.step(f"Kept those whose merchant or text matches the {it.category} terms: {len(rows)}.",
-               [d.id for d, _, _ in rows[:MAX_EVIDENCE]])
+        a.step(
+            f"Kept those whose merchant or text matches the {it.category} terms: {len(rows)}.",
+            [d.id for d, _, _ in rows[:MAX_EVIDENCE]],
+        )
     elif it.keywords or found.entity:
         a.step(f"Kept those matching {what}: {len(rows)}.", [d.id for d, _, _ in rows[:MAX_EVIDENCE]])
     if not rows:
-        a.text = f"No {'income' if it.measure == 'income' else 'spending'} on {what} {label} in the records " \
-                 f"this token can read."
+        a.text = (
+            f"No {'income' if it.measure == 'income' else 'spending'} on {what} {label} in the records "
+            f"this token can read."
+        )
         return
     totals: dict[str, float] = defaultdict(float)
     for _, amount, cur in rows:
@@ -215,11 +234,14 @@ def _aggregate(found: Found, a: Answer) -> None:
     largest = sorted(rows, key=lambda r: -abs(r[1]))[:5]
     a.step(f"Summed the amounts: {total} over {len(rows)} transaction(s).", [d.id for d, _, _ in largest])
     top = largest[0]
-    a.step(f"Largest: {_title(found, top[0].id)} {_money(abs(top[1]), top[2])} on {_day(top[0].event_time)}.",
-           [top[0].id])
+    a.step(
+        f"Largest: {_title(found, top[0].id)} {_money(abs(top[1]), top[2])} on {_day(top[0].event_time)}.", [top[0].id]
+    )
     on = f" on {what}" if what != "everything" else ""
-    a.text = (f"You {verb} {total}{on} {label}, over {len(rows)} transaction(s). The largest was "
-              f"{_title(found, top[0].id)}: {_money(abs(top[1]), top[2])} on {_day(top[0].event_time)}.")
+    a.text = (
+        f"You {verb} {total}{on} {label}, over {len(rows)} transaction(s). The largest was "
+        f"{_title(found, top[0].id)}: {_money(abs(top[1]), top[2])} on {_day(top[0].event_time)}."
+    )
 
 
 def _prediction(found: Found, vd: views.ViewData | None, a: Answer) -> None:
@@ -231,6 +253,7 @@ def _prediction(found: Found, vd: views.ViewData | None, a: Answer) -> None:
         a.step(f"No calendar events this token can read between {span}.")
         a.text = f"Nothing is scheduled {label} ({span}) in the calendar this token can read."
         return
+
     def freq(e: dict[str, Any]) -> str | None:
         s = found.series.get(e.get("series_id") or "")
         m = re.search(r"FREQ=(\w+)", (s or {}).get("rrule") or "")
@@ -260,16 +283,21 @@ def _prediction(found: Found, vd: views.ViewData | None, a: Answer) -> None:
             m = re.search(r"FREQ=(\w+)", s.get("rrule") or "")
             freq = FREQ.get(m[1], "recurring") if m else "recurring"
             why = f"a {freq} series, {s.get('count', 0)} occurrence(s) since {_day(s.get('first'))}"
-        a.step(f"{name}: {len(evs)} event(s), first {_dow(first['_t'])} {_title(found, first['doc_id'])}, {why}.",
-               [e["doc_id"] for e in evs])
+        a.step(
+            f"{name}: {len(evs)} event(s), first {_dow(first['_t'])} {_title(found, first['doc_id'])}, {why}.",
+            [e["doc_id"] for e in evs],
+        )
         lines.append(f"{name} ({_dow(first['_t'])}, {_title(found, first['doc_id'])}, {why})")
     if lines:
         a.text = f"{label[:1].upper() + label[1:]} ({span}) you are likely to meet " + "; ".join(lines[:8]) + "."
     else:
         shown = found.upcoming[:5]
         a.step(f"{found.n_events} event(s) planned, none with other people named.", [e["doc_id"] for e in shown])
-        a.text = (f"{found.n_events} event(s) are planned {label} ({span}), none naming other people: " +
-                  "; ".join(f"{_title(found, e['doc_id'])} ({_dow(e['_t'])})" for e in shown) + ".")
+        a.text = (
+            f"{found.n_events} event(s) are planned {label} ({span}), none naming other people: "
+            + "; ".join(f"{_title(found, e['doc_id'])} ({_dow(e['_t'])})" for e in shown)
+            + "."
+        )
 
 
 def _topic(found: Found, a: Answer) -> None:
@@ -290,8 +318,11 @@ def _topic(found: Found, a: Answer) -> None:
     parts = []
     for t in found.topics:
         trend = f", {t['trend']}" if t.get("trend") and t.get("trend") != "stable" else ""
-        a.step(f"Topic “{t.get('label')}”: {t.get('size', 0)} record(s){trend}; keywords "
-               f"{', '.join((t.get('keywords') or [])[:4])}.", (t.get("evidence") or [])[-2:])
+        a.step(
+            f"Topic “{t.get('label')}”: {t.get('size', 0)} record(s){trend}; keywords "
+            f"{', '.join((t.get('keywords') or [])[:4])}.",
+            (t.get("evidence") or [])[-2:],
+        )
         parts.append(f"“{t.get('label')}” ({t.get('size', 0)} records{trend})")
     label = f" {found.intent.time.label}" if found.intent.time else ""
     a.text = f"Your main topics{label}: " + "; ".join(parts) + "."

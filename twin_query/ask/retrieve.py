@@ -144,15 +144,28 @@ def edge_evidence(
             times = [d.event_time for d in docs.values() if d.event_time is not None]
             last = max(times).isoformat() if times else None
     dated = sorted((d for d in docs.values()), key=lambda d: (d.event_time is None, d.event_time or 0, d.id))
-    pick = dated[:1] + dated[-(n - 1):] if len(dated) > n else dated
+    pick = dated[:1] + dated[-(n - 1) :] if len(dated) > n else dated
     chosen = list(dict.fromkeys(d.id for d in pick))
-    return ({"source": u, "target": v, "weight": weight, "first": views.iso(a.get("first")),
-             "last": last, "evidence_ids": chosen},
-            {i: docs[i] for i in chosen})
+    return (
+        {
+            "source": u,
+            "target": v,
+            "weight": weight,
+            "first": views.iso(a.get("first")),
+            "last": last,
+            "evidence_ids": chosen,
+        },
+        {i: docs[i] for i in chosen},
+    )
 
 
 def graph_path(
-    twin: Twin, tiers: tuple[str, ...], vd: views.ViewData, source: str, target: str, n_evidence: int = 3,
+    twin: Twin,
+    tiers: tuple[str, ...],
+    vd: views.ViewData,
+    source: str,
+    target: str,
+    n_evidence: int = 3,
     now: datetime | None = None,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, Document]]:
     graph = views.view_graph(twin, vd.view)
@@ -181,8 +194,12 @@ def do_relationship(twin: Twin, tiers: tuple[str, ...], vd: views.ViewData, foun
     if a is not None and a["id"] != b["id"]:
         found.path, found.edges, docs = graph_path(twin, tiers, vd, a["id"], b["id"], now=found.intent.now)
         found.docs.update(docs)
-        found.steps.append(("shortest path in the knowledge graph, strongest links preferred",
-                            [i for e in found.edges for i in e["evidence_ids"]]))
+        found.steps.append(
+            (
+                "shortest path in the knowledge graph, strongest links preferred",
+                [i for e in found.edges for i in e["evidence_ids"]],
+            )
+        )
     graph = views.view_graph(twin, vd.view)
     first = views.latest_records(graph[1] if graph else None, b["id"], 2, oldest=True)
     found.docs.update(views.fetch_docs(twin, tiers, first))
@@ -206,8 +223,9 @@ def do_timeline(twin: Twin, tiers: tuple[str, ...], vd: views.ViewData, found: F
     evs = [e for e in evs if e.get("tier") in tiers]
     found.n_events = len(evs)
     found.by_source = dict(Counter(e.get("source") or "?" for e in evs).most_common())
-    ranked = sorted(evs, key=lambda e: (HIGHLIGHT_ORDER.get(e.get("kind"), 9), -len(e.get("entity_ids") or []),
-                                        e["_t"]))
+    ranked = sorted(
+        evs, key=lambda e: (HIGHLIGHT_ORDER.get(e.get("kind"), 9), -len(e.get("entity_ids") or []), e["_t"])
+    )
     if entity and not it.time:  # "what happened with X": the latest first
         ranked = sorted(evs, key=lambda e: e["_t"], reverse=True)
     distinct, seen = [], set()
@@ -231,8 +249,9 @@ def do_timeline(twin: Twin, tiers: tuple[str, ...], vd: views.ViewData, found: F
     found.life_events = sorted(lifes, key=lambda le: le["_t"])
     ids = [e["doc_id"] for e in found.events] + [i for le in found.life_events for i in le.get("evidence", [])[:2]]
     found.docs.update(views.fetch_docs(twin, tiers, ids))
-    found.steps.append(("events from the timeline" + (f", {it.time.label}" if it.time else ""),
-                        [e["doc_id"] for e in found.events]))
+    found.steps.append(
+        ("events from the timeline" + (f", {it.time.label}" if it.time else ""), [e["doc_id"] for e in found.events])
+    )
 
 
 # ---- aggregate --------------------------------------------------------------------------------------
@@ -271,8 +290,7 @@ def do_aggregate(twin: Twin, tiers: tuple[str, ...], vd: views.ViewData, found: 
     evs = views.events_in(twin, vd, since, until)
     kind = it.count_kind or "transaction"
     if kind == "message":
-        evs = [e for e in evs if e.get("kind") in ("message", "chat_message")
-               or (e.get("source") == "email")]
+        evs = [e for e in evs if e.get("kind") in ("message", "chat_message") or (e.get("source") == "email")]
     else:
         evs = [e for e in evs if e.get("kind") == kind]
     entity = it.entities[0] if it.entities else None
@@ -335,8 +353,7 @@ def do_prediction(twin: Twin, tiers: tuple[str, ...], vd: views.ViewData, found:
     else:
         since, until = now, now + timedelta(days=7)
     it.time = it.time if it.time and it.time.since and it.time.since >= now - timedelta(days=1) else None
-    evs = [e for e in views.events_in(twin, vd, since, until)
-           if e.get("kind") == "event" and e.get("tier") in tiers]
+    evs = [e for e in views.events_in(twin, vd, since, until) if e.get("kind") == "event" and e.get("tier") in tiers]
     entity = it.entities[0] if it.entities else None
     if entity:
         evs = [e for e in evs if entity["id"] in (e.get("entity_ids") or [])]
@@ -346,8 +363,12 @@ def do_prediction(twin: Twin, tiers: tuple[str, ...], vd: views.ViewData, found:
     found.upcoming = evs[: max(k, 20)]
     found.n_events = len(evs)
     found.docs.update(views.fetch_docs(twin, tiers, [e["doc_id"] for e in found.upcoming]))
-    found.steps.append((f"calendar events from {since.date().isoformat()} to {until.date().isoformat()}",
-                        [e["doc_id"] for e in found.upcoming]))
+    found.steps.append(
+        (
+            f"calendar events from {since.date().isoformat()} to {until.date().isoformat()}",
+            [e["doc_id"] for e in found.upcoming],
+        )
+    )
     found.other = {"since": since, "until": until}
 
 
@@ -372,18 +393,26 @@ def do_topic(twin: Twin, tiers: tuple[str, ...], vd: views.ViewData, found: Foun
                     edge, docs = edge_evidence(twin, tiers, eg, u, v, 2)
                     strongest = edge["evidence_ids"]
                     found.docs.update(docs)
-            out.append({"id": cid, "size": c.get("size"), "members": [vd.entities[m] for m in members[:5]],
-                        "evidence_ids": strongest})
+            out.append(
+                {
+                    "id": cid,
+                    "size": c.get("size"),
+                    "members": [vd.entities[m] for m in members[:5]],
+                    "evidence_ids": strongest,
+                }
+            )
             if len(out) >= min(k, 5):
                 break
         found.communities = out
-        found.steps.append(("communities of the knowledge graph (Louvain), largest first",
-                            [i for c in out for i in c["evidence_ids"]]))
+        found.steps.append(
+            ("communities of the knowledge graph (Louvain), largest first", [i for c in out for i in c["evidence_ids"]])
+        )
         return
     topics = [t for t in views.artifacts(twin, vd, "topic").values() if t.get("tier") in tiers]
     since, until = (it.time.since, it.time.until) if it.time else (None, None)
-    rising = bool(re.search(r"\btrending\b|\brising\b|\blately\b|\brecently\b|\bgrowing\b|\bmore and more\b",
-                            it.question.lower()))
+    rising = bool(
+        re.search(r"\btrending\b|\brising\b|\blately\b|\brecently\b|\bgrowing\b|\bmore and more\b", it.question.lower())
+    )
 
     def share(t: dict[str, Any]) -> float:
         months = t.get("months") or {}
@@ -402,5 +431,6 @@ def do_topic(twin: Twin, tiers: tuple[str, ...], vd: views.ViewData, found: Foun
     found.topics = topics[: min(k, 5)]
     ids = [i for t in found.topics for i in (t.get("evidence") or [])[-2:]]
     found.docs.update(views.fetch_docs(twin, tiers, ids))
-    found.steps.append(("topics of the view" + (" that are rising" if rising else "") +
-                        (f", {it.time.label}" if it.time else ""), ids))
+    found.steps.append(
+        ("topics of the view" + (" that are rising" if rising else "") + (f", {it.time.label}" if it.time else ""), ids)
+    )

@@ -18,8 +18,8 @@ router = APIRouter(prefix="/v1", tags=["ask"])
     response_model=AskResponse,
     responses={**ERRORS, 413: {"model": ERRORS[401]["model"]}},
     summary="Ask a question; the answer cites the records it rests on",
-    description="Intents: search, person_profile, relationship (\"how do I know X\"), timeline (\"what happened "
-    "in March 2023\"), aggregate (\"how much did I spend on travel last year\"), prediction (\"who will I meet next "
+    description='Intents: search, person_profile, relationship ("how do I know X"), timeline ("what happened '
+    'in March 2023"), aggregate ("how much did I spend on travel last year"), prediction ("who will I meet next '
     "week\") and topic. Entities are resolved in the token's view and every cited record is one the token may "
     "read. No language model or network is used unless the server sets TWIN_LLM_URL.",
 )

@@ -11,8 +11,7 @@ from twin_query.api.schemas import EntityList, EntityMatch, EntityProfile, Error
 
 router = APIRouter(prefix="/v1", tags=["entities"])
 NOT_AVAILABLE = "entity not available to this token"
-ERRORS = {401: {"model": ErrorOut}, 403: {"model": ErrorOut}, 404: {"model": ErrorOut},
-          429: {"model": ErrorOut}}
+ERRORS = {401: {"model": ErrorOut}, 403: {"model": ErrorOut}, 404: {"model": ErrorOut}, 429: {"model": ErrorOut}}
 
 
 def caller_view(caller: Caller = Depends(get_caller), twin: Twin = Depends(get_twin)) -> views.ViewData | None:
@@ -109,6 +108,13 @@ def get_neighbors(
     for r, ids in zip(rel, shown, strict=True):
         picked = [docs[i] for i in ids if i in docs]
         terms = views.entity_terms(entity) + views.entity_terms(vd.entity(r["entity"]["id"]))
-        out.append(NeighborOut(entity=r["entity"], weight=r["weight"], first=r["first"], last=r["last"],
-                               evidence=[views.evidence_item(d, terms) for d in picked]))
+        out.append(
+            NeighborOut(
+                entity=r["entity"],
+                weight=r["weight"],
+                first=r["first"],
+                last=r["last"],
+                evidence=[views.evidence_item(d, terms) for d in picked],
+            )
+        )
     return NeighborsOut(entity=views.brief(entity), neighbors=out)

@@ -34,18 +34,34 @@ def get_path(
     b = resolve_or_fail(vd, caller, target)
     assert vd is not None  # resolve_or_fail raised otherwise
     if a["id"] == b["id"]:
-        return PathOut(found=True, source=views.brief(a), target=views.brief(b), hops=0, path=[views.brief(a)],
-                       edges=[])
+        return PathOut(
+            found=True, source=views.brief(a), target=views.brief(b), hops=0, path=[views.brief(a)], edges=[]
+        )
     path, edges, docs = graph_path(twin, caller.tiers, vd, a["id"], b["id"], evidence)
     terms = {e["id"]: views.entity_terms(e) for e in path}
     out_edges = [
-        PathEdgeOut(source=e["source"], target=e["target"], weight=e["weight"], first=e["first"], last=e["last"],
-                    evidence=[views.evidence_item(docs[i], terms.get(e["source"], []) + terms.get(e["target"], []))
-                              for i in e["evidence_ids"] if i in docs])
+        PathEdgeOut(
+            source=e["source"],
+            target=e["target"],
+            weight=e["weight"],
+            first=e["first"],
+            last=e["last"],
+            evidence=[
+                views.evidence_item(docs[i], terms.get(e["source"], []) + terms.get(e["target"], []))
+                for i in e["evidence_ids"]
+                if i in docs
+            ],
+        )
         for e in edges
     ]
-    return PathOut(found=bool(path), source=views.brief(a), target=views.brief(b),
-                   hops=len(path) - 1 if path else None, path=[views.brief(e) for e in path], edges=out_edges)
+    return PathOut(
+        found=bool(path),
+        source=views.brief(a),
+        target=views.brief(b),
+        hops=len(path) - 1 if path else None,
+        path=[views.brief(e) for e in path],
+        edges=out_edges,
+    )
 
 
 def _central(vd: views.ViewData, twin: Twin, eid: str) -> CentralEntity | None:
@@ -53,8 +69,12 @@ def _central(vd: views.ViewData, twin: Twin, eid: str) -> CentralEntity | None:
     e = vd.entity(eid)
     if c is None or e is None:
         return None
-    return CentralEntity(**views.brief(e), pagerank=float(c.get("pagerank") or 0.0),
-                         betweenness=float(c.get("betweenness") or 0.0), degree=int(c.get("degree") or 0))
+    return CentralEntity(
+        **views.brief(e),
+        pagerank=float(c.get("pagerank") or 0.0),
+        betweenness=float(c.get("betweenness") or 0.0),
+        degree=int(c.get("degree") or 0),
+    )
 
 
 @router.get(

@@ -39,15 +39,31 @@ def get_timeline(
     if vd is None:
         return TimelineOut(entity=None, since=since, until=until, total=0, events=[], life_events=[])
     evs = views.events_in(twin, vd, since, until)
-    evs = [e for e in evs if caller.can_read(e.get("tier")) and (not source or e.get("source") == source)
-           and (not kind or e.get("kind") == kind) and (who is None or who["id"] in (e.get("entity_ids") or []))]
+    evs = [
+        e
+        for e in evs
+        if caller.can_read(e.get("tier"))
+        and (not source or e.get("source") == source)
+        and (not kind or e.get("kind") == kind)
+        and (who is None or who["id"] in (e.get("entity_ids") or []))
+    ]
     page = evs[offset : offset + limit]
     out = []
     for e in page:
         ents = [views.brief(x) for i in e.get("entity_ids") or [] if (x := vd.entity(i))]
-        out.append(TimelineEventOut(id=e["doc_id"], time=e["_t"], end=views.parse_time(e.get("end")),
-                                    local_time=e.get("local_time"), kind=e.get("kind") or "", source=e.get("source")
-                                    or "", title=e.get("title") or "", entities=ents, series_id=e.get("series_id")))
+        out.append(
+            TimelineEventOut(
+                id=e["doc_id"],
+                time=e["_t"],
+                end=views.parse_time(e.get("end")),
+                local_time=e.get("local_time"),
+                kind=e.get("kind") or "",
+                source=e.get("source") or "",
+                title=e.get("title") or "",
+                entities=ents,
+                series_id=e.get("series_id"),
+            )
+        )
     mine = set(who.get("evidence") or []) if who else set()
     lifes = []
     for _, le in sorted(views.artifacts(twin, vd, "life_event").items()):
@@ -59,9 +75,22 @@ def get_timeline(
             continue
         if who is not None and not mine & set(le.get("evidence") or []):
             continue
-        lifes.append(LifeEventOut(kind=le.get("kind") or "", start=start, end=end,
-                                  confidence=float(le.get("confidence") or 0.0), details=le.get("details") or {},
-                                  evidence=list(le.get("evidence") or [])))
+        lifes.append(
+            LifeEventOut(
+                kind=le.get("kind") or "",
+                start=start,
+                end=end,
+                confidence=float(le.get("confidence") or 0.0),
+                details=le.get("details") or {},
+                evidence=list(le.get("evidence") or []),
+            )
+        )
     lifes.sort(key=lambda le: le.start)
-    return TimelineOut(entity=views.brief(who) if who else None, since=since, until=until, total=len(evs),
-                       events=out, life_events=lifes)
+    return TimelineOut(
+        entity=views.brief(who) if who else None,
+        since=since,
+        until=until,
+        total=len(evs),
+        events=out,
+        life_events=lifes,
+    )

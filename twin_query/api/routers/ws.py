@@ -60,11 +60,13 @@ class Watch:
 def _visible_since(settings: TwinSettings, tiers: tuple[str, ...], cutoff: datetime) -> list[tuple[Any, ...]]:
     twin = views.thread_twin(settings)
     with twin.session() as s:
-        return list(s.execute(
-            select(RecordRow.id, RecordRow.source, RecordRow.tier, RecordRow.event_time, RecordRow.ingest_time)
-            .where(RecordRow.status == "stored", RecordRow.tier.in_(tiers), RecordRow.ingest_time >= cutoff)
-            .order_by(RecordRow.ingest_time)
-        ).all())
+        return list(
+            s.execute(
+                select(RecordRow.id, RecordRow.source, RecordRow.tier, RecordRow.event_time, RecordRow.ingest_time)
+                .where(RecordRow.status == "stored", RecordRow.tier.in_(tiers), RecordRow.ingest_time >= cutoff)
+                .order_by(RecordRow.ingest_time)
+            ).all()
+        )
 
 
 def start_watch(settings: TwinSettings, tiers: tuple[str, ...]) -> Watch:
@@ -89,8 +91,15 @@ def poll_watch(settings: TwinSettings, w: Watch) -> tuple[list[dict[str, Any]], 
         if len(new) >= MAX_PUSH:
             break
         w.seen[rid] = ingest_time
-        new.append({"type": "record", "id": rid, "source": source, "tier": tier,
-                    "timestamp": event_time.isoformat() if event_time else None})
+        new.append(
+            {
+                "type": "record",
+                "id": rid,
+                "source": source,
+                "tier": tier,
+                "timestamp": event_time.isoformat() if event_time else None,
+            }
+        )
     w.high = now
     w.seen = {k: v for k, v in w.seen.items() if v is None or v >= cutoff}
     changed = False
@@ -124,8 +133,7 @@ def _search(settings: TwinSettings, caller: Caller, msg: dict[str, Any]) -> dict
     except ValueError:
         return {"type": "error", "status": 422, "detail": "since/until must be ISO 8601 times"}
     hits = search(views.thread_twin(settings), q, tiers=caller.tiers, k=k, since=since, until=until)
-    return {"type": "search", "query": q,
-            "hits": [json.loads(SearchHit(**h.__dict__).model_dump_json()) for h in hits]}
+    return {"type": "search", "query": q, "hits": [json.loads(SearchHit(**h.__dict__).model_dump_json()) for h in hits]}
 
 
 def _ask(settings: TwinSettings, caller: Caller, msg: dict[str, Any]) -> dict[str, Any]:
@@ -224,8 +232,14 @@ class Connection:
         assert self.caller is not None
         kind, ref = msg.get("type"), msg.get("id")
         if self.limiter is not None and (wait := self.limiter.take(self.key)) > 0:
-            await self.send({"type": "error", "status": 429, "detail": "rate limit exceeded",
-                             "retry_after": max(1, round(wait + 0.5))})
+            await self.send(
+                {
+                    "type": "error",
+                    "status": 429,
+                    "detail": "rate limit exceeded",
+                    "retry_after": max(1, round(wait + 0.5)),
+                }
+            )
             return
         if kind == "ping":
             await self.send({"type": "pong"})
