@@ -87,6 +87,7 @@ def _records(ws, want: int, timeout: float) -> list[dict]:
 
 def test_running_server_sees_new_records_without_restart(server):
     low_token, high_token = server["tokens"]["low"], server["tokens"]["low,medium,high"]
+
     def search(token, q):
         return httpx.get(
             f"{server['api']}/v1/search",
