@@ -55,7 +55,7 @@ from twin_assets.insights.data import InsightData  # noqa: E402
 from twin_assets.processing.resolution import Resolution, ResolveOptions, resolve  # noqa: E402
 from twin_assets.processing.sentiment import document_sentiment  # noqa: E402
 from twin_assets.processing.text import normalise  # noqa: E402
-from twin_assets.stores.documents import Document  # noqa: E402
+from twin_assets.records import Document  # noqa: E402
 
 K = 10
 ROWS: list[tuple[str, str, str, str]] = []  # (kind, metric, method, value)

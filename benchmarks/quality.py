@@ -44,8 +44,7 @@ from twin_assets.processing import topics as topics_mod  # noqa: E402
 from twin_assets.processing.names import fold, normalise_email, normalise_phone  # noqa: E402
 from twin_assets.processing.resolution import Resolution, ResolveOptions, resolve  # noqa: E402
 from twin_assets.processing.text import normalise  # noqa: E402
-from twin_assets.records import Record  # noqa: E402
-from twin_assets.stores.documents import Document  # noqa: E402
+from twin_assets.records import Document, Record  # noqa: E402
 
 DEFAULT_ENRON = REPO / ".." / "shared" / "samples" / "email" / "enron_maildir"
 

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
+from twin_assets.records import Document
 from twin_assets.stores import HIGH, LOW, MEDIUM
-from twin_assets.stores.documents import Document
 
 CANARY = "zebracanary42"
 

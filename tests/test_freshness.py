@@ -13,8 +13,8 @@ import pytest
 
 from twin_assets.lifecycle import suppress
 from twin_assets.pipeline import freshness
+from twin_assets.records import Document
 from twin_assets.stores import HIGH, LOW, MEDIUM, TIERS
-from twin_assets.stores.documents import Document
 
 pytestmark = pytest.mark.timeout(600)
 MODEL = "group:processing or group:graph or group:insights"

@@ -15,8 +15,8 @@ import pytest
 
 from twin_assets.insights.store import build_insights
 from twin_assets.pipeline import model
+from twin_assets.records import Document
 from twin_assets.stores import HIGH, LOW, MEDIUM, TIER_RANK, TIERS
-from twin_assets.stores.documents import Document
 from twin_query import views
 
 pytestmark = pytest.mark.timeout(120)

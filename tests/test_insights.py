@@ -19,8 +19,8 @@ from twin_assets.insights import KINDS, compute_insights, default_as_of, parse_a
 from twin_assets.insights.base import Logit
 from twin_assets.insights.patterns import Pattern, classify_period
 from twin_assets.processing.resolution import Entity, EntityMention
+from twin_assets.records import Document
 from twin_assets.stores import HIGH, LOW, MEDIUM, TIER_RANK
-from twin_assets.stores.documents import Document
 
 runner = CliRunner()
 PUBLIC_KEYS = {"kind", "subject", "statement", "score", "reasoning", "evidence", "tier"}

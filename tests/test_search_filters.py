@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from twin_assets.embedding import embed
+from twin_assets.records import Document
 from twin_assets.stores import HIGH, LOW, MEDIUM
-from twin_assets.stores.documents import Document
 from twin_query.search import search
 
 # More near-duplicates outside the window than even a 10x over-fetch of the vector list (500) reaches: a

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 
 from twin_assets.pipeline import model
+from twin_assets.records import Document
 from twin_assets.stores import HIGH
-from twin_assets.stores.documents import Document
 
 THEMES = {  # three separable directions, each with its own words
     0: "sailing regatta harbour boat crew wind",

@@ -111,6 +111,29 @@ class Record:
         return f"{self.title}\n\n{self.body}".strip() if self.title else self.body.strip()
 
 
+@dataclass(slots=True)
+class Document:
+    """A stored record as processing and the query side see it: its tier, text for search, structured fields.
+
+    Made from a :class:`Record` once it is classified (``pipeline.documents``); the tier stores keep it.
+    """
+
+    id: str
+    source: str
+    kind: str
+    tier: str
+    event_time: datetime | None
+    title: str
+    body: str
+    meta: dict[str, Any] = field(default_factory=dict)  # parties, attributes, links, thread_id, tz
+
+    def payload(self) -> bytes:
+        return json.dumps({"title": self.title, "body": self.body, "meta": self.meta}, default=str).encode()
+
+    def text(self) -> str:
+        return f"{self.title}\n\n{self.body}".strip() if self.title else self.body.strip()
+
+
 @dataclass(frozen=True)
 class ParseIssue:
     """A record or file that could not be read, as data rather than an exception.

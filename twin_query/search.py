@@ -16,8 +16,9 @@ from datetime import datetime
 import numpy as np
 
 from twin_assets.embedding import check_home_backend, embed_query
+from twin_assets.records import Document
 from twin_assets.stores import HIGH, LOW, TIERS
-from twin_assets.stores.documents import Document, DocumentStore
+from twin_assets.stores.documents import DocumentStore
 from twin_assets.stores.vectors import ChromaVectors, HighVectorIndex, low_where
 from twin_assets.twin import Twin
 

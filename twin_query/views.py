@@ -25,10 +25,10 @@ from typing import Any
 import networkx as nx
 
 from twin_assets.processing.names import fold
+from twin_assets.records import Document
 from twin_assets.settings import TwinSettings
 from twin_assets.sharing import Sharer
 from twin_assets.stores import TIER_RANK, TIERS
-from twin_assets.stores.documents import Document
 from twin_assets.twin import Twin, open_twin
 
 SNIPPET = 200

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from twin_assets.stores.documents import Document
+from twin_assets.records import Document
 
 
 def party(

@@ -30,7 +30,7 @@ from twin_assets.insights.health import relationship_health
 from twin_assets.insights.spending import spending as spending_insights
 from twin_assets.insights.topics import topic_insights
 from twin_assets.processing.resolution import Resolution
-from twin_assets.stores.documents import Document
+from twin_assets.records import Document
 
 MODELS = {
     NEXT_CONTACTS: next_contacts,

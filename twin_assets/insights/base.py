@@ -21,8 +21,8 @@ from typing import Any
 import numpy as np
 
 from twin_assets.processing.resolution import Entity, Resolution
+from twin_assets.records import Document
 from twin_assets.stores import LOW, max_tier
-from twin_assets.stores.documents import Document
 
 NEXT_CONTACTS = "next_contacts"
 RELATIONSHIP_HEALTH = "relationship_health"

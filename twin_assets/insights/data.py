@@ -17,7 +17,7 @@ from functools import cached_property
 from twin_assets.insights.base import History, Interaction, interactions
 from twin_assets.insights.patterns import Occurrence, meeting_occurrences
 from twin_assets.processing.resolution import Resolution
-from twin_assets.stores.documents import Document
+from twin_assets.records import Document
 
 
 @dataclass

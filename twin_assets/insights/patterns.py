@@ -20,7 +20,7 @@ from dateutil.relativedelta import relativedelta
 from twin_assets.insights.base import MAX_MEETING, person_roles
 from twin_assets.processing.names import fold
 from twin_assets.processing.resolution import Resolution
-from twin_assets.stores.documents import Document
+from twin_assets.records import Document
 
 PERIODS = {  # name: (days, tolerance in days for a hit)
     "weekly": (7, 1),

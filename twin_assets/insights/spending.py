@@ -36,7 +36,7 @@ from twin_assets.insights.base import SPENDING, Insight, tier_of
 from twin_assets.insights.data import InsightData
 from twin_assets.insights.patterns import Pattern, amount_of, merchant_key, merchant_of, payment_patterns
 from twin_assets.processing.names import fold
-from twin_assets.stores.documents import Document
+from twin_assets.records import Document
 
 OWN_TRANSFER = "own transfers"
 CATEGORIES: list[tuple[str, str]] = [

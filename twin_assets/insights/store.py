@@ -15,8 +15,8 @@ from datetime import datetime
 
 from twin_assets.insights import KINDS, Insight, compute_insights, default_as_of
 from twin_assets.pipeline.model import load_resolution, peek, view_documents, view_norms, view_topic_texts
+from twin_assets.records import Document
 from twin_assets.stores.derived import Artifact
-from twin_assets.stores.documents import Document
 from twin_assets.twin import Twin
 
 ARTIFACT_KIND = "insight"

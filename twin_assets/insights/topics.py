@@ -18,7 +18,7 @@ from datetime import timedelta
 from twin_assets.insights.base import TOPICS, Insight, Logit, evidence_ids, tier_of, ts
 from twin_assets.insights.data import InsightData
 from twin_assets.processing import topics as topics_mod
-from twin_assets.stores.documents import Document
+from twin_assets.records import Document
 
 RISING, DECLINING = "rising", "declining"
 RECENT, BASE, HORIZON = 90, 270, 90

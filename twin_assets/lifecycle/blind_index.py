@@ -17,8 +17,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 
+from twin_assets.records import Document
 from twin_assets.stores import MEDIUM
-from twin_assets.stores.documents import Document
 from twin_assets.twin import Twin
 
 FIELDS = ("attendee_email", "organizer_email", "contact_email", "contact_phone")

@@ -14,9 +14,8 @@ from twin_assets.db.engine import bulk_writes
 from twin_assets.db.models import RecordRow
 from twin_assets.lifecycle.blind_index import index_documents
 from twin_assets.pipeline.lineage import add_lineage_many
-from twin_assets.records import Record
+from twin_assets.records import Document, Record
 from twin_assets.stores import MEDIUM, TIERS
-from twin_assets.stores.documents import Document
 from twin_assets.twin import Twin
 
 BATCH = 500

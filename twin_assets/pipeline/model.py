@@ -27,10 +27,10 @@ from twin_assets.processing import timeline as timeline_mod
 from twin_assets.processing import topics as topics_mod
 from twin_assets.processing.resolution import Entity, EntityMention, Merge, Resolution, ResolveOptions, resolve
 from twin_assets.processing.text import CleanText, Span, normalise
+from twin_assets.records import Document
 from twin_assets.sharing import Sharer
 from twin_assets.stores import HIGH, TIER_RANK, TIERS, max_tier
 from twin_assets.stores.derived import Artifact, plain
-from twin_assets.stores.documents import Document
 from twin_assets.stores.graph import add_shared_edge
 from twin_assets.twin import Twin
 

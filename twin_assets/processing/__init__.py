@@ -1,4 +1,4 @@
-"""The processing layer: plain functions over :class:`~twin_assets.stores.documents.Document` values.
+"""The processing layer: plain functions over :class:`~twin_assets.records.Document` values.
 
 Each module does one job and returns dataclasses that carry ``tier`` (the highest tier of their
 evidence, invariant 2) and ``evidence`` (document ids). Nothing here touches Dagster, a database

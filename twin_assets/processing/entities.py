@@ -19,8 +19,8 @@ from typing import Any
 
 from twin_assets.processing.names import fold, normalise_email, normalise_phone, parse_name
 from twin_assets.processing.text import CleanText
+from twin_assets.records import Document
 from twin_assets.stores import LOW
-from twin_assets.stores.documents import Document
 
 PERSON = "person"
 ORG = "organisation"

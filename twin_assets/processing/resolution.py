@@ -50,8 +50,8 @@ from twin_assets.processing.names import (
     parse_name,
 )
 from twin_assets.processing.text import CleanText, normalise
+from twin_assets.records import Document
 from twin_assets.stores import max_tier
-from twin_assets.stores.documents import Document
 
 _KEY_LABEL = {
     "email": "e-mail address",

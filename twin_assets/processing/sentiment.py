@@ -22,8 +22,8 @@ import numpy as np
 
 from twin_assets.processing.resolution import Resolution
 from twin_assets.processing.text import CleanText, normalise
+from twin_assets.records import Document
 from twin_assets.stores import max_tier
-from twin_assets.stores.documents import Document
 
 POSITIVE, NEGATIVE, NEUTRAL = "positive", "negative", "neutral"
 THRESHOLD = 0.05  # VADER's own cut-off for its compound score

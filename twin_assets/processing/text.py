@@ -17,7 +17,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from twin_assets.stores.documents import Document
+from twin_assets.records import Document
 
 QUOTE = "quote"  # a quoted earlier message ("On ... wrote:" and "> " lines)
 FORWARD = "forward"  # an original/forwarded message block that runs to the end

@@ -25,8 +25,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from twin_assets.processing.names import email_domain, fold, is_public_domain, normalise_email
 from twin_assets.processing.resolution import Resolution
+from twin_assets.records import Document
 from twin_assets.stores import max_tier
-from twin_assets.stores.documents import Document
 
 _TRAVEL_WORDS = re.compile(
     r"\b(?:flight|flights|flug|flüge|vol|vuelo|airline|airlines|airways|air|boarding|booking|buchung|hotel|hostel|"

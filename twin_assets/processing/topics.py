@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from twin_assets.processing.text import CleanText, clean_text
+from twin_assets.records import Document
 from twin_assets.stores import max_tier
-from twin_assets.stores.documents import Document
 
 RISING, DECLINING, BURST, STABLE = "rising", "declining", "burst", "stable"
 _GERMAN = (

@@ -17,7 +17,6 @@ import re
 import sqlite3
 import sys
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -28,6 +27,7 @@ import sqlcipher3
 
 from twin_assets.errors import KeyFileError
 from twin_assets.keys import Keyring
+from twin_assets.records import Document
 from twin_assets.stores import HIGH, LOW
 
 _TOKEN = re.compile(r"\w+", re.UNICODE)
@@ -39,26 +39,6 @@ RANK_POSTINGS = 20_000
 # An any-word query also scores every match (~4 us each at a million records): its budget is smaller.
 OR_POSTINGS = 5_000
 TITLE_BOOST = 1.5  # an unranked match in the title counts this much more than one in the body
-
-
-@dataclass(slots=True)
-class Document:
-    """A record as the query side sees it: text for search plus structured fields."""
-
-    id: str
-    source: str
-    kind: str
-    tier: str
-    event_time: datetime | None
-    title: str
-    body: str
-    meta: dict[str, Any] = field(default_factory=dict)  # parties, attributes, links, thread_id, tz
-
-    def payload(self) -> bytes:
-        return json.dumps({"title": self.title, "body": self.body, "meta": self.meta}, default=str).encode()
-
-    def text(self) -> str:
-        return f"{self.title}\n\n{self.body}".strip() if self.title else self.body.strip()
 
 
 # Function words only (not a topic stoplist: "bill" or "call" are things people search for). In an OR query

@@ -18,7 +18,7 @@ from typing import Any
 import networkx as nx
 
 from twin_assets.processing.names import fold
-from twin_assets.stores.documents import Document
+from twin_assets.records import Document
 from twin_assets.twin import Twin
 from twin_query import views
 from twin_query.ask.intent import CATEGORY_TERMS, Intent
