@@ -13,7 +13,7 @@ from twin_assets.settings import TwinSettings
 
 
 # Dagster keeps logs, metadata and cursors in plaintext under DAGSTER_HOME
-# (DESIGN.md): no compute-log capture, no telemetry, and a run queue so two
+# (docs/privacy.md): no compute-log capture, no telemetry, and a run queue so two
 # writers never race on the stores.
 def dagster_yaml(settings: TwinSettings) -> dict:
     return {

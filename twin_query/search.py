@@ -1,7 +1,7 @@
 """Hybrid search: keyword (BM25) and vector results per readable tier, fused by reciprocal rank.
 
 Keyword search is not optional: on real mail BM25 found known messages far
-better than vectors alone (DESIGN.md). Time and source filters run inside the
+better than vectors alone (docs/architecture.md, "Search"). Time and source filters run inside the
 stores (SQL for keywords; an over-fetch then store-side filter for vectors),
 and only tiers the caller may read are ever queried.
 """

@@ -1,7 +1,7 @@
 """Resources shared by every area: the twin handle and an IO manager that stores nothing.
 
 Dagster pickles every returned asset value into DAGSTER_HOME in the clear
-(DESIGN.md), so assets write through :class:`TwinResource` and return
+(docs/privacy.md), so assets write through :class:`TwinResource` and return
 ``MaterializeResult`` with counts only; :class:`RefuseValuesIOManager` turns any
 accidental return value into a failure instead of a plaintext pickle.
 """

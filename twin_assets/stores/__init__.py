@@ -1,4 +1,4 @@
-"""Where content lives, by sensitivity tier (DESIGN.md invariants 1-3)."""
+"""Where content lives, by sensitivity tier (docs/privacy.md, invariants 1-3)."""
 
 HIGH = "HIGH"
 MEDIUM = "MEDIUM"

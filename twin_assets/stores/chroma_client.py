@@ -8,7 +8,7 @@
 No process of the twin ever opens embedded Chroma: a process that decrypts
 records must not be the one whose native code writes Chroma's files (freed
 plaintext reached ``data_level0.bin`` that way), and embedded Chroma is not
-process-safe (DESIGN.md).
+process-safe (chroma-core/chroma#3792).
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ holds their plaintext in freed heap memory, and Chroma's native index writer
 has been seen to persist such bytes into ``data_level0.bin`` (a MEDIUM canary
 found at rest in CI). This process never sees a record: it receives ids,
 vectors and LOW metadata over HTTP and nothing else, so nothing else can reach
-its files. Embedded Chroma is also not process-safe (DESIGN.md), which one
+its files. Embedded Chroma is also not process-safe (chroma-core/chroma#3792), which one
 owner solves too.
 
 Protocol, all under the home (files named in :mod:`chroma_client`):

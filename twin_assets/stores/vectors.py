@@ -1,6 +1,6 @@
 """Vector indexes per tier: Chroma for LOW and MEDIUM, encrypted vectors for HIGH.
 
-One collection per tier (DESIGN.md: a broad ``where`` filter costs 100x), and
+One collection per tier (a broad ``where`` filter costs 100x), and
 we always pass our own embeddings — Chroma's default embedding function
 downloads a model. MEDIUM vectors carry no document and no metadata; HIGH
 vectors never reach Chroma (it stores vectors in the clear, and text can be
