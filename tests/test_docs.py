@@ -17,7 +17,7 @@ def _repo_text_files() -> list[Path]:
     files: list[Path] = []
     for folder in ("twin_assets", "twin_query", "tests", "benchmarks", "docs"):
         files += [p for p in (ROOT / folder).rglob("*") if p.suffix in {".py", ".md", ".yaml", ".toml", ".txt"}]
-    return files + [ROOT / "README.md", ROOT / "Makefile", ROOT / "pyproject.toml"]
+    return [*files, ROOT / "README.md", ROOT / "Makefile", ROOT / "pyproject.toml"]
 
 
 def test_no_reference_to_files_outside_the_repository():
