@@ -219,3 +219,41 @@ def test_robust_over_sample_chats() -> None:
         assert len({r.external_id for r in records}) == len(records)
     print("whatsapp samples:", dict(counts))
     assert counts["records"] > 3000
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("IMG-20200101-WA0001.jpg (file attached)", "IMG-20200101-WA0001.jpg"),
+        ("look IMG-1.jpg (file attached) nice", "IMG-1.jpg"),
+        ("<attached: 00000012-PHOTO.jpg>", "00000012-PHOTO.jpg"),
+        ("see (file attached)", None),
+        ("no name (file attached) then a.pdf (file attached)", "a.pdf"),
+        ("just words", None),
+    ],
+)
+def test_attachment_names(text: str, expected: str | None) -> None:
+    from twin_assets.connectors.whatsapp import attachment_name
+
+    assert attachment_name(text) == expected
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "a" * 200_000,  # one run of non-space characters: the old pattern was quadratic in it
+        "a" * 200_000 + " (file attached)",
+        "<attached: " * 20_000,
+        ("x.jpg" * 10 + " (file attached)") * 4_000,
+    ],
+    ids=["run", "run-then-marker", "open-markers", "many-markers"],
+)
+def test_attachment_markers_are_linear_on_adversarial_lines(tmp_path: Path, body: str) -> None:
+    import time
+
+    # Generous bound: linear code takes ~0.1 s here, the quadratic pattern took minutes on 200k characters.
+    text = "31/12/2023, 21:41 - Alice: " + body + "\n"
+    started = time.perf_counter()
+    records, _ = parse(write(tmp_path, text))
+    assert time.perf_counter() - started < 20
+    assert len(records) <= 1

@@ -34,8 +34,9 @@ from typing import IO, ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from twin_assets.connectors.bank_csv import decode_bytes
-from twin_assets.connectors.base import Connector
+from twin_assets.connectors.base import CHAT, Connector, SourceTraits
 from twin_assets.records import CHAT_MESSAGE, ParseIssue, Party, Record
+from twin_assets.tiers import HIGH
 
 ENV_TZ = "TWIN_WHATSAPP_TZ"
 MAX_LINE_CHARS = 1024 * 1024
@@ -64,7 +65,11 @@ MEDIA_OMITTED_RE = re.compile(
     r"^<(media omitted|medien ausgeschlossen|multimedia omitido|médias omis|media weggelaten)>$", re.I
 )
 KIND_OMITTED_RE = re.compile(r"^(image|video|audio|sticker|gif|document|contact card) omitted$", re.I)
-ATTACHED_RE = re.compile(r"<attached: (?P<file>[^>]+)>|(?P<file2>\S+\.\w{2,5}) \(file attached\)")
+# Bounded, and the Android form is found by its literal suffix: `\S+\.\w+ \(file attached\)` as one pattern
+# backtracks quadratically through a long run of non-space characters (a 150 KB line took a minute).
+ATTACHED_RE = re.compile(r"<attached: (?P<file>[^>\n]{1,255})>")
+FILE_ATTACHED = " (file attached)"
+ATTACHED_NAME_RE = re.compile(r"\S{1,255}\.\w{2,5}")
 DELETED_RE = re.compile(r"^(this message was deleted|you deleted this message)\.?$", re.I)
 PHONE_RE = re.compile(r"^\+?[\d\s\-().\u00a0\u202f]{6,}$")
 CHAT_NAME_RE = re.compile(r"^WhatsApp[\s_-]*Chat[\s_-]*(?:with|mit|met|con|avec|com|-)?[\s_-]*(?P<name>.+)$", re.I)
@@ -243,6 +248,22 @@ class Pending:
     overflow: bool = False
 
 
+def attachment_name(text: str) -> str | None:
+    """The file a message says it carries (`<attached: f>` on iOS, `f (file attached)` on Android), in linear time."""
+    if m := ATTACHED_RE.search(text):
+        return m.group("file").strip()
+    start = 0
+    while (at := text.find(FILE_ATTACHED, start)) >= 0:
+        # The name is the run of non-space characters right before the marker; each run is read once.
+        begin = at
+        while begin > start and not text[begin - 1].isspace():
+            begin -= 1
+        if ATTACHED_NAME_RE.fullmatch(text, begin, at):
+            return text[begin:at]
+        start = at + len(FILE_ATTACHED)
+    return None
+
+
 def classify(text: str) -> dict[str, object]:
     """Media and deletion markers of a message text, as attributes."""
     attributes: dict[str, object] = {}
@@ -251,9 +272,9 @@ def classify(text: str) -> dict[str, object]:
         attributes["media"] = "omitted"
     elif m := KIND_OMITTED_RE.match(bare):
         attributes["media"] = m.group(1).lower()
-    elif m := ATTACHED_RE.search(bare):
+    elif name := attachment_name(bare):
         attributes["media"] = "attached"
-        attributes["attachment"] = (m.group("file") or m.group("file2")).strip()
+        attributes["attachment"] = name
     if DELETED_RE.match(bare):
         attributes["deleted"] = True
     return attributes
@@ -359,6 +380,16 @@ class WhatsAppConnector(Connector):
     kind: ClassVar[str] = "whatsapp"
     description: ClassVar[str] = "WhatsApp chat exports (.txt or .zip with _chat.txt), any locale layout"
     record_kinds: ClassVar[tuple[str, ...]] = (CHAT_MESSAGE,)
+    traits: ClassVar[SourceTraits] = SourceTraits(
+        default_tier=HIGH,
+        medium=CHAT,
+        correspondence=True,
+        party_context="chat author name",
+        # An export is one chat; its name is in the attributes when the file name told it.
+        conversation_attributes=("chat", "group", "path"),
+        conversation_fallback="chat",
+        conversation_label="group chat",
+    )
 
     def recognizes(self, path: Path, head: bytes) -> bool:
         try:
