@@ -37,6 +37,8 @@ from twin_assets.classifiers import user_rules as _user_rules
 from twin_assets.classifiers.pii import find_pii
 from twin_assets.classifiers.secrets import find_secrets
 from twin_assets.classifiers.topics import find_medical, find_salary
+from twin_assets.connectors.base import MAIL, NOTES
+from twin_assets.connectors.registry import traits_for
 from twin_assets.errors import TwinError
 from twin_assets.records import Record
 from twin_assets.stores import HIGH, LOW, MEDIUM, TIER_RANK, TIERS
@@ -155,34 +157,23 @@ def rules() -> dict[str, Rule]:
 
 
 # ---- source defaults -------------------------------------------------------------
-# Private messages, money and credentials are HIGH; calendars, contacts and
-# internal notes MEDIUM; published content LOW.
-SOURCE_DEFAULTS = {
-    "email": HIGH,
-    "slack": HIGH,
-    "whatsapp": HIGH,
-    "telegram": HIGH,
-    "ofx": HIGH,
-    "bank_csv": HIGH,
-    "calendar": MEDIUM,
-    "contacts": MEDIUM,
-    "notes": MEDIUM,
-}
+# Each connector declares its default tier (private messages and money HIGH, calendars, contacts and
+# notes MEDIUM); a source that declares none is HIGH: private until told. Published content is LOW.
 
 
 @register_rule("source_default")
 def source_default(record: Record) -> Iterable[Verdict]:
-    tier = SOURCE_DEFAULTS.get(record.source, HIGH)  # unknown sources: assume private until told
-    yield Verdict(tier, f"source:{record.source}", soft=True)
+    yield Verdict(traits_for(record.source).default_tier, f"source:{record.source}", soft=True)
 
 
 @register_rule("published")
 def published(record: Record) -> Iterable[Verdict]:
     """Mailing-list and newsletter mail, and notes marked for publishing, are public content."""
     attrs = record.attributes
-    if record.source == "email" and (attrs.get("list_id") or attrs.get("precedence") in ("bulk", "list")):
+    medium = traits_for(record.source).medium
+    if medium == MAIL and (attrs.get("list_id") or attrs.get("precedence") in ("bulk", "list")):
         yield Verdict(LOW, "published:mailing-list", force=True)
-    if record.source == "notes" and attrs.get("published"):
+    if medium == NOTES and attrs.get("published"):
         yield Verdict(LOW, "published:note", force=True)
 
 

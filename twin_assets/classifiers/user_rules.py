@@ -39,6 +39,8 @@ from typing import Any
 
 import yaml
 
+from twin_assets.connectors.base import NOTES
+from twin_assets.connectors.registry import traits_for
 from twin_assets.errors import ConfigError
 from twin_assets.records import Record
 from twin_assets.stores import TIERS
@@ -94,7 +96,7 @@ def _match_folder(record: Record, values: tuple[str, ...], _text: Callable[[], s
     attrs = record.attributes
     folders = [attrs.get("folder") if isinstance(attrs.get("folder"), str) else None]
     path = attrs.get("path")
-    if record.source == "notes" and isinstance(path, str):
+    if traits_for(record.source).medium == NOTES and isinstance(path, str):  # a note's folder is its path's
         folders.append(posixpath.dirname(path.replace("\\", "/")))
     return _globs(values, folders)
 

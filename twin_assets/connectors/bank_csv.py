@@ -31,8 +31,9 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import ClassVar
 
-from twin_assets.connectors.base import SNIFF_BYTES, Connector
+from twin_assets.connectors.base import SNIFF_BYTES, TRANSACTIONS, Connector, SourceTraits
 from twin_assets.records import TRANSACTION, ParseIssue, Party, Record
+from twin_assets.tiers import HIGH
 
 # Bank exports are small; a bigger "CSV" is almost certainly not a statement and
 # would have to be held in memory twice (text + rows) for the per-file decisions.
@@ -740,6 +741,7 @@ class BankCsvConnector(Connector):
     kind: ClassVar[str] = "bank_csv"
     description: ClassVar[str] = "Bank statement CSV exports (any delimiter, decimal comma, preamble lines)"
     record_kinds: ClassVar[tuple[str, ...]] = (TRANSACTION,)
+    traits: ClassVar[SourceTraits] = SourceTraits(default_tier=HIGH, medium=TRANSACTIONS)
 
     def __init__(self, columns: dict[str, str] | None = None) -> None:
         self.columns = columns

@@ -26,8 +26,9 @@ from itertools import islice
 from pathlib import Path
 from typing import Any, ClassVar
 
-from twin_assets.connectors.base import Connector
+from twin_assets.connectors.base import CALENDAR, Connector, SourceTraits
 from twin_assets.records import EVENT, ParseIssue, Party, Record
+from twin_assets.tiers import MEDIUM
 
 WINDOW_START_ENV = "TWIN_CALENDAR_WINDOW_START"
 WINDOW_END_ENV = "TWIN_CALENDAR_WINDOW_END"
@@ -574,6 +575,9 @@ class CalendarConnector(Connector):
     kind: ClassVar[str] = "calendar"
     description: ClassVar[str] = "Calendars: iCalendar .ics files (recurring events expanded into occurrences)"
     record_kinds: ClassVar[tuple[str, ...]] = (EVENT,)
+    traits: ClassVar[SourceTraits] = SourceTraits(
+        default_tier=MEDIUM, medium=CALENDAR, correspondence=True, party_context="calendar invitation"
+    )
 
     def __init__(
         self,

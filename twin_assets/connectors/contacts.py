@@ -28,8 +28,9 @@ from charset_normalizer import from_bytes
 from dateutil import parser as dateparser
 from vobject.base import parseLine as vobject_parse_line
 
-from twin_assets.connectors.base import Connector
+from twin_assets.connectors.base import CONTACTS, Connector, SourceTraits
 from twin_assets.records import CONTACT, ParseIssue, Party, Record
+from twin_assets.tiers import MEDIUM
 
 SOURCE = "contacts"
 
@@ -105,6 +106,7 @@ class ContactsConnector(Connector):
     kind: ClassVar[str] = "contacts"
     description: ClassVar[str] = "vCard address books (.vcf, vCard 2.1/3.0/4.0): one record per contact"
     record_kinds: ClassVar[tuple[str, ...]] = (CONTACT,)
+    traits: ClassVar[SourceTraits] = SourceTraits(default_tier=MEDIUM, medium=CONTACTS)
 
     def recognizes(self, path: Path, head: bytes) -> bool:
         try:

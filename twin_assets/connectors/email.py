@@ -26,8 +26,9 @@ from email import _parseaddr  # tolerant date parser that tells "no zone" apart 
 from pathlib import Path
 from typing import Any, BinaryIO, ClassVar
 
-from twin_assets.connectors.base import Connector
+from twin_assets.connectors.base import MAIL, Connector, SourceTraits
 from twin_assets.records import MESSAGE, ParseIssue, Party, Record
+from twin_assets.tiers import HIGH
 
 # A single message bigger than this is skipped: it is almost always a runaway
 # attachment, and parsing it would hold it in memory several times over.
@@ -946,6 +947,9 @@ class EmailConnector(Connector):
     kind: ClassVar[str] = "email"
     description: ClassVar[str] = "Email: mbox files, maildir folders, .eml files and folders of .eml files"
     record_kinds: ClassVar[tuple[str, ...]] = (MESSAGE,)
+    traits: ClassVar[SourceTraits] = SourceTraits(
+        default_tier=HIGH, medium=MAIL, correspondence=True, party_context="e-mail header"
+    )
 
     def recognizes(self, path: Path, head: bytes) -> bool:
         try:

@@ -27,8 +27,9 @@ import frontmatter
 from charset_normalizer import from_bytes
 from dateutil import parser as dateparser
 
-from twin_assets.connectors.base import Connector
+from twin_assets.connectors.base import NOTES, Connector, SourceTraits
 from twin_assets.records import NOTE, ParseIssue, Party, Record
+from twin_assets.tiers import MEDIUM
 
 SOURCE = "notes"
 NOTE_SUFFIXES = (".md", ".markdown")
@@ -75,6 +76,7 @@ class NotesConnector(Connector):
     kind: ClassVar[str] = "notes"
     description: ClassVar[str] = "Markdown notes: an Obsidian vault or folder of .md files, or one .md file"
     record_kinds: ClassVar[tuple[str, ...]] = (NOTE,)
+    traits: ClassVar[SourceTraits] = SourceTraits(default_tier=MEDIUM, medium=NOTES)
 
     def recognizes(self, path: Path, head: bytes) -> bool:
         try:

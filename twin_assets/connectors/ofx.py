@@ -26,8 +26,9 @@ from pathlib import Path
 from typing import ClassVar
 
 from twin_assets.connectors.bank_csv import decode_bytes
-from twin_assets.connectors.base import Connector
+from twin_assets.connectors.base import TRANSACTIONS, Connector, SourceTraits
 from twin_assets.records import TRANSACTION, ParseIssue, Party, Record
+from twin_assets.tiers import HIGH
 
 MAX_BYTES = 200 * 1024 * 1024
 # The OFX header sits in the first few hundred bytes; look a little further for junk before it.
@@ -325,6 +326,7 @@ class OfxConnector(Connector):
     kind: ClassVar[str] = "ofx"
     description: ClassVar[str] = "OFX/QFX bank, card and brokerage statements (SGML 1.x and XML 2.x)"
     record_kinds: ClassVar[tuple[str, ...]] = (TRANSACTION,)
+    traits: ClassVar[SourceTraits] = SourceTraits(default_tier=HIGH, medium=TRANSACTIONS)
 
     def recognizes(self, path: Path, head: bytes) -> bool:
         try:

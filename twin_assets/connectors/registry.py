@@ -11,7 +11,8 @@ from functools import cache
 from importlib.metadata import entry_points
 from pathlib import Path
 
-from twin_assets.connectors.base import Connector, read_head
+from twin_assets.connectors.base import DEFAULT_TRAITS, Connector, SourceTraits, read_head
+from twin_assets.connectors.webhook import WEBHOOK_SOURCE, WEBHOOK_TRAITS
 from twin_assets.errors import TwinError
 
 ENTRY_POINT_GROUP = "twin.connectors"
@@ -37,6 +38,9 @@ def connectors() -> dict[str, Connector]:
         if not (isinstance(cls, type) and issubclass(cls, Connector)):
             _broken[ep.name] = "not a Connector subclass"
             continue
+        if not isinstance(cls.traits, SourceTraits):
+            _broken[ep.name] = "traits is not a SourceTraits"
+            continue
         found[cls.kind] = cls()
     return found
 
@@ -53,6 +57,19 @@ def get_connector(kind: str) -> Connector:
     except KeyError:
         known = ", ".join(sorted(connectors())) or "none installed"
         raise TwinError(f"unknown source kind {kind!r}", hint=f"known kinds: {known}") from None
+
+
+def traits_for(source: str | None) -> SourceTraits:
+    """What records of ``source`` (a ``Record.source`` value) mean.
+
+    An installed connector's declared traits; the webhook records' own; and for anything
+    else (REST API sources, which users name, or records of an uninstalled plugin) the
+    defaults, which treat the records as private and their parties as nobody in particular.
+    """
+    if source == WEBHOOK_SOURCE:
+        return WEBHOOK_TRAITS
+    connector = connectors().get(source or "")
+    return connector.traits if connector is not None else DEFAULT_TRAITS
 
 
 def detect(path: Path) -> Connector | None:

@@ -22,8 +22,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path, PurePosixPath
 from typing import Any, ClassVar
 
-from twin_assets.connectors.base import Connector
+from twin_assets.connectors.base import CHAT, Connector, SourceTraits
 from twin_assets.records import CHAT_MESSAGE, ParseIssue, Party, Record
+from twin_assets.tiers import HIGH
 
 MAX_TOTAL_UNCOMPRESSED = 2 * 1024**3
 MAX_MEMBER_BYTES = 256 * 1024**2
@@ -345,6 +346,14 @@ class SlackConnector(Connector):
     kind: ClassVar[str] = "slack"
     description: ClassVar[str] = "Slack workspace exports (folder or .zip with users.json and per-day JSON)"
     record_kinds: ClassVar[tuple[str, ...]] = (CHAT_MESSAGE,)
+    traits: ClassVar[SourceTraits] = SourceTraits(
+        default_tier=HIGH,
+        medium=CHAT,
+        correspondence=True,
+        handle_namespace="slack",
+        person_handle_prefixes=("U", "W"),  # user ids; B… is a bot, whose messages name no person
+        party_context="Slack profile",
+    )
 
     def recognizes(self, path: Path, head: bytes) -> bool:
         try:

@@ -26,8 +26,9 @@ from pathlib import Path
 from typing import IO, Any, ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from twin_assets.connectors.base import Connector
+from twin_assets.connectors.base import CHAT, Connector, SourceTraits
 from twin_assets.records import CHAT_MESSAGE, ParseIssue, Party, Record
+from twin_assets.tiers import HIGH
 
 ENV_TZ = "TWIN_TELEGRAM_TZ"
 # Above this, stream instead of json.load (which needs several times the file size in memory).
@@ -318,6 +319,13 @@ class TelegramConnector(Connector):
     kind: ClassVar[str] = "telegram"
     description: ClassVar[str] = "Telegram Desktop JSON exports (result.json: one chat or the whole account)"
     record_kinds: ClassVar[tuple[str, ...]] = (CHAT_MESSAGE,)
+    traits: ClassVar[SourceTraits] = SourceTraits(
+        default_tier=HIGH,
+        medium=CHAT,
+        correspondence=True,
+        handle_namespace="telegram",
+        party_context="chat author name",
+    )
 
     def recognizes(self, path: Path, head: bytes) -> bool:
         try:
