@@ -174,5 +174,5 @@ class Transport:
 
     def _backoff(self, attempt: int) -> float:
         """Exponential backoff with "equal jitter": half fixed, half random."""
-        ceiling = min(self.config.max_backoff_seconds, self.config.backoff_seconds * 2**attempt)
+        ceiling = min(self.config.max_backoff_seconds, self.config.backoff_seconds * 2.0**attempt)
         return ceiling / 2 + self._rng.uniform(0, ceiling / 2)
