@@ -15,6 +15,7 @@ from twin_assets.connectors.rest_api import (
     PAGINATORS,
     ApiSourceConfig,
     Auth,
+    NoAuth,
     NoPagination,
     Pagination,
     RestApiConnector,
@@ -77,6 +78,12 @@ def test_unknown_pagination_type_is_a_config_error_naming_source_and_field() -> 
     assert str(err.value).startswith("API source s: pagination.type must be one of cursor, page, link, none")
     with pytest.raises(ConfigError):
         RestApiConnector(config)  # at construction, before any request
+
+
+def test_unknown_auth_type_is_a_config_error_naming_source_and_field() -> None:
+    config = source().model_copy(update={"auth": NoAuth.model_construct(type="kerberos")})
+    with pytest.raises(ConfigError, match=r"^API source s: auth\.type must be one of none, api_key, bearer, oauth2_"):
+        RestApiConnector(config)
 
 
 def test_single_page_stops_after_the_first() -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import json
 import math
-import os
 from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 from urllib.parse import quote
@@ -25,7 +24,9 @@ from twin_assets.connectors.rest_api.config import (
     OAuth2ClientCredentials,
 )
 from twin_assets.connectors.rest_api.transport import Credentials, Stop, Transport
+from twin_assets.errors import ConfigError
 from twin_assets.records import ParseIssue
+from twin_assets.settings import env_secret
 
 # Tokens are treated as expired this long before the server says, so a request
 # never leaves with a token that dies in flight.
@@ -46,8 +47,8 @@ class TokenStore(Protocol):
 
 
 def _env_value(name: str) -> str:
-    """The variable a user named in ``api_sources.yaml``: not a TWIN_* setting, so read here."""
-    return os.environ.get(name, "")
+    """The variable a user named in ``api_sources.yaml`` (not a TWIN_* setting, so not in the model)."""
+    return env_secret(name)
 
 
 def _env(name: str, field: str) -> str:
@@ -218,5 +219,8 @@ def authenticator_for(config: ApiSourceConfig, token_store: TokenStore | None) -
     """The authenticator for a source's ``auth.type``; a config error naming source and field if unknown."""
     factory = AUTHENTICATORS.get(config.auth.type)
     if factory is None:
-        raise ValueError(f"API source {config.name}: auth.type must be one of {', '.join(AUTHENTICATORS)}")
+        raise ConfigError(
+            f"API source {config.name}: auth.type must be one of {', '.join(AUTHENTICATORS)}",
+            hint="fix api_sources.yaml; see README, 'REST APIs'",
+        )
     return factory(config.auth, token_store)
