@@ -16,7 +16,6 @@ from typer.testing import CliRunner
 
 from tests.privacy_scan import scan
 from tests.test_slice import HIGH_CANARY, HIGH_NAME, ICS, LOW_CANARY, MBOX, MEDIUM_CANARY
-from twin_assets.lifecycle.forget import REBUILD_STEPS
 from twin_query.cli import app
 
 runner = CliRunner()
@@ -25,12 +24,10 @@ VIEWS = ("LOW", "MEDIUM", "HIGH")
 
 @pytest.fixture(scope="module")
 def template(tmp_path_factory):
-    """A home with both fixtures ingested, embedded, and every view and graph built (built once, copied)."""
-    from twin_assets.pipeline import model
-    from twin_assets.pipeline.documents import build_documents
-    from twin_assets.pipeline.embeddings import embed_pending
+    """A home with both fixtures ingested and every asset materialized, views and graphs included (built once,
+    copied with its Dagster instance)."""
     from twin_assets.pipeline.inputs import register_input
-    from twin_assets.pipeline.sync import sync_source
+    from twin_assets.run import materialize
     from twin_assets.settings import get_settings
     from twin_assets.twin import open_twin
     from twin_query.setup import init_home
@@ -40,20 +37,14 @@ def template(tmp_path_factory):
     (base / "c.ics").write_text(ICS)
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("TWIN_HOME", str(base / "home"))
-        mp.delenv("DAGSTER_HOME", raising=False)
+        mp.setenv("DAGSTER_HOME", str(base / "home" / "dagster"))  # undone when the template is built
         settings = get_settings()
         init_home(settings)
         twin = open_twin(settings)
         register_input(twin, base / "m.mbox", "email", "ingest")
         register_input(twin, base / "c.ics", "calendar", "ingest")
-        sync_source(twin, "email")
-        sync_source(twin, "calendar")
-        build_documents(twin)
-        embed_pending(twin)
-        for view in VIEWS:
-            for step in REBUILD_STEPS:
-                getattr(model, step)(twin, view)
         twin.close()
+        assert materialize(settings).success
     return base / "home"
 
 
@@ -197,7 +188,7 @@ def test_forget_source_calendar(built, settings):
 
 @pytest.mark.slow
 def test_forget_entity_removes_person_everywhere_but_keeps_records(built, settings):
-    from twin_assets.pipeline import model
+    from twin_assets.lifecycle.forget import rebuild_views
     from twin_query.search import search
 
     twin = built
@@ -233,9 +224,7 @@ def test_forget_entity_removes_person_everywhere_but_keeps_records(built, settin
         # The record itself stays (forgetting a person is not deleting your mail) ...
         assert any(h.title == "the wifi" for h in search(twin, "wifi password", k=5))
         # ... and a rebuild does not bring the person back.
-        for view in VIEWS:
-            for step in REBUILD_STEPS:
-                getattr(model, step)(twin, view)
+        assert rebuild_views(twin, VIEWS) == ["LOW", "MEDIUM", "HIGH"]
         assert_gone()
         graph_files = list((settings.stores_dir / "graph").rglob("*.fenc"))
         assert graph_files and not any(scan(graph_files, [HIGH_NAME]).values())

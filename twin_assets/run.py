@@ -6,13 +6,17 @@ shows what the CLI did.
 
 from __future__ import annotations
 
-import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from twin_assets.errors import TwinError
 from twin_assets.home import write_dagster_yaml
-from twin_assets.settings import TwinSettings
+from twin_assets.settings import TwinSettings, default_env
 from twin_assets.stores import TIERS
+
+if TYPE_CHECKING:
+    from dagster import AssetSelection
 
 # Runs are recorded in the instance (the UI shows them); the console gets warnings only.
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
@@ -29,12 +33,17 @@ class RunOutcome:
 
 def use_dagster_home(settings: TwinSettings) -> None:
     """Point Dagster at the twin's instance (unless the user set DAGSTER_HOME)."""
-    os.environ.setdefault("DAGSTER_HOME", str(settings.dagster_home))
+    default_env(DAGSTER_HOME=str(settings.dagster_home))
     settings.dagster_home.mkdir(parents=True, exist_ok=True)
     write_dagster_yaml(settings)
 
 
-def materialize(settings: TwinSettings, selection: str | None = None) -> RunOutcome:
+def materialize(
+    settings: TwinSettings, selection: str | AssetSelection | None = None, *, views: Iterable[str] | None = None
+) -> RunOutcome:
+    """Materialize ``selection`` (a selection string or object; everything when None), tier-partitioned
+    assets for ``views`` only when given."""
+    wanted = set(TIERS if views is None else views)
     use_dagster_home(settings)
     import warnings
 
@@ -48,7 +57,8 @@ def materialize(settings: TwinSettings, selection: str | None = None) -> RunOutc
     keys = None
     if selection:
         try:
-            keys = list(AssetSelection.from_string(selection).resolve(graph))
+            chosen = AssetSelection.from_string(selection) if isinstance(selection, str) else selection
+            keys = list(chosen.resolve(graph))
         except Exception as exc:
             raise TwinError(
                 f"invalid asset selection: {type(exc).__name__}: {exc}",
@@ -68,7 +78,7 @@ def materialize(settings: TwinSettings, selection: str | None = None) -> RunOutc
     with DagsterInstance.get() as instance, caching_views():
         plan: list[tuple[list, str | None]] = [(plain, None)] if plain else []
         # LOW first: a higher view reads the lower tiers' embeddings.
-        plan += [(tiered, tier) for tier in reversed(TIERS)] if tiered else []
+        plan += [(tiered, tier) for tier in reversed(TIERS) if tier in wanted] if tiered else []
         for subset, partition in plan:
             result = job.execute_in_process(
                 run_config=QUIET,

@@ -7,9 +7,9 @@ Records (``--record ID``; ``--source NAME`` forgets every record of the source):
   not just unlinked), its vector (Chroma for LOW/MEDIUM; HIGH vectors live in the row), its
   blind-index entries;
 * every derived artifact whose evidence includes it, in every view; the views that held any of
-  its data are then rebuilt (entities, sentiment, timeline, topics, graph, graph metrics), so
-  entities seen only in it disappear; every kept graph snapshot is rewritten without its node,
-  its edges' evidence, and entity nodes that only it mentioned;
+  its data are then marked stale and rebuilt by materializing every asset derived from the
+  documents through Dagster, so entities seen only in it disappear; every kept graph snapshot
+  is rewritten without its node, its edges' evidence, and entity nodes that only it mentioned;
 * lineage rows, the records row (with its staged copy), API read-log rows;
 * the raw archive of its input: an archive holds the forgotten content, so it is deleted (the
   other records of that input stay in the stores; only re-parsing from the archive is lost);
@@ -53,15 +53,6 @@ from twin_assets.stores import HIGH, LOW, MEDIUM, TIER_RANK, TIERS
 from twin_assets.stores.chroma_client import home_server_dir
 from twin_assets.twin import Twin
 
-REBUILD_STEPS = (
-    "build_entities",
-    "build_sentiment",
-    "build_timeline",
-    "build_topics",
-    "build_graph",
-    "build_graph_metrics",
-)
-
 
 @dataclass
 class ForgetReport:
@@ -90,14 +81,27 @@ def _view_is_built(twin: Twin, view: str) -> bool:
 
 
 def rebuild_views(twin: Twin, views: Iterable[str]) -> list[str]:
-    from twin_assets.pipeline import model
+    """Mark the views stale and materialize what derives from the documents for them, through Dagster (the
+    path every run takes), so the asset graph alone decides which steps run and in what order."""
+    from dagster import AssetSelection
 
-    done = []
-    for view in [v for v in TIERS[::-1] if v in set(views)]:  # LOW, MEDIUM, HIGH
-        for step in REBUILD_STEPS:
-            getattr(model, step)(twin, view)
-        done.append(view)
-    return done
+    from twin_assets.pipeline import freshness
+    from twin_assets.run import materialize
+
+    chosen = [v for v in TIERS[::-1] if v in set(views)]  # LOW, MEDIUM, HIGH
+    if not chosen:
+        return []
+    for view in chosen:
+        freshness.mark_stale(twin, view)
+    # Forget removed the documents and vectors itself; everything built from them is rebuilt.
+    derived = AssetSelection.assets("documents").downstream(include_self=False) - AssetSelection.assets("embeddings")
+    outcome = materialize(twin.settings, derived, views=chosen)
+    if not outcome.success:
+        raise TwinError(
+            "rebuilding the views after forgetting failed: " + "; ".join(outcome.failures),
+            hint="the data is forgotten; run `twin materialize` to rebuild the views",
+        )
+    return chosen
 
 
 def _secure(twin: Twin) -> None:

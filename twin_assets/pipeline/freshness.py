@@ -45,5 +45,11 @@ def is_current(twin: Twin, view: str, asset: str, value: str) -> bool:
     return bool(built) and built.get("inputs") == value
 
 
+def mark_stale(twin: Twin, view: str) -> None:
+    """Make the next materialization of the view's assets rebuild them, whatever their inputs say."""
+    derived = twin.derived(view)
+    derived.delete({(BUILT, asset) for asset in derived.ids(BUILT)})
+
+
 def mark_built(twin: Twin, view: str, asset: str, value: str) -> None:
     twin.derived(view).put(BUILT, asset, {"inputs": value})
