@@ -11,8 +11,7 @@ from datetime import UTC, datetime
 import numpy as np
 import pytest
 
-from twin_assets.lifecycle import suppress
-from twin_assets.pipeline import freshness
+from twin_assets.pipeline import freshness, suppress
 from twin_assets.records import Document
 from twin_assets.stores import HIGH, LOW, MEDIUM, TIERS
 

@@ -3,8 +3,8 @@
 * :mod:`.rotate` — ``twin keys rotate``: re-encrypt everything under a new key, resumably;
 * :mod:`.forget` — ``twin forget``: remove a record, a source or an entity from every store;
 * :mod:`.audit` — ``twin audit``: what is stored where, at which tier, under which key, and why;
-* :mod:`.blind_index` — keyed equality indexes over MEDIUM fields (no plaintext addresses);
-* :mod:`.suppress` — forgotten entities stay forgotten when the model is rebuilt.
+* :mod:`.blind_index` — keyed equality indexes over MEDIUM fields (no plaintext addresses).
 
-Importing this package imports nothing else (the pipeline imports its small helpers).
+These sit above the pipeline (forgetting rebuilds the views through it), so the pipeline never imports them;
+what both need, such as the suppression list (:mod:`twin_assets.pipeline.suppress`), lives in the pipeline.
 """

@@ -13,12 +13,12 @@ import functools
 import hashlib
 from pathlib import Path
 
-from twin_assets.lifecycle import suppress
+from twin_assets.pipeline import suppress
 from twin_assets.twin import Twin
 
 _PACKAGE = Path(__file__).resolve().parents[1]
 # The code a model asset's result depends on; any change to it rebuilds every view once.
-MODEL_CODE = ("processing", "insights", "pipeline/model.py", "lifecycle/suppress.py", "stores/documents.py")
+MODEL_CODE = ("processing", "insights", "pipeline/model.py", "pipeline/suppress.py", "stores/documents.py")
 BUILT = "built"  # derived artifact kind: asset name -> fingerprint of what it read
 
 

@@ -21,7 +21,7 @@ from typing import Any
 import networkx as nx
 import numpy as np
 
-from twin_assets.lifecycle.suppress import apply_suppression
+from twin_assets.pipeline.suppress import apply_suppression
 from twin_assets.processing import sentiment as sentiment_mod
 from twin_assets.processing import timeline as timeline_mod
 from twin_assets.processing import topics as topics_mod
