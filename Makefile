@@ -4,6 +4,7 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+SOURCES := twin_assets twin_query tests benchmarks
 
 .PHONY: install test demo lint validate bench clean
 
@@ -18,8 +19,8 @@ $(STAMP): pyproject.toml requirements.lock
 	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev]'
 	touch $(STAMP)
 
-test: $(STAMP)
-	$(BIN)/ruff check twin_assets twin_query tests benchmarks
+# The gates first (lint, format, types; the import layers are a test), then the tests.
+test: lint
 	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(BIN)/python -m pytest -q
 
 demo: $(STAMP)
@@ -29,8 +30,9 @@ validate: $(STAMP)
 	$(BIN)/dagster definitions validate -w workspace.yaml
 
 lint: $(STAMP)
-	$(BIN)/ruff check twin_assets twin_query tests benchmarks
-	$(BIN)/ruff format --check twin_assets twin_query tests benchmarks
+	$(BIN)/ruff check $(SOURCES)
+	$(BIN)/ruff format --check $(SOURCES)
+	$(BIN)/mypy  # what and how strictly: [tool.mypy] in pyproject.toml
 
 clean:
-	rm -rf $(VENV) .twin .pytest_cache
+	rm -rf $(VENV) .twin .pytest_cache .mypy_cache
