@@ -47,7 +47,7 @@ def materialize(
     use_dagster_home(settings)
     import warnings
 
-    from dagster import AssetSelection, BetaWarning, DagsterInstance
+    from dagster import AssetCheckEvaluation, AssetSelection, BetaWarning, DagsterInstance
 
     warnings.filterwarnings("ignore", category=BetaWarning)  # `group:` selections print one per call
 
@@ -95,8 +95,8 @@ def materialize(
             ]
             outcome.failures += [_failure_text(e) for e in result.all_events if e.is_step_failure]
             for e in result.all_events:
-                if e.event_type_value == "ASSET_CHECK_EVALUATION":
-                    ev = e.event_specific_data
+                ev = e.event_specific_data
+                if isinstance(ev, AssetCheckEvaluation):
                     state = "passed" if ev.passed else "FAILED"
                     outcome.checks.append(
                         f"{ev.asset_key.to_user_string()}:{ev.check_name}"
