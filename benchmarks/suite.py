@@ -159,7 +159,7 @@ def step_raw(sample: int, seed: int) -> dict:
             ids = [i for t, i in picked if t == tier]
             for start in range(0, len(ids), 1000):
                 texts += [d.text()[:EMBED_CHARS] for d in twin.store(tier).get_many(ids[start : start + 1000]).values()]
-    rate = raw_throughput(texts, settings.embedding_backend, batch_size=settings.embedding_batch_size)
+    rate = raw_throughput(texts, settings.embedding.backend, batch_size=settings.embedding.batch_size)
     return {
         "texts": len(texts),
         "seconds": round(len(texts) / rate, 2),
@@ -434,7 +434,7 @@ def main() -> None:
         "machine": {
             "cpus": os.cpu_count(),
             "python": platform.python_version(),
-            "embedding_backend": get_settings().embedding_backend,
+            "embedding_backend": get_settings().embedding.backend,
         },
     }
     work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="twin-suite-"))

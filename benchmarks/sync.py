@@ -97,7 +97,7 @@ def main() -> None:
         from twin_assets.embedding import load_model
         from twin_assets.run import materialize
 
-        load_model(settings.embedding_max_seq_length)  # every run starts with the model in memory
+        load_model(settings.embedding.max_seq_length)  # every run starts with the model in memory
         model_select = "group:processing or group:graph or group:insights"
 
         def timed_sync(batch: list[Path]) -> tuple[dict, float, float]:

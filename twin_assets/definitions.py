@@ -1,8 +1,14 @@
 """The Dagster code location (``workspace.yaml`` loads this module).
 
-Importing it has no side effects: no home is opened and no model is loaded
-until an asset runs.
+Importing it opens no home and loads no model until an asset runs. It does check the settings: a bad
+``TWIN_*`` value ends the process with one line on stderr and exit status 2, instead of a traceback in the
+code server or a failure in some asset later.
 """
+# ruff: noqa: E402  (the settings are checked before the imports: building the connectors reads them)
+
+from twin_assets.settings import settings_or_exit
+
+settings_or_exit()
 
 from dagster import Definitions
 

@@ -27,15 +27,16 @@ import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import numpy as np
 
 from twin_assets.errors import ConfigError
+from twin_assets.settings import EmbeddingBackend, default_env, get_settings
 
 DIM = 384
 MODEL_NAME = "all-MiniLM-L6-v2"
-BACKENDS = ("torch", "onnx", "onnx-int8")
+BACKENDS: tuple[str, ...] = get_args(EmbeddingBackend)
 # Backends whose vectors may share a home: the fp32 ONNX export gives torch's vectors (cosine > 0.99999, same
 # top-10 neighbours), int8 moves them (mean cosine 0.991, 87% of top-10 neighbours kept).
 VECTOR_FAMILY = {"torch": "fp32", "onnx": "fp32", "onnx-int8": "int8"}
@@ -56,10 +57,9 @@ _model_hash: str | None = None
 
 
 def _offline() -> None:
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    default_env(
+        HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", HF_HUB_DISABLE_PROGRESS_BARS="1", TRANSFORMERS_VERBOSITY="error"
+    )
 
 
 def model_dir() -> Path:
@@ -71,9 +71,7 @@ def model_dir() -> Path:
 def resolve_backend(backend: str | None = None) -> str:
     """``backend``, or the configured one (TWIN_EMBEDDING_BACKEND); a clear error for an unknown name."""
     if backend is None:
-        from twin_assets.settings import get_settings
-
-        backend = get_settings().embedding_backend
+        backend = get_settings().embedding.backend
     name = backend.strip().lower()
     if name not in BACKENDS:
         raise ConfigError(
@@ -98,12 +96,8 @@ def model_hash() -> str:
 
 
 def cache_dir() -> Path:
-    env = os.environ.get(CACHE_ENV)
-    if env:
-        return Path(env).expanduser()
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
-    return base / "twin" / "embeddings"
+    """``TWIN_EMBEDDING_CACHE``, else ``$XDG_CACHE_HOME/twin/embeddings``, else ``~/.cache/twin/embeddings``."""
+    return get_settings().embedding.cache.expanduser()
 
 
 def onnx_path(backend: str) -> Path:

@@ -86,6 +86,6 @@ def write_dagster_yaml(settings: TwinSettings) -> bool:
 def require_home(settings: TwinSettings) -> Path:
     """The home, or a clear error telling the user to run ``twin init``."""
     home = settings.home_path
-    if not (home / "keys").is_dir() and settings.master_key is None:
+    if not (home / "keys").is_dir() and settings.keys.master_key is None:
         raise ConfigError(f"no twin at {home}", hint="run `twin init` first, or set TWIN_HOME")
     return home

@@ -56,9 +56,10 @@ from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from pydantic import SecretStr
 
-from twin_assets.errors import ConfigError, KeyFileError
-from twin_assets.settings import TwinSettings
+from twin_assets.errors import KeyFileError
+from twin_assets.settings import KeySettings, TwinSettings, get_settings
 
 MASTER_FILE = "master.json"
 INDEX_FILE = "index.key"
@@ -307,30 +308,27 @@ def use_passphrase(passphrase: str | None) -> None:
     _passphrase_override = passphrase
 
 
-def _setting(settings: TwinSettings, name: str) -> str | None:
-    """A ``TWIN_<NAME>`` value: from the settings object if it has the field, else the environment."""
-    value = getattr(settings, name, None)
-    if value is not None:
-        return value.get_secret_value() if hasattr(value, "get_secret_value") else str(value)
-    return os.environ.get(f"TWIN_{name.upper()}") or None
+def _keys_now() -> KeySettings:
+    """The key settings of the environment as it is now: a passphrase or the previous key may be given after the
+    settings object was read (a prompt, a rotation)."""
+    return get_settings().keys
+
+
+def _text(secret: SecretStr | None) -> str | None:
+    return secret.get_secret_value() if secret is not None else None
 
 
 def configured_source(settings: TwinSettings) -> str:
     """The key source a new home is created with (``TWIN_KEY_SOURCE``; default ``file``)."""
-    if settings.master_key is not None:
+    if settings.keys.master_key is not None:
         return "env"
-    source = (_setting(settings, "key_source") or ("passphrase" if _passphrase_override else "file")).strip().lower()
-    if source not in ("file", "passphrase", "keyring"):
-        raise ConfigError(
-            f"TWIN_KEY_SOURCE {source!r} is not one of file, passphrase, keyring",
-            hint="unset it, or set it to one of those",
-        )
-    return source
+    # The model allows only file, passphrase and keyring.
+    return _keys_now().source or ("passphrase" if _passphrase_override else "file")
 
 
 def key_source(settings: TwinSettings) -> str:
     """Where this home's master secrets come from: file, env, passphrase or keyring."""
-    if settings.master_key is not None:
+    if settings.keys.master_key is not None:
         return "env"
     master = settings.keys_dir / MASTER_FILE
     if master.exists():
@@ -342,7 +340,7 @@ def key_source(settings: TwinSettings) -> str:
 
 
 def _read_passphrase(settings: TwinSettings) -> str:
-    value = _passphrase_override or _setting(settings, "passphrase")
+    value = _passphrase_override or _text(_keys_now().passphrase)
     if value is None and sys.stdin is not None and sys.stdin.isatty():
         value = getpass.getpass("twin passphrase: ")
     if not value:
@@ -528,7 +526,7 @@ def create_keys(settings: TwinSettings) -> list[str]:
     keys_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     master = keys_dir / MASTER_FILE
     source = key_source(settings)
-    if settings.master_key is None and not master.exists():
+    if settings.keys.master_key is None and not master.exists():
         entry = KeyEntry("k1", secrets.token_bytes(32), _now())
         if source == "file":
             save_master_file(master, [entry], "k1")
@@ -561,10 +559,10 @@ def load_keyring(settings: TwinSettings) -> Keyring:
     index_path = keys_dir / INDEX_FILE
     master = keys_dir / MASTER_FILE
     index_secret: bytes | None = None
-    if settings.master_key is not None:
-        active = _env_entry(settings.master_key.get_secret_value(), "TWIN_MASTER_KEY")
+    if settings.keys.master_key is not None:
+        active = _env_entry(settings.keys.master_key.get_secret_value(), "TWIN_MASTER_KEY")
         entries = [active]
-        previous_text = _setting(settings, "previous_master_key")
+        previous_text = _text(_keys_now().previous_master_key)
         previous = _env_entry(previous_text, "TWIN_PREVIOUS_MASTER_KEY") if previous_text else None
         if previous is not None and previous.key_id != active.key_id:
             entries.append(previous)  # while rotating: the old key still decrypts what it wrote
@@ -654,10 +652,11 @@ def describe_keys(settings: TwinSettings) -> dict[str, object]:
                 )
         except (OSError, ValueError, AttributeError):
             out["error"] = "key file unreadable"
-    if settings.master_key is not None:
+    if settings.keys.master_key is not None:
         with_env = []
-        for name, what in (("master_key", "TWIN_MASTER_KEY"), ("previous_master_key", "TWIN_PREVIOUS_MASTER_KEY")):
-            text = _setting(settings, name)
+        previous = _keys_now().previous_master_key
+        for secret, what in ((settings.keys.master_key, "TWIN_MASTER_KEY"), (previous, "TWIN_PREVIOUS_MASTER_KEY")):
+            text = _text(secret)
             if text:
                 entry = _env_entry(text, what)
                 with_env.append(

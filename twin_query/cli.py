@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -14,7 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from twin_assets.errors import TwinError
-from twin_assets.settings import get_settings
+from twin_assets.settings import default_env, get_settings
 
 app = typer.Typer(
     help="Digital Twin: a private, queryable model of your life built from your own exports.",
@@ -28,6 +27,12 @@ webhooks_app = typer.Typer(help="Webhook senders and their secrets.", no_args_is
 app.add_typer(webhooks_app, name="webhooks")
 out = Console()
 err = Console(stderr=True)
+
+
+@app.callback()
+def _check_settings() -> None:
+    # Every command starts by reading the settings, so a bad TWIN_* value stops it here as one line.
+    get_settings()
 
 
 def _dump(data: object) -> None:
@@ -52,7 +57,8 @@ def init(
     if passphrase:
         from twin_assets.keys import use_passphrase
 
-        given = os.environ.get("TWIN_PASSPHRASE") or typer.prompt(
+        from_env = get_settings().keys.passphrase
+        given = (from_env.get_secret_value() if from_env else None) or typer.prompt(
             "passphrase", hide_input=True, confirmation_prompt=True
         )
         use_passphrase(given)
@@ -276,8 +282,7 @@ _register_admin(app)
 
 
 def main() -> None:
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    default_env(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
     try:
         app()
     except TwinError as exc:

@@ -61,7 +61,7 @@ def keys_rotate(
         out.print(
             "retired "
             + ", ".join(report.retired)
-            + (" (you may now unset TWIN_PREVIOUS_MASTER_KEY)" if settings.master_key is not None else "")
+            + (" (you may now unset TWIN_PREVIOUS_MASTER_KEY)" if settings.keys.master_key is not None else "")
         )
 
 

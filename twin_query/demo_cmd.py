@@ -14,7 +14,7 @@ import httpx
 from rich.console import Console
 
 from twin_assets.errors import TwinError
-from twin_assets.settings import TwinSettings
+from twin_assets.settings import TwinSettings, child_env
 from twin_query.setup import init_home
 
 console = Console()
@@ -115,12 +115,9 @@ def run_demo(settings: TwinSettings, *, seed: int, people: int, years: int, out_
     use_dagster_home(settings)
     token = create_token(open_twin(settings), ["low", "medium", "high"])
     with hold_server(settings) as chroma_url:
-        env = {
-            **os.environ,
-            "TWIN_HOME": str(settings.home_path),
-            "TWIN_CHROMA_URL": chroma_url,
-            "DAGSTER_HOME": os.environ["DAGSTER_HOME"],
-        }
+        env = child_env(
+            TWIN_HOME=str(settings.home_path), TWIN_CHROMA_URL=chroma_url, DAGSTER_HOME=str(settings.dagster_home)
+        )
         # Its own process group: `dagster dev` starts a webserver, a daemon and code servers,
         # and all of them must go when the demo stops, however it is stopped.
         dagster = subprocess.Popen(

@@ -10,7 +10,6 @@ than starting a second. ``TWIN_API_WARM=off`` leaves everything to the first req
 from __future__ import annotations
 
 import logging
-import os
 import sys
 import threading
 import time
@@ -26,7 +25,10 @@ log = logging.getLogger("twin.api")
 
 
 def enabled() -> bool:
-    return os.environ.get("TWIN_API_WARM", "on").lower() not in ("off", "0", "false", "no")
+    """``TWIN_API_WARM``."""
+    from twin_assets.settings import get_settings
+
+    return get_settings().api.warm
 
 
 def served_views(twin: Twin) -> list[str]:

@@ -11,6 +11,7 @@ import pytest
 from tests.connectors.common import split
 from twin_assets.connectors.bank_csv import BankCsvConnector, decode_bytes, parse_amount
 from twin_assets.connectors.base import read_head
+from twin_assets.errors import ConfigError
 from twin_assets.records import TRANSACTION, ParseIssue, Party, Record
 
 SAMPLES = Path(__file__).resolve().parents[2] / ".." / "shared" / "samples"
@@ -192,10 +193,9 @@ def test_configured_columns_via_environment(tmp_path: Path, monkeypatch: pytest.
     monkeypatch.setenv("TWIN_BANK_CSV_COLUMNS", json.dumps({"date": "When", "amount": "How much"}))
     records, issues = parse(path)
     assert issues == [] and len(records) == 1
-    monkeypatch.setenv("TWIN_BANK_CSV_COLUMNS", "{not json")
-    records, issues = parse(path)
-    assert records == []
-    assert issues[0].where == "config"
+    monkeypatch.setenv("TWIN_BANK_CSV_COLUMNS", "{not json")  # refused, not quietly ignored
+    with pytest.raises(ConfigError, match=r"TWIN_BANK_CSV_COLUMNS='\{not json' is not valid JSON"):
+        parse(path)
 
 
 @pytest.mark.parametrize(

@@ -10,6 +10,7 @@ import pytest
 from tests.connectors.common import split
 from twin_assets.connectors.base import read_head
 from twin_assets.connectors.whatsapp import WhatsAppConnector, chat_name
+from twin_assets.errors import ConfigError
 from twin_assets.records import CHAT_MESSAGE, ParseIssue, Party, Record
 
 SAMPLES = Path(__file__).resolve().parents[2] / ".." / "shared" / "samples"
@@ -102,9 +103,9 @@ def test_zone_from_environment_does_not_change_ids(tmp_path: Path, monkeypatch: 
     assert berlin_records[0].event_time == datetime(2023, 12, 31, 20, 41, tzinfo=UTC)
     assert berlin_records[0].original_tz == "Europe/Berlin"
     assert [r.external_id for r in berlin_records] == [r.external_id for r in utc_records]
-    monkeypatch.setenv("TWIN_WHATSAPP_TZ", "Mars/Olympus")
-    records, issues = parse(path)
-    assert [i.where for i in issues] == ["config"] and len(records) == 2
+    monkeypatch.setenv("TWIN_WHATSAPP_TZ", "Mars/Olympus")  # refused, not quietly read as UTC
+    with pytest.raises(ConfigError, match="TWIN_WHATSAPP_TZ='Mars/Olympus' is not a known time zone"):
+        parse(path)
 
 
 def test_ids_stable_distinct_for_duplicates_and_per_chat(tmp_path: Path) -> None:

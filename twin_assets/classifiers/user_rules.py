@@ -28,7 +28,6 @@ can itself be sensitive ("keyword: HIV").
 
 from __future__ import annotations
 
-import os
 import posixpath
 import threading
 from collections.abc import Callable, Iterable
@@ -43,6 +42,7 @@ from twin_assets.connectors.base import NOTES
 from twin_assets.connectors.registry import traits_for
 from twin_assets.errors import ConfigError
 from twin_assets.records import Record
+from twin_assets.settings import current_home
 from twin_assets.stores import TIERS
 
 CONFIG_NAME = "classification.yaml"
@@ -218,13 +218,6 @@ def load_rules(path: Path) -> tuple[UserRule, ...]:
     return rules
 
 
-_home_cache: dict[str | None, Path] = {}
-
-
 def current_rules() -> tuple[UserRule, ...]:
-    """The rules of the twin home in the environment (TWIN_HOME); resolved once per distinct value."""
-    key = os.environ.get("TWIN_HOME")
-    path = _home_cache.get(key)
-    if path is None:
-        path = _home_cache[key] = config_path()
-    return load_rules(path)
+    """The rules of the twin home in the environment (TWIN_HOME; resolved once per distinct value)."""
+    return load_rules(config_path(current_home()))

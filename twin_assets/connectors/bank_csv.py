@@ -20,7 +20,6 @@ import csv
 import hashlib
 import io
 import json
-import os
 import re
 import unicodedata
 from collections import Counter
@@ -33,6 +32,7 @@ from typing import ClassVar
 
 from twin_assets.connectors.base import SNIFF_BYTES, TRANSACTIONS, Connector, SourceTraits
 from twin_assets.records import TRANSACTION, ParseIssue, Party, Record
+from twin_assets.settings import get_settings
 from twin_assets.tiers import HIGH
 
 # Bank exports are small; a bigger "CSV" is almost certainly not a statement and
@@ -40,7 +40,6 @@ from twin_assets.tiers import HIGH
 MAX_BYTES = 64 * 1024 * 1024
 HEADER_SCAN_ROWS = 60
 VALIDATION_ROWS = 200
-ENV_COLUMNS = "TWIN_BANK_CSV_COLUMNS"
 DELIMITERS = (",", ";", "\t", "|")
 
 FIELDS = (
@@ -716,23 +715,11 @@ def fields_to_record(fields: dict[str, object], occurrence: int, header: list[st
 
 
 def configured_columns(explicit: dict[str, str] | None) -> tuple[dict[str, str] | None, str | None]:
-    """The column mapping to use and, if the environment's is unusable, why (our words)."""
+    """The column mapping to use: the constructor's, else ``TWIN_BANK_CSV_COLUMNS`` (validated by the settings,
+    so there is no problem to report from it)."""
     if explicit:
         return {k: v for k, v in explicit.items() if k in CONFIGURABLE and v}, None
-    raw = os.environ.get(ENV_COLUMNS, "").strip()
-    if not raw:
-        return None, None
-    try:
-        value = json.loads(raw)
-    except ValueError:
-        return None, f"{ENV_COLUMNS} is not valid JSON; guessing columns"
-    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
-        return None, f"{ENV_COLUMNS} must be a JSON object of field to column name; guessing columns"
-    unknown = [k for k in value if k not in CONFIGURABLE]
-    mapping = {k: v for k, v in value.items() if k in CONFIGURABLE and v}
-    if unknown:
-        return mapping or None, f"{ENV_COLUMNS} names {len(unknown)} unknown field(s); they are ignored"
-    return mapping or None, None
+    return get_settings().bank_csv.columns or None, None
 
 
 class BankCsvConnector(Connector):

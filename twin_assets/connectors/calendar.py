@@ -28,10 +28,9 @@ from typing import Any, ClassVar
 
 from twin_assets.connectors.base import CALENDAR, Connector, SourceTraits
 from twin_assets.records import EVENT, ParseIssue, Party, Record
+from twin_assets.settings import get_settings
 from twin_assets.tiers import MEDIUM
 
-WINDOW_START_ENV = "TWIN_CALENDAR_WINDOW_START"
-WINDOW_END_ENV = "TWIN_CALENDAR_WINDOW_END"
 DEFAULT_YEARS_BACK = 10
 DEFAULT_YEARS_AHEAD = 2
 MAX_OCCURRENCES_PER_SERIES = 5000
@@ -76,10 +75,11 @@ def _shift_years(day: date, years: int) -> date:
 
 
 def default_window(today: date | None = None) -> tuple[datetime, datetime]:
-    """The expansion window from the environment, else ten years back to two years ahead."""
+    """The expansion window of the settings (TWIN_CALENDAR_WINDOW_*), else ten years back to two years ahead."""
     today = today or datetime.now(UTC).date()
-    start = os.environ.get(WINDOW_START_ENV) or _shift_years(today, -DEFAULT_YEARS_BACK)
-    end = os.environ.get(WINDOW_END_ENV) or _shift_years(today, DEFAULT_YEARS_AHEAD)
+    window = get_settings().calendar
+    start = window.window_start or _shift_years(today, -DEFAULT_YEARS_BACK)
+    end = window.window_end or _shift_years(today, DEFAULT_YEARS_AHEAD)
     return _as_naive_utc(start), _as_naive_utc(end)
 
 

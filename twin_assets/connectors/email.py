@@ -809,7 +809,7 @@ def _parse_workers() -> int:
 
     if "fork" not in multiprocessing.get_all_start_methods():
         return 1
-    n = get_settings().parse_workers
+    n = get_settings().parse.workers
     return n if n else len(os.sched_getaffinity(0))
 
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -28,6 +27,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from twin_assets.connectors.base import CHAT, Connector, SourceTraits
 from twin_assets.records import CHAT_MESSAGE, ParseIssue, Party, Record
+from twin_assets.settings import get_settings
 from twin_assets.tiers import HIGH
 
 ENV_TZ = "TWIN_TELEGRAM_TZ"
@@ -281,7 +281,7 @@ def events_from_stream(fh: IO[str]) -> Iterator[Event]:
 
 
 def resolve_zone() -> tuple[ZoneInfo, str, str | None]:
-    name = os.environ.get(ENV_TZ, "").strip() or "UTC"
+    name = get_settings().telegram.tz
     try:
         return ZoneInfo(name), name, None
     except (ZoneInfoNotFoundError, ValueError):

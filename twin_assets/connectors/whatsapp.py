@@ -21,7 +21,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 import re
 import zipfile
 import zlib
@@ -36,6 +35,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from twin_assets.connectors.bank_csv import decode_bytes
 from twin_assets.connectors.base import CHAT, Connector, SourceTraits
 from twin_assets.records import CHAT_MESSAGE, ParseIssue, Party, Record
+from twin_assets.settings import get_settings
 from twin_assets.tiers import HIGH
 
 ENV_TZ = "TWIN_WHATSAPP_TZ"
@@ -281,7 +281,7 @@ def classify(text: str) -> dict[str, object]:
 
 
 def resolve_zone() -> tuple[ZoneInfo, str, str | None]:
-    name = os.environ.get(ENV_TZ, "").strip() or "UTC"
+    name = get_settings().whatsapp.tz
     try:
         return ZoneInfo(name), name, None
     except (ZoneInfoNotFoundError, ValueError):

@@ -53,7 +53,7 @@ def embed_pending(
     twin: Twin, tiers: tuple[str, ...] = TIERS, progress: Callable[[int], None] | None = None
 ) -> dict[str, int]:
     counts = dict.fromkeys(tiers, 0)
-    batch = max(twin.settings.embedding_batch_size, EMBED_DOCS)
+    batch = max(twin.settings.embedding.batch_size, EMBED_DOCS)
     if not any(twin.store(t).pending_embedding_count() for t in tiers):
         return counts
     # Vectors of one home come from one backend family; a home from before the record was made by torch.
@@ -64,8 +64,8 @@ def embed_pending(
     def model(texts: list[str]) -> np.ndarray:
         return embed(
             texts,
-            batch_size=twin.settings.embedding_batch_size,
-            max_seq_length=twin.settings.embedding_max_seq_length,
+            batch_size=twin.settings.embedding.batch_size,
+            max_seq_length=twin.settings.embedding.max_seq_length,
             backend=backend,
         )
 

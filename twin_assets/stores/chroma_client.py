@@ -159,7 +159,7 @@ def _start_server(settings: TwinSettings, wait: float) -> str:
                 "--run-dir",
                 str(settings.run_dir),
                 "--idle",
-                str(settings.chroma_idle_seconds),
+                str(settings.chroma.idle_seconds),
             ],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
@@ -195,8 +195,8 @@ def _start_server(settings: TwinSettings, wait: float) -> str:
 @contextlib.contextmanager
 def open_chroma(settings: TwinSettings, wait: float = LOCK_WAIT_SECONDS) -> Iterator[object]:
     """A Chroma client that is safe to use from this process for the duration of the block."""
-    if settings.chroma_url:
-        yield http_client(settings.chroma_url)
+    if settings.chroma.url:
+        yield http_client(settings.chroma.url)
         return
     with _lease(settings, wait):
         yield http_client(_start_server(settings, wait))
@@ -204,7 +204,7 @@ def open_chroma(settings: TwinSettings, wait: float = LOCK_WAIT_SECONDS) -> Iter
 
 def home_server_dir(settings: TwinSettings, client: object) -> Path | None:
     """The directory behind ``client`` when it is this home's own server (whose files we may reach)."""
-    if settings.chroma_url:
+    if settings.chroma.url:
         return None
     url = registered_server(settings)
     return settings.chroma_dir if url and _http_clients.get(url) is client else None
@@ -213,8 +213,8 @@ def home_server_dir(settings: TwinSettings, client: object) -> Path | None:
 @contextlib.contextmanager
 def hold_server(settings: TwinSettings) -> Iterator[str]:
     """The Chroma URL for a long-lived process (the API, the demo), kept up for the whole block."""
-    if settings.chroma_url:
-        yield settings.chroma_url
+    if settings.chroma.url:
+        yield settings.chroma.url
         return
     with _lease(settings, LOCK_WAIT_SECONDS):
         yield _start_server(settings, LOCK_WAIT_SECONDS)

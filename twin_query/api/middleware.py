@@ -6,7 +6,7 @@ message could quote content). Access-log lines are JSON with the method, the
 route *template* (never the raw path or query string: those carry what people
 search for), the status, the duration and the token's id (never the token).
 
-Settings (environment): ``TWIN_API_MAX_BODY_BYTES`` (default 1 MiB),
+Settings (``settings.api``): ``TWIN_API_MAX_BODY_BYTES`` (default 1 MiB),
 ``TWIN_API_RATE`` requests per second per token (default 20; 0 turns the limit
 off) with bursts of ``TWIN_API_BURST`` (default 60), ``TWIN_CORS_ORIGINS``
 (comma-separated; CORS stays off when unset), ``TWIN_ACCESS_LOG`` (``off`` to
@@ -19,7 +19,6 @@ import hashlib
 import json
 import logging
 import math
-import os
 import sys
 import threading
 import time
@@ -32,6 +31,7 @@ from urllib.parse import parse_qs
 
 from starlette.exceptions import HTTPException
 
+from twin_assets.settings import get_settings
 from twin_query.api.metrics import Metrics
 
 log = logging.getLogger("twin.api")
@@ -47,13 +47,6 @@ DEFAULT_MAX_BODY = 1024 * 1024
 UNMATCHED = "<unmatched>"
 
 
-def _env_float(name: str, default: float) -> float:
-    try:
-        return float(os.environ.get(name, default))
-    except ValueError:
-        return default
-
-
 @dataclass(frozen=True)
 class GuardConfig:
     max_body: int = DEFAULT_MAX_BODY
@@ -63,16 +56,13 @@ class GuardConfig:
 
     @classmethod
     def from_env(cls) -> GuardConfig:
-        return cls(
-            max_body=int(_env_float("TWIN_API_MAX_BODY_BYTES", DEFAULT_MAX_BODY)),
-            rate=max(0.0, _env_float("TWIN_API_RATE", 20.0)),
-            burst=max(1.0, _env_float("TWIN_API_BURST", 60.0)),
-            access_log=os.environ.get("TWIN_ACCESS_LOG", "on").lower() not in ("off", "0", "false", "no"),
-        )
+        """The ``TWIN_API_*`` settings as they are now (validated: rate >= 0, burst >= 1)."""
+        api = get_settings().api
+        return cls(max_body=api.max_body_bytes, rate=api.rate, burst=api.burst, access_log=api.access_log)
 
 
 def cors_origins() -> list[str]:
-    return [o.strip() for o in os.environ.get("TWIN_CORS_ORIGINS", "").split(",") if o.strip()]
+    return get_settings().api.cors_origins
 
 
 class RateLimiter:

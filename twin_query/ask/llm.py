@@ -4,7 +4,7 @@ Enabled only when ``TWIN_LLM_URL`` is set (e.g. a llama.cpp or Ollama server on
 this machine, ``http://127.0.0.1:8080/v1``). The model sees only the question,
 the reasoning steps and the evidence the caller may already read, and must
 cite record ids; an answer citing anything else is discarded. Non-loopback
-endpoints are refused unless ``TWIN_LLM_ALLOW_REMOTE=1``: sending your records
+endpoints are refused unless ``TWIN_LLM_ALLOW_REMOTE=on``: sending your records
 to someone else's server is a decision to make explicitly. Any failure falls
 back to the rule-based answer; nothing is logged but the failure's type.
 """
@@ -14,11 +14,12 @@ from __future__ import annotations
 import ipaddress
 import json
 import logging
-import os
 import re
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
+
+from twin_assets.settings import get_settings
 
 log = logging.getLogger("twin.ask")
 
@@ -49,13 +50,16 @@ def _loopback(host: str | None) -> bool:
 
 
 def config_from_env() -> LlmConfig | None:
-    url = os.environ.get("TWIN_LLM_URL", "").strip()
+    """The endpoint of ``TWIN_LLM_*``, or None when none is set or a remote one is not allowed."""
+    llm = get_settings().llm
+    url = llm.url  # validated: empty or an http(s) URL without a trailing slash
     if not url:
         return None
-    if not _loopback(urlparse(url).hostname) and os.environ.get("TWIN_LLM_ALLOW_REMOTE") != "1":
-        log.warning("TWIN_LLM_URL is not a loopback address and TWIN_LLM_ALLOW_REMOTE is not 1: LLM answers off")
+    if not _loopback(urlparse(url).hostname) and not llm.allow_remote:
+        log.warning("TWIN_LLM_URL is not a loopback address and TWIN_LLM_ALLOW_REMOTE is off: LLM answers off")
         return None
-    return LlmConfig(url.rstrip("/"), os.environ.get("TWIN_LLM_MODEL", "local"), os.environ.get("TWIN_LLM_API_KEY"))
+    api_key = llm.api_key.get_secret_value() if llm.api_key is not None else None
+    return LlmConfig(url, llm.model, api_key)
 
 
 def build_messages(question: str, result: dict[str, Any]) -> list[dict[str, str]]:
