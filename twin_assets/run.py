@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING
 from twin_assets.errors import TwinError
 from twin_assets.home import write_dagster_yaml
 from twin_assets.settings import TwinSettings, default_env
-from twin_assets.stores import TIERS
 
 if TYPE_CHECKING:
     from dagster import AssetSelection
@@ -42,8 +41,7 @@ def materialize(
     settings: TwinSettings, selection: str | AssetSelection | None = None, *, views: Iterable[str] | None = None
 ) -> RunOutcome:
     """Materialize ``selection`` (a selection string or object; everything when None), tier-partitioned
-    assets for ``views`` only when given."""
-    wanted = set(TIERS if views is None else views)
+    assets for ``views`` only when given. The runs and their order come from the asset graph (see run_plan)."""
     use_dagster_home(settings)
     import warnings
 
@@ -67,19 +65,14 @@ def materialize(
         if not keys:
             raise TwinError("the selection matches no asset", hint="see the asset names in the Dagster UI")
     keys = keys if keys is not None else list(graph.get_all_asset_keys())
-    # One run for the unpartitioned assets, then one per tier for the tier-partitioned ones,
-    # in that order (tiered assets read what the unpartitioned ones wrote).
-    plain = [k for k in keys if not graph.get(k).is_partitioned]
-    tiered = [k for k in keys if graph.get(k).is_partitioned]
     job = defs.resolve_implicit_global_asset_job_def()
     outcome = RunOutcome(True, [], [], [])
     from twin_assets.pipeline.model import caching_views
+    from twin_assets.run_plan import plan_runs
 
     with DagsterInstance.get() as instance, caching_views():
-        plan: list[tuple[list, str | None]] = [(plain, None)] if plain else []
-        # LOW first: a higher view reads the lower tiers' embeddings.
-        plan += [(tiered, tier) for tier in reversed(TIERS) if tier in wanted] if tiered else []
-        for subset, partition in plan:
+        for run in plan_runs(graph, keys, None if views is None else set(views)):
+            subset, partition = run.keys, run.partition
             result = job.execute_in_process(
                 run_config=QUIET,
                 instance=instance,
@@ -131,9 +124,11 @@ def unmaterialized(settings: TwinSettings) -> list[str]:
     with DagsterInstance.get() as instance:
         for key in graph.get_all_asset_keys():
             node = graph.get(key)
-            if node.is_partitioned:
+            if node.partitions_def is not None:
                 done = instance.get_materialized_partitions(key)
-                missing += [f"{key.to_user_string()}[{p}]" for p in TIERS if p not in done]
+                missing += [
+                    f"{key.to_user_string()}[{p}]" for p in node.partitions_def.get_partition_keys() if p not in done
+                ]
             elif instance.get_latest_materialization_event(key) is None:
                 missing.append(key.to_user_string())
     return missing

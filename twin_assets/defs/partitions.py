@@ -4,4 +4,5 @@ from dagster import StaticPartitionsDefinition
 
 from twin_assets.stores import TIERS
 
-tier_partitions = StaticPartitionsDefinition(list(TIERS))
+# Plain strings: Dagster serialises partition keys into run tags and refuses enum values.
+tier_partitions = StaticPartitionsDefinition([str(tier) for tier in TIERS])

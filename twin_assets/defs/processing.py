@@ -3,13 +3,13 @@
 from collections.abc import Callable
 
 from dagster import (
-    AllPartitionMapping,
     AssetCheckExecutionContext,
     AssetCheckResult,
     AssetDep,
     AssetExecutionContext,
     AutomationCondition,
     MaterializeResult,
+    StaticPartitionMapping,
     asset,
     asset_check,
 )
@@ -19,10 +19,12 @@ from twin_assets.defs.partitions import tier_partitions
 from twin_assets.defs.resources import TwinResource, content_safe
 from twin_assets.pipeline import checks, freshness, model
 from twin_assets.stores import TIERS
+from twin_assets.tiers import Tier
 from twin_assets.twin import Twin
 
-# A view reads its own tier and every lower one, so it depends on all tiers' upstream partitions.
-ALL_TIERS = AllPartitionMapping()
+# A view reads its own tier and every lower one: each tier's partition feeds the views at or above it. The
+# mapping is what orders the views' runs (run_plan) and what automation reacts to.
+VIEW_READS = StaticPartitionMapping({t.value: [v.value for v in Tier if t.readable_by(v)] for t in Tier})
 
 
 def run_model_step(
@@ -97,7 +99,7 @@ def timeline(context: AssetExecutionContext, twin: TwinResource) -> MaterializeR
 
 @asset(
     group_name="processing",
-    deps=[AssetDep(embeddings, partition_mapping=ALL_TIERS)],
+    deps=[AssetDep(embeddings, partition_mapping=VIEW_READS)],
     kinds={"scikitlearn"},
     **COMMON,
     description="Topics: clusters of record embeddings with c-TF-IDF labels and monthly trends.",
