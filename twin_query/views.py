@@ -585,19 +585,12 @@ def insight_signature(twin: Twin, view: str) -> str:
     import hashlib
 
     h = hashlib.sha256()
-    store = twin.store(view)
-    try:
-        rows = store.conn.execute(
-            "SELECT id, payload FROM artifacts WHERE kind = ? ORDER BY id", (INSIGHT_KIND,)
-        ).fetchall()
-    except Exception:  # no artifacts table yet (nothing materialized): nothing to signal
-        return ""
-    if not rows:
-        return ""
-    for artifact_id, payload in rows:
+    found = False
+    for artifact_id, body in twin.derived(view).iter_bytes(INSIGHT_KIND):
+        found = True
         h.update(f"{artifact_id}:".encode())
-        h.update(store._open_blob(payload))  # HIGH rows are sealed with a fresh nonce on every write
-    return h.hexdigest()
+        h.update(body)
+    return h.hexdigest() if found else ""
 
 
 def store_signature(twin: Twin, view: str) -> tuple[int, ...]:

@@ -54,8 +54,7 @@ def _vectors(twin: Twin) -> dict[str, int]:
     with twin.vectors() as vectors:
         for tier in (LOW, MEDIUM):
             out[collection_name(tier)] = vectors.count(tier)
-    high = twin.store(HIGH).conn.execute("SELECT count(*) FROM docs WHERE vector IS NOT NULL").fetchone()[0]
-    out["high (encrypted in stores/high.sqlcipher)"] = high
+    out["high (encrypted in stores/high.sqlcipher)"] = twin.store(HIGH).vector_count()
     return out
 
 
@@ -205,7 +204,7 @@ def _file_tier(loc: str) -> str:
         return loc.split("/")[2].upper()
     if loc.startswith("stores/raw/"):
         return "raw (as ingested: up to HIGH)"
-    return "HIGH"
+    return HIGH
 
 
 def audit_record(twin: Twin, record_id: str) -> dict[str, Any] | None:
@@ -254,17 +253,15 @@ def audit_record(twin: Twin, record_id: str) -> dict[str, Any] | None:
     stored = None
     if row.tier:
         store = twin.store(row.tier)
-        found = store.conn.execute(
-            "SELECT key_id, embedded, vector IS NOT NULL FROM docs WHERE id = ?", (record_id,)
-        ).fetchone()
+        found = store.row_state(record_id)
         if found:
             stored = {
                 "store": f"stores/{store.path.name}",
-                "row_key_id": found[0],
-                "embedded": bool(found[1]),
-                "vector": ("in row, encrypted" if found[2] else None)
+                "row_key_id": found.key_id,
+                "embedded": found.embedded,
+                "vector": ("in row, encrypted" if found.has_vector else None)
                 if row.tier == HIGH
-                else (f"chroma:{collection_name(row.tier)}" if found[1] else None),
+                else (f"chroma:{collection_name(row.tier)}" if found.embedded else None),
                 "store_key_id": twin.store_key_id(row.tier),
             }
     out["stored"] = stored
@@ -280,9 +277,5 @@ def audit_record(twin: Twin, record_id: str) -> dict[str, Any] | None:
             graphs[view] = {"latest_version": versions[-1], "in_graph": bool(loaded and record_id in loaded[1])}
     out["derived"] = derived
     out["graphs"] = graphs
-    out["blind_index_entries"] = (
-        twin.store(MEDIUM).conn.execute("SELECT count(*) FROM blind_index WHERE doc_id = ?", (record_id,)).fetchone()[0]
-        if blind_index.counts(twin)
-        else 0
-    )
+    out["blind_index_entries"] = blind_index.entries_for(twin, record_id)
     return out

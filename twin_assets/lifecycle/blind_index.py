@@ -19,6 +19,7 @@ from collections.abc import Iterable, Iterator
 
 from twin_assets.records import Document
 from twin_assets.stores import MEDIUM
+from twin_assets.stores.blind_index import BlindIndexStore
 from twin_assets.twin import Twin
 
 FIELDS = ("attendee_email", "organizer_email", "contact_email", "contact_phone")
@@ -67,21 +68,15 @@ def field_values(doc: Document) -> Iterator[tuple[str, str]]:
             yield from emit("contact_phone", phone)
 
 
-def _conn(twin: Twin):
+def _table(twin: Twin) -> BlindIndexStore:
     store = twin.store(MEDIUM)
-    conn = store.conn
-    exists = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'blind_index'").fetchone()
-    if exists:
-        return conn
-    with conn:
-        conn.execute(
-            "CREATE TABLE IF NOT EXISTS blind_index (field TEXT NOT NULL, token TEXT NOT NULL, doc_id TEXT NOT NULL, "
-            "PRIMARY KEY (field, token, doc_id)) WITHOUT ROWID"
-        )
-        conn.execute("CREATE INDEX IF NOT EXISTS ix_blind_index_doc ON blind_index(doc_id)")
+    table = BlindIndexStore(store)
+    if table.exists():
+        return table
+    table.create()
     if store.count():  # a store written before the index existed: fill it once
         reindex(twin)
-    return conn
+    return table
 
 
 def index_documents(twin: Twin, docs: Iterable[Document]) -> int:
@@ -89,18 +84,10 @@ def index_documents(twin: Twin, docs: Iterable[Document]) -> int:
     docs = [d for d in docs if d.tier == MEDIUM]
     if not docs:
         return 0
-    conn = _conn(twin)
-    n = 0
-    with conn:
-        for doc in docs:
-            conn.execute("DELETE FROM blind_index WHERE doc_id = ?", (doc.id,))
-            for field_name, value in field_values(doc):
-                conn.execute(
-                    "INSERT OR IGNORE INTO blind_index (field, token, doc_id) VALUES (?,?,?)",
-                    (field_name, twin.keyring.blind_index(field_name, value), doc.id),
-                )
-                n += 1
-    return n
+    table = _table(twin)
+    return table.replace(
+        (doc.id, [(f, twin.keyring.blind_index(f, value)) for f, value in field_values(doc)]) for doc in docs
+    )
 
 
 def reindex(twin: Twin) -> int:
@@ -118,27 +105,24 @@ def lookup(twin: Twin, field_name: str, value: str) -> list[str]:
     norm = normalise(field_name, value)
     if norm is None:
         return []
-    rows = _conn(twin).execute(
-        "SELECT doc_id FROM blind_index WHERE field = ? AND token = ? ORDER BY doc_id",
-        (field_name, twin.keyring.blind_index(field_name, norm)),
-    )
-    return [r[0] for r in rows]
+    return _table(twin).lookup(field_name, twin.keyring.blind_index(field_name, norm))
 
 
 def remove(twin: Twin, doc_ids: Iterable[str]) -> int:
     ids = list(doc_ids)
     if not twin.store_path(MEDIUM).exists() or not ids:
         return 0
-    conn = _conn(twin)
-    n = 0
-    with conn:
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            n += conn.execute(f"DELETE FROM blind_index WHERE doc_id IN ({','.join('?' * len(chunk))})", chunk).rowcount
-    return n
+    return _table(twin).remove(ids)
 
 
 def counts(twin: Twin) -> dict[str, int]:
     if not twin.store_path(MEDIUM).exists():
         return {}
-    return dict(_conn(twin).execute("SELECT field, count(*) FROM blind_index GROUP BY field").fetchall())
+    return _table(twin).counts()
+
+
+def entries_for(twin: Twin, doc_id: str) -> int:
+    """How many entries one document has."""
+    if not twin.store_path(MEDIUM).exists():
+        return 0
+    return _table(twin).count_for(doc_id)

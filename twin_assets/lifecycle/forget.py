@@ -28,7 +28,6 @@ encrypted suppression list that entity resolution consults, so it does not come 
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -107,18 +106,13 @@ def rebuild_views(twin: Twin, views: Iterable[str]) -> list[str]:
 
 def _secure(twin: Twin) -> None:
     for tier in TIERS:
-        twin.store(tier).conn.execute("PRAGMA secure_delete = ON")
+        twin.store(tier).secure_delete()
 
 
 def _compact(twin: Twin, tiers: Iterable[str]) -> None:
-    """Drop deleted bytes for good: optimise the keyword index, checkpoint the WAL, vacuum."""
+    """Drop deleted bytes for good (see ``DocumentStore.compact``)."""
     for tier in tiers:
-        conn = twin.store(tier).conn
-        with contextlib.suppress(Exception), conn:
-            conn.execute("INSERT INTO fts(fts) VALUES('optimize')")
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        conn.execute("VACUUM")
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        twin.store(tier).compact()
 
 
 # ---- graph snapshot rewriting ---------------------------------------------------------------
@@ -177,23 +171,13 @@ def _forget_records(twin: Twin, ids: list[str], report: ForgetReport, *, source:
     # documents, keyword index, HIGH vectors, blind index
     for tier in TIERS:
         store = twin.store(tier)
-        present = [
-            r[0]
-            for chunk in _chunks(ids)
-            for r in store.conn.execute(f"SELECT id FROM docs WHERE id IN ({','.join('?' * len(chunk))})", chunk)
-        ]
+        present = store.existing_ids(ids)
         if not present:
             continue
         touched_tiers.add(tier)
         tiers.add(tier)
         if tier == HIGH:
-            n_vec = sum(
-                store.conn.execute(
-                    f"SELECT count(*) FROM docs WHERE vector IS NOT NULL AND id IN ({','.join('?' * len(c))})", c
-                ).fetchone()[0]
-                for c in _chunks(present)
-            )
-            report.add("vectors", n_vec, HIGH)
+            report.add("vectors", store.vector_count(present), HIGH)
         report.add("documents", store.delete(present), tier)
     report.add("blind_index", blind_index.remove(twin, ids))
     # Chroma (LOW, MEDIUM)

@@ -99,23 +99,6 @@ def _now() -> str:
 
 
 # ---- what is encrypted where -------------------------------------------------------------
-def _tables(conn) -> set[str]:
-    return {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-
-
-def _prefix_counts(conn, table: str, column: str) -> dict[str, int]:
-    """Key ids of the encrypted blobs in a store column, counted in SQL (nothing is decrypted)."""
-    rows = conn.execute(
-        f"SELECT substr({column}, 1, instr({column}, x'3a') - 1) AS k, count(*) FROM {table} "
-        f"WHERE {column} IS NOT NULL GROUP BY k"
-    ).fetchall()
-    return {(bytes(k).decode(errors="replace") if isinstance(k, bytes | memoryview) else str(k)): n for k, n in rows}
-
-
-def _column_counts(conn, table: str) -> dict[str, int]:
-    return {(k or "none"): n for k, n in conn.execute(f"SELECT key_id, count(*) FROM {table} GROUP BY key_id")}
-
-
 def encrypted_columns() -> list[tuple[str, str]]:
     """(table, column) of every encrypted column in the metadata DB: by convention, names ending in ``_enc``."""
     return [(t.name, c.name) for t in Base.metadata.sorted_tables for c in t.columns if c.name.endswith("_enc")]
@@ -168,16 +151,8 @@ def key_usage(twin: Twin) -> dict[str, dict[str, int]]:
             continue
         name = f"stores/{path.name}"
         usage[f"{name}#file"] = {twin.store_key_id(tier) or "none": 1}
-        conn = twin.store(tier).conn
-        tables = _tables(conn)
-        if tier == HIGH:
-            for table, col in (("docs", "payload"), ("docs", "vector"), ("artifacts", "payload")):
-                if table in tables:
-                    usage[f"{name}#{table}.{col}"] = _prefix_counts(conn, table, col)
-        else:
-            for table in ("docs", "artifacts"):
-                if table in tables:
-                    usage[f"{name}#{table}.key_id"] = _column_counts(conn, table)
+        for column, counts in twin.store(tier).key_id_counts().items():
+            usage[f"{name}#{column}"] = counts
     with twin.engine.connect() as conn:
         for table_name, col_name in encrypted_columns():
             table = Base.metadata.tables[table_name]
@@ -215,29 +190,12 @@ def iter_plaintext(twin: Twin, *, all_values: bool = False) -> Iterator[tuple[st
         if not path.exists():
             continue
         store = twin.store(tier)
-        conn = store.conn
-        tables = _tables(conn)
         name = f"stores/{path.name}"
-        if tier == HIGH:
-            for table, col in (("docs", "payload"), ("docs", "vector"), ("artifacts", "payload")):
-                if table in tables:
-                    for (blob,) in conn.execute(f"SELECT {col} FROM {table} WHERE {col} IS NOT NULL"):
-                        yield f"{name}#{table}.{col}", twin.keyring.decrypt(bytes(blob))
-        elif "docs" in tables:
-            for (blob,) in conn.execute("SELECT payload FROM docs"):
-                yield f"{name}#docs.payload", bytes(blob)
+        for column, blob in store.stored_blobs():
+            yield f"{name}#{column}", twin.keyring.decrypt(blob) if store.encrypted_rows else blob
         if all_values:
-            for table in sorted(tables):
-                try:
-                    rows = conn.execute(f'SELECT * FROM "{table}"').fetchall()
-                except Exception:  # virtual tables that cannot be read whole
-                    continue
-                for row in rows:
-                    for value in row:
-                        if isinstance(value, str):
-                            yield f"{name}#{table}", value.encode()
-                        elif isinstance(value, bytes | memoryview):
-                            yield f"{name}#{table}", bytes(value)
+            for table, value in store.all_values():
+                yield f"{name}#{table}", value
     with twin.engine.connect() as conn:
         for table_name, col_name in encrypted_columns():
             col = Base.metadata.tables[table_name].c[col_name]
@@ -272,11 +230,7 @@ def _rekey(twin: Twin, tier: str, target: str, journal: dict, hook: Hook | None)
     entry = {"from": current, "to": target, "state": "rekeying", "at": _now()}
     journal["stores"][path.name] = entry
     _save_journal(twin.settings, journal)
-    conn = twin.store(tier).conn
-    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    new_key = twin.keyring.store_key(tier.lower(), target)
-    conn.execute(f"PRAGMA rekey = \"x'{new_key}'\"")  # one transaction: the file is under one key or the other
-    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    twin.store(tier).rekey(twin.keyring.store_key(tier.lower(), target))
     set_store_key_id(twin.settings, path.name, target)
     entry["state"], entry["at"] = "done", _now()
     _save_journal(twin.settings, journal)
@@ -288,37 +242,9 @@ def _reseal_store_rows(twin: Twin, target: str, hook: Hook | None) -> int:
     """HIGH documents, vectors and artifacts: encrypted per row; re-sealed in small transactions."""
     if not twin.store_path(HIGH).exists():
         return 0
-    conn = twin.store(HIGH).conn
-    kr = twin.keyring
-    tables = _tables(conn)
-    done = 0
-    for table, cols in (("docs", ("payload", "vector")), ("artifacts", ("payload",))):
-        if table not in tables:
-            continue
-        last = 0
-        while True:
-            rows = conn.execute(
-                f"SELECT rowid, {', '.join(cols)} FROM {table} WHERE rowid > ? ORDER BY rowid LIMIT ?", (last, BATCH)
-            ).fetchall()
-            if not rows:
-                break
-            with conn:
-                for rowid, *values in rows:
-                    changed = {
-                        c: kr.encrypt(kr.decrypt(bytes(v)))
-                        for c, v in zip(cols, values, strict=True)
-                        if v is not None and Keyring.key_id_of(bytes(v)) != target
-                    }
-                    if not changed:
-                        continue
-                    sets = ", ".join(f"{c} = ?" for c in changed)
-                    conn.execute(
-                        f"UPDATE {table} SET {sets}, key_id = ? WHERE rowid = ?", (*changed.values(), target, rowid)
-                    )
-                    done += 1
-                    _tick(hook, f"rows:{table}", done)
-            last = rows[-1][0]
-    return done
+    return twin.store(HIGH).reseal_rows(
+        twin.keyring, target, lambda table, done: _tick(hook, f"rows:{table}", done), batch=BATCH
+    )
 
 
 def _reseal_metadata(twin: Twin, target: str, hook: Hook | None) -> int:
@@ -376,14 +302,7 @@ def _update_key_ids(twin: Twin, target: str) -> int:
     for tier in (HIGH, MEDIUM):
         if not twin.store_path(tier).exists():
             continue
-        conn = twin.store(tier).conn
-        tables = _tables(conn)
-        with conn:
-            for table in ("docs", "artifacts"):
-                if table in tables:
-                    n += conn.execute(
-                        f"UPDATE {table} SET key_id = ? WHERE key_id IS NOT NULL AND key_id != ?", (target, target)
-                    ).rowcount
+        n += twin.store(tier).set_key_ids(target)
     with twin.engine.begin() as conn:
         for model, col in KEY_ID_COLUMNS:
             n += conn.execute(update(model).where(col.is_not(None), col != target).values({col.key: target})).rowcount

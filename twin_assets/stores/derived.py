@@ -239,6 +239,14 @@ class DerivedStore:
         for artifact_id, payload in self.conn.execute(sql, (kind,)):
             yield artifact_id, self._load(payload)
 
+    def iter_bytes(self, kind: str) -> Iterator[tuple[str, bytes]]:
+        """Every artifact of one kind, by id, as the JSON bytes it was written from (opened, not parsed): what a
+        signature of the content hashes; the stored rows of HIGH are sealed with a fresh nonce on every write."""
+        for artifact_id, payload in self.conn.execute(
+            "SELECT id, payload FROM artifacts WHERE kind = ? ORDER BY id", (kind,)
+        ):
+            yield artifact_id, self.store._open_blob(payload)
+
     def count(self, kind: str) -> int:
         return self.conn.execute("SELECT count(*) FROM artifacts WHERE kind = ?", (kind,)).fetchone()[0]
 

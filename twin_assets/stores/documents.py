@@ -11,12 +11,14 @@ FTS5) in WAL mode, so Dagster runs and the API server can share a file.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import re
 import sqlite3
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -554,9 +556,6 @@ class DocumentStore:
             mat = np.stack([np.frombuffer(self._open_blob(r[1]), dtype=np.float16) for r in rows])
             yield [r[0] for r in rows], mat.astype(np.float32)
 
-    def vector_count(self) -> int:
-        return self.conn.execute("SELECT count(*) FROM docs WHERE vector IS NOT NULL").fetchone()[0]
-
     def sample_vectors(self, size: int, seed: int = 0) -> np.ndarray:
         """Up to ``size`` decrypted vectors drawn at random (to train an index on)."""
         rowids = [r[0] for r in self.conn.execute("SELECT rowid FROM docs WHERE vector IS NOT NULL")]
@@ -587,9 +586,168 @@ class DocumentStore:
         table (~30 ms per search at demo size)."""
         return str(self.path), self.generation()
 
+    # ---- forgetting and auditing -------------------------------------------------
+    def existing_ids(self, ids: Sequence[str]) -> list[str]:
+        """Those of these ids that are stored here."""
+        return [r[0] for rows in self._by_ids("id", ids) for r in rows]
+
+    def vector_count(self, ids: Sequence[str] | None = None) -> int:
+        """How many documents (all, or of these ids) keep their vector in the row (HIGH does)."""
+        if ids is None:
+            return self.conn.execute("SELECT count(*) FROM docs WHERE vector IS NOT NULL").fetchone()[0]
+        return sum(len(rows) for rows in self._by_ids("id", ids, "vector IS NOT NULL"))
+
+    def row_state(self, doc_id: str) -> RowState | None:
+        """Where one document stands (key id, embedded, vector in the row), without opening its payload."""
+        row = self.conn.execute(
+            "SELECT key_id, embedded, vector IS NOT NULL FROM docs WHERE id = ?", (doc_id,)
+        ).fetchone()
+        return RowState(row[0], bool(row[1]), bool(row[2])) if row else None
+
+    def secure_delete(self) -> None:
+        """Overwrite deleted content with zeros from now on (this connection), rather than only unlink it."""
+        self.conn.execute("PRAGMA secure_delete = ON")
+
+    def compact(self) -> None:
+        """Drop deleted bytes for good: optimise the keyword index, checkpoint the WAL, vacuum."""
+        with contextlib.suppress(Exception), self.conn:
+            self.conn.execute("INSERT INTO fts(fts) VALUES('optimize')")
+        self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        self.conn.execute("VACUUM")
+        self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
     # ---- key rotation ----------------------------------------------------------
     def key_usage(self) -> dict[str, int]:
         return {
             (k or "none"): n
             for k, n in self.conn.execute("SELECT key_id, count(*) FROM docs GROUP BY key_id").fetchall()
         }
+
+    def _tables(self) -> set[str]:
+        return {r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+
+    def key_id_counts(self) -> dict[str, dict[str, int]]:
+        """Which key ids protect how many rows, per ``table.column`` of this file (documents and the model's
+        artifacts), counted in SQL: nothing is decrypted. HIGH rows are counted by the key id each sealed blob
+        starts with, the other tiers by their ``key_id`` column."""
+        tables = self._tables()
+        out: dict[str, dict[str, int]] = {}
+        if self.encrypted_rows:
+            for table, col in SEALED_COLUMNS:
+                if table in tables:
+                    rows = self.conn.execute(
+                        f"SELECT substr({col}, 1, instr({col}, x'3a') - 1) AS k, count(*) FROM {table} "
+                        f"WHERE {col} IS NOT NULL GROUP BY k"
+                    ).fetchall()
+                    out[f"{table}.{col}"] = {
+                        (bytes(k).decode(errors="replace") if isinstance(k, bytes | memoryview) else str(k)): n
+                        for k, n in rows
+                    }
+        else:
+            for table in KEY_ID_TABLES:
+                if table in tables:
+                    out[f"{table}.key_id"] = {
+                        (k or "none"): n
+                        for k, n in self.conn.execute(f"SELECT key_id, count(*) FROM {table} GROUP BY key_id")
+                    }
+        return out
+
+    def stored_blobs(self) -> Iterator[tuple[str, bytes]]:
+        """(``table.column``, bytes as stored) of every document payload; on HIGH also of every vector and model
+        artifact, sealed: the caller opens them with the keyring it means to verify."""
+        tables = self._tables()
+        if self.encrypted_rows:
+            for table, col in SEALED_COLUMNS:
+                if table in tables:
+                    for (blob,) in self.conn.execute(f"SELECT {col} FROM {table} WHERE {col} IS NOT NULL"):
+                        yield f"{table}.{col}", bytes(blob)
+        elif "docs" in tables:
+            for (blob,) in self.conn.execute("SELECT payload FROM docs"):
+                yield "docs.payload", bytes(blob)
+
+    def all_values(self) -> Iterator[tuple[str, bytes]]:
+        """(table, value) of every text or blob value of every table of the file as it reads once unlocked
+        (keyword index segments too), for deep privacy scans."""
+        for table in sorted(self._tables()):
+            try:
+                rows = self.conn.execute(f'SELECT * FROM "{table}"').fetchall()
+            except Exception:  # virtual tables that cannot be read whole
+                continue
+            for row in rows:
+                for value in row:
+                    if isinstance(value, str):
+                        yield table, value.encode()
+                    elif isinstance(value, bytes | memoryview):
+                        yield table, bytes(value)
+
+    def rekey(self, new_key: str) -> None:
+        """Re-encrypt the whole SQLCipher file under ``new_key`` (hex), in one transaction: the file is under one
+        key or the other."""
+        self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        self.conn.execute(f"PRAGMA rekey = \"x'{new_key}'\"")
+        self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        self._store_key = new_key
+
+    def reseal_rows(
+        self, keyring: Keyring, target: str, on_row: Callable[[str, int], None] | None = None, batch: int = 1000
+    ) -> int:
+        """Re-seal every per-row encrypted item (HIGH documents, vectors, artifacts) not yet under ``target``
+        with ``keyring``, in small transactions; ``on_row(table, done)`` after each row rewritten."""
+        tables = self._tables()
+        done = 0
+        for table, cols in (("docs", ("payload", "vector")), ("artifacts", ("payload",))):
+            if table not in tables:
+                continue
+            last = 0
+            while True:
+                rows = self.conn.execute(
+                    f"SELECT rowid, {', '.join(cols)} FROM {table} WHERE rowid > ? ORDER BY rowid LIMIT ?",
+                    (last, batch),
+                ).fetchall()
+                if not rows:
+                    break
+                with self.conn:
+                    for rowid, *values in rows:
+                        changed = {
+                            c: keyring.encrypt(keyring.decrypt(bytes(v)))
+                            for c, v in zip(cols, values, strict=True)
+                            if v is not None and Keyring.key_id_of(bytes(v)) != target
+                        }
+                        if not changed:
+                            continue
+                        sets = ", ".join(f"{c} = ?" for c in changed)
+                        self.conn.execute(
+                            f"UPDATE {table} SET {sets}, key_id = ? WHERE rowid = ?",
+                            (*changed.values(), target, rowid),
+                        )
+                        done += 1
+                        if on_row is not None:
+                            on_row(table, done)
+                last = rows[-1][0]
+        return done
+
+    def set_key_ids(self, target: str) -> int:
+        """Mark every row that names a key id as under ``target`` (after the file was rekeyed); rows changed."""
+        tables = self._tables()
+        n = 0
+        with self.conn:
+            for table in KEY_ID_TABLES:
+                if table in tables:
+                    n += self.conn.execute(
+                        f"UPDATE {table} SET key_id = ? WHERE key_id IS NOT NULL AND key_id != ?", (target, target)
+                    ).rowcount
+        return n
+
+
+# The per-row sealed columns of a HIGH file; the other tiers keep a key id column per row in these tables instead.
+SEALED_COLUMNS = (("docs", "payload"), ("docs", "vector"), ("artifacts", "payload"))
+KEY_ID_TABLES = ("docs", "artifacts")
+
+
+@dataclass(frozen=True, slots=True)
+class RowState:
+    """Where one stored document stands, for the audit."""
+
+    key_id: str | None
+    embedded: bool
+    has_vector: bool
