@@ -8,6 +8,7 @@ meetings with ORGANIZER/ATTENDEE. Events are written as they are generated.
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -104,20 +105,20 @@ class CalendarWriter:
         end: datetime | date,
         tz: str = "Europe/Berlin",
         organizer: tuple[str, str] | None = None,
-        attendees: list[tuple[str, str]] = (),
+        attendees: Sequence[tuple[str, str]] = (),
         location: str = "",
-        description: str = "",  # type: ignore[assignment]
-        extra: list[str] = (),
+        description: str = "",
+        extra: Sequence[str] = (),
         sequence: int = 0,
         recurrence_id: datetime | None = None,
-    ) -> None:  # type: ignore[assignment]
+    ) -> None:
         lines = ["BEGIN:VEVENT"]
         if isinstance(start, datetime):
             lines.append(f"DTSTART;TZID={tz}:{ics_dt(start)}")
             lines.append(f"DTEND;TZID={tz}:{ics_dt(end)}")  # type: ignore[arg-type]
         else:
             lines.append(f"DTSTART;VALUE=DATE:{ics_date(start)}")
-            lines.append(f"DTEND;VALUE=DATE:{ics_date(end)}")  # type: ignore[arg-type]
+            lines.append(f"DTEND;VALUE=DATE:{ics_date(end)}")
         lines.extend(extra)
         if recurrence_id is not None:
             lines.append(f"RECURRENCE-ID;TZID={tz}:{ics_dt(recurrence_id)}")
@@ -236,7 +237,9 @@ class CalendarWriter:
             "person": boss.id,
             "first": first.isoformat(),
             "exdates": [o.date().isoformat() for o in skipped],
-            "moved": {"recurrence_id": moved_from.date().isoformat(), "to": moved.isoformat()} if moved else None,
+            "moved": {"recurrence_id": moved_from.date().isoformat(), "to": moved.isoformat()}
+            if moved_from is not None and moved is not None
+            else None,
             "next_occurrences": next_dates,
         }
 

@@ -120,12 +120,13 @@ def generate(
         "chat/slack": slack.count,
         "chat/whatsapp.txt": whatsapp.count,
     }
-    summary = {"files": files, "records": sum(files.values())}
+    records = sum(files.values())
+    summary = {"files": files, "records": records}
     truth_doc = _ground_truth(world, truth, calendar_patterns, card_uids, summary, seed=seed, years=years)
     with (out_dir / GROUND_TRUTH).open("w", encoding="utf-8", newline="\n") as fh:
         json.dump(truth_doc, fh, indent=2, sort_keys=True, ensure_ascii=False)
         fh.write("\n")
-    report("done", summary["records"])
+    report("done", records)
     return summary
 
 

@@ -156,7 +156,8 @@ class MailWriter:
             name = rng.choice(person.display_names[1:])
         if work and person.group == WORK:
             return name, person.emails[0]
-        personal = [e for e in person.emails if not e.endswith(names.ORGS.get(person.org or "", {}).get("domain", "-"))]
+        org = names.ORGS.get(person.org or "")
+        personal = [e for e in person.emails if not e.endswith(org["domain"] if org else "-")]
         if person.old_email:
             return name, person.email_on(day)
         return name, (personal or person.emails)[0]
@@ -363,7 +364,7 @@ class MailWriter:
             ids.append(self.send(mail))
             when += timedelta(minutes=rng.randint(30, 600))
 
-    def newsletter(self, letter: dict, day: date, *, extra: str = "") -> str:
+    def newsletter(self, letter: names.Newsletter, day: date, *, extra: str = "") -> str:
         rng = self.rng
         issue = (day - self.world.start).days // letter["period_days"] + 1
         items = [

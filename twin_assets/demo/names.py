@@ -7,6 +7,53 @@ transliterations, diacritics) to exercise RFC 2047 headers and entity resolution
 
 from __future__ import annotations
 
+from typing import TypedDict
+
+
+# The shapes of the mixed-value tables below, so their readers get each field's own type.
+class Persona(TypedDict):
+    first: str
+    last: str
+    personal_email: str
+    birthday: tuple[int, int, int]
+    phone: str
+    city: str
+    tz: str
+    slack_handle: str
+
+
+class Org(TypedDict):
+    name: str
+    short: str
+    domain: str
+    persona_email: str
+    persona_title: str
+    salary_payer: str
+    salary: float
+    project: str
+    email_style: str  # "first.last" or "first"
+
+
+class Newsletter(TypedDict):
+    name: str
+    sender: str
+    list_id: str
+    unsubscribe: str
+    period_days: int
+
+
+class Landlord(TypedDict):
+    name: str
+    rent: float
+    day: int
+
+
+class Anomaly(TypedDict):
+    name: str
+    memo: str
+    amount: float
+
+
 # (formal first name, nickname or None). Nicknames give the "Robert Smith" / "Bob Smith" variants.
 FIRST_NAMES: tuple[tuple[str, str | None], ...] = (
     ("Robert", "Bob"),
@@ -246,7 +293,7 @@ MOTHER_FIRST_NAMES: tuple[tuple[str, str | None], ...] = (
 # The shared first name: two unrelated people carry it so resolution must not merge them.
 SHARED_FIRST_NAME = "Anna"
 
-PERSONA = {
+PERSONA: Persona = {
     "first": "Lena",
     "last": "Brandt",
     "personal_email": "lena.brandt@fastpost.example",
@@ -257,7 +304,7 @@ PERSONA = {
     "slack_handle": "lena",
 }
 
-ORGS = {
+ORGS: dict[str, Org] = {
     "A": {
         "name": "Nordwind Analytics GmbH",
         "short": "Nordwind",
@@ -324,7 +371,7 @@ MAILING_LIST = {
     "<https://lists.berlindata.example/unsubscribe/data-meetup>",
     "archive": "<https://lists.berlindata.example/archive/data-meetup>",
 }
-NEWSLETTERS = (
+NEWSLETTERS: tuple[Newsletter, ...] = (
     {
         "name": "The Weekly Byte",
         "sender": "newsletter@weeklybyte.example",
@@ -342,7 +389,7 @@ NEWSLETTERS = (
 )
 
 # Merchants, payees. Bank exports upper-case and truncate names; the CSV is latin-1.
-LANDLORD = {"name": "Hausverwaltung Kranich GmbH", "rent": 1180.00, "day": 1}
+LANDLORD: Landlord = {"name": "Hausverwaltung Kranich GmbH", "rent": 1180.00, "day": 1}
 GROCERIES = (
     "REWE MARKT BERLIN",
     "EDEKA KIEZMARKT",
@@ -379,4 +426,4 @@ SHOPS = (
     "FAHRRADLADEN SPEICHE",
 )
 TRANSPORT = ("BVG TICKET APP", "DB FERNVERKEHR", "TIER SCOOTER", "FREE NOW TAXI")
-ANOMALY = {"name": "JUWELIER ALEXANDRA", "memo": "Goldschmiede Auftrag Ring", "amount": 3849.00}
+ANOMALY: Anomaly = {"name": "JUWELIER ALEXANDRA", "memo": "Goldschmiede Auftrag Ring", "amount": 3849.00}

@@ -88,7 +88,7 @@ class NotesWriter:
         for person in self.noted:
             aliases = [person.short] if person.nick else []
             aliases += [n for n in person.display_names[1:2] if "," not in n]
-            org = f"Works at [[{names.ORGS[person.org]['short']}]] as {person.title}.\n" if person.org else ""
+            works_at = f"Works at [[{names.ORGS[person.org]['short']}]] as {person.title}.\n" if person.org else ""
             self.note(
                 f"People/{person.name}.md",
                 {
@@ -98,7 +98,7 @@ class NotesWriter:
                     "email": person.emails[0],
                     "birthday": person.birthday,
                 },
-                f"# {person.name}\n\n{org}Relationship: {person.role}. #{person.group}\n",
+                f"# {person.name}\n\n{works_at}Relationship: {person.role}. #{person.group}\n",
             )
         harbor_rel = self.note(
             "Projects/Harbor.md",

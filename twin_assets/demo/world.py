@@ -10,6 +10,7 @@ import random
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import Any
 
 from dateutil.relativedelta import relativedelta
 
@@ -218,7 +219,7 @@ def build_world(seed: int, *, people: int, years: int, end: date, volume: float)
     rng = random.Random(f"{seed}:world")
     start = end - relativedelta(years=years) + timedelta(days=1)
     pool = _NamePool(rng)
-    persona = dict(names.PERSONA)
+    persona: dict[str, Any] = dict(names.PERSONA)  # grows the derived fields below
     persona["name"] = f"{persona['first']} {persona['last']}"
     persona["birthday"] = date(*persona["birthday"])
     persona["contact_uid"] = str(uuid.UUID(int=rng.getrandbits(128), version=4))
