@@ -339,5 +339,5 @@ def _given_user_rules(data: Iterable[_user_rules.UserRule] | list[dict] | dict) 
         return _user_rules.parse_rules(data)
     items = list(data)
     if all(isinstance(r, _user_rules.UserRule) for r in items):
-        return tuple(items)  # type: ignore[arg-type]
+        return tuple(items)
     return _user_rules.parse_rules(items)

@@ -286,7 +286,7 @@ class DecryptingReader(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, b) -> int:  # type: ignore[override]
+    def readinto(self, b) -> int:
         while not self._buf:
             frame = next(self._frames, None)
             if frame is None:
@@ -653,7 +653,7 @@ def describe_keys(settings: TwinSettings) -> dict[str, object]:
         except (OSError, ValueError, AttributeError):
             out["error"] = "key file unreadable"
     if settings.keys.master_key is not None:
-        with_env = []
+        with_env: list[dict[str, object]] = []
         previous = _keys_now().previous_master_key
         for secret, what in ((settings.keys.master_key, "TWIN_MASTER_KEY"), (previous, "TWIN_PREVIOUS_MASTER_KEY")):
             text = _text(secret)

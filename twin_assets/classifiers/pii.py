@@ -187,7 +187,7 @@ def _offline_email_recognizer(email_cls: type) -> Any:
 
     extract = tldextract.TLDExtract(cache_dir=None, suffix_list_urls=(), fallback_to_snapshot=True)
 
-    class OfflineEmailRecognizer(email_cls):  # type: ignore[misc, valid-type]
+    class OfflineEmailRecognizer(email_cls):
         def validate_result(self, pattern_text: str) -> bool:
             return extract(pattern_text).fqdn != ""
 

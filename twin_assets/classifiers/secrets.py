@@ -228,14 +228,14 @@ def find_secrets(text: str) -> list[Finding]:
             if looks_random(_strip_value(m.group("v"))):
                 findings.append(Finding("bearer_token", m.start(), m.end(), HIGH))
     for start, end in _ASSIGNED_KEYS.spans(text):
-        m = _ASSIGNED_TAIL.match(text, end)
-        if m and looks_random(value := _strip_value(m.group("v"))):
+        tail = _ASSIGNED_TAIL.match(text, end)
+        if tail and looks_random(value := _strip_value(tail.group("v"))):
             prefix = _KEY_PREFIX.search(text, max(0, start - 40), start)
-            findings.append(Finding("api_key", prefix.start() if prefix else start, m.start("v") + len(value), HIGH))
+            findings.append(Finding("api_key", prefix.start() if prefix else start, tail.start("v") + len(value), HIGH))
     findings.extend(_passwords(text))
     for start, end in _PIN_KEYWORDS.spans(text):
-        if m := _PIN.match(text, end):
-            findings.append(Finding("pin", start, m.end(), HIGH))
+        if pin := _PIN.match(text, end):
+            findings.append(Finding("pin", start, pin.end(), HIGH))
     return _dedupe(findings)
 
 

@@ -32,7 +32,7 @@ def _alembic_config() -> Config:
     return cfg
 
 
-def head_revision() -> str:
+def head_revision() -> str | None:  # None only for a migrations folder without revisions
     return ScriptDirectory.from_config(_alembic_config()).get_current_head()
 
 

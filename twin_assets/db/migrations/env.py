@@ -10,7 +10,10 @@ connection = context.config.attributes.get("connection")
 if connection is None:  # `alembic` command line: build an engine from the ini URL
     from sqlalchemy import create_engine
 
-    connection = create_engine(context.config.get_main_option("sqlalchemy.url")).connect()
+    url = context.config.get_main_option("sqlalchemy.url")
+    if not url:
+        raise SystemExit("alembic: set sqlalchemy.url in the ini file (the twin passes its own connection)")
+    connection = create_engine(url).connect()
 
 context.configure(
     connection=connection,
