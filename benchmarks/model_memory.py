@@ -29,6 +29,7 @@ def main() -> None:
     os.environ["TWIN_HOME"] = args.home
 
     from twin_assets.pipeline import model
+    from twin_assets.pipeline.run_cache import caching
     from twin_assets.settings import get_settings
     from twin_assets.twin import open_twin
 
@@ -46,7 +47,7 @@ def main() -> None:
         return out
 
     base = rss_mib()
-    with model.caching_views():
+    with caching(twin):
         docs = step("documents", lambda: model.view_documents(twin, args.view))
         n_docs = len(docs)
         norms = step("normalisations", lambda: model.view_norms(twin, args.view, docs))

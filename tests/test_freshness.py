@@ -151,12 +151,13 @@ def test_a_high_only_arrival_rebuilds_only_the_high_view(twin, home):
 
 
 def test_the_view_cache_serves_a_view_until_it_changes(twin):
+    from twin_assets.pipeline.run_cache import caching
     from twin_assets.pipeline import model
 
     twin.store(LOW).put_many(_rent(LOW, range(1, 3), -400.0))
-    with model.caching_views():
+    with caching(twin) as cache:
         first = model.view_documents(twin, MEDIUM)
-        assert model._view_cache and model.view_documents(twin, MEDIUM) == first
+        assert cache.holds() and model.view_documents(twin, MEDIUM) == first
         norms = model.view_norms(twin, MEDIUM, first)
         assert model.view_norms(twin, MEDIUM, first) == norms
         twin.store(MEDIUM).put_many(_rent(MEDIUM, range(1, 4), -700.0))
@@ -166,16 +167,15 @@ def test_the_view_cache_serves_a_view_until_it_changes(twin):
         twin.store(HIGH).put_many(_rent(HIGH, range(1, 4), -900.0))
         assert model.view_documents(twin, MEDIUM) == second  # a higher tier is not part of this view
         assert len(model.view_documents(twin, HIGH)) == len(second) + 3
-    assert model._view_cache is None
-    model.view_documents(twin, LOW)
-    assert model._view_cache is None, "nothing is kept outside an in-process materialization"
+    assert twin.run_cache is None and not cache.holds(), "nothing is kept after the run"
 
 
 def test_the_view_cache_releases_what_no_later_step_reads(twin):
+    from twin_assets.pipeline.run_cache import caching
     from twin_assets.pipeline import model
 
     twin.store(LOW).put_many(_rent(LOW, range(1, 3), -400.0))
-    with model.caching_views():
+    with caching(twin):
         docs = model.view_documents(twin, LOW)
         model.view_topic_texts(twin, LOW, docs, model.view_norms(twin, LOW, docs))
         for step in ("build_entities", "build_sentiment"):

@@ -9,6 +9,7 @@ from twin_assets.pipeline import checks, model
 from twin_assets.pipeline.documents import build_documents
 from twin_assets.pipeline.embeddings import embed_pending
 from twin_assets.pipeline.inputs import register_input
+from twin_assets.pipeline.run_cache import caching
 from twin_assets.pipeline.sync import sync_source
 
 pytestmark = pytest.mark.slow
@@ -157,7 +158,7 @@ def test_text_step_reuses_the_normalisations_entities_made_and_stores_the_same(t
     register_input(twin, tmp_path / "m.mbox", "email", "ingest")
     sync_source(twin, "email")
     build_documents(twin)
-    with model.caching_views():
+    with caching(twin):
         model.build_entities(twin, "HIGH")  # normalises every record of the view (no text artifacts yet)
         calls = []
         real = text_mod.normalise
@@ -218,7 +219,7 @@ def test_insights_read_the_scores_the_sentiment_step_just_made(built):
 
     stored = load_view(built, "HIGH")[2]
     assert stored, "the fixture has records with a reliable score"
-    with model.caching_views():
+    with caching(built):
         model.build_sentiment(built, "HIGH")
         scores = model.peek(built, "HIGH", "doc_scores")
         cached = load_view(built, "HIGH")[2]

@@ -67,10 +67,10 @@ def materialize(
     keys = keys if keys is not None else list(graph.get_all_asset_keys())
     job = defs.resolve_implicit_global_asset_job_def()
     outcome = RunOutcome(True, [], [], [])
-    from twin_assets.pipeline.model import caching_views
     from twin_assets.run_plan import plan_runs
 
-    with DagsterInstance.get() as instance, caching_views():
+    # Each run's steps share one view cache: the runs execute in process, where TwinResource sets it up once.
+    with DagsterInstance.get() as instance:
         for run in plan_runs(graph, keys, None if views is None else set(views)):
             subset, partition = run.keys, run.partition
             result = job.execute_in_process(

@@ -17,6 +17,7 @@ from twin_assets.db.engine import get_engine, session_scope
 from twin_assets.errors import KeyFileError
 from twin_assets.home import require_home
 from twin_assets.keys import Keyring, load_keyring, set_store_key_id, store_key_ids
+from twin_assets.pipeline.run_cache import RunCache
 from twin_assets.settings import TwinSettings, get_settings
 from twin_assets.stores import HIGH, LOW, MEDIUM, TIERS
 from twin_assets.stores.chroma_client import open_chroma
@@ -29,9 +30,11 @@ STORE_FILES = {HIGH: "high.sqlcipher", MEDIUM: "medium.sqlcipher", LOW: "low.sql
 
 
 class Twin:
-    def __init__(self, settings: TwinSettings) -> None:
+    def __init__(self, settings: TwinSettings, run_cache: RunCache | None = None) -> None:
         require_home(settings)
         self.settings = settings
+        # The Dagster run's cache, when a run's resource opened this handle (see twin_assets.pipeline.run_cache).
+        self.run_cache = run_cache
         self.keyring: Keyring = load_keyring(settings)
         self.engine: Engine = get_engine(settings.metadata_url)
         self._stores: dict[str, DocumentStore] = {}
@@ -105,5 +108,5 @@ class Twin:
         self._stores.clear()
 
 
-def open_twin(settings: TwinSettings | None = None) -> Twin:
-    return Twin(settings or get_settings())
+def open_twin(settings: TwinSettings | None = None, *, run_cache: RunCache | None = None) -> Twin:
+    return Twin(settings or get_settings(), run_cache)

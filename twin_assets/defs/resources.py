@@ -12,19 +12,41 @@ import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from dagster import ConfigurableIOManager, ConfigurableResource, Failure, InputContext, OutputContext
+from dagster import (
+    ConfigurableIOManager,
+    ConfigurableResource,
+    Failure,
+    InitResourceContext,
+    InputContext,
+    OutputContext,
+)
+from pydantic import PrivateAttr
 
 from twin_assets.errors import TwinError
+from twin_assets.pipeline.run_cache import RunCache
 from twin_assets.twin import Twin, open_twin
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 class TwinResource(ConfigurableResource):
-    """Opens the twin home named by the environment (TWIN_HOME and friends)."""
+    """Opens the twin home named by the environment (TWIN_HOME and friends), with the run's view cache.
+
+    Dagster calls ``setup_for_execution`` once per run per process, so every run has the cache however it was
+    launched; with the multiprocess executor it spans one step (see :mod:`twin_assets.pipeline.run_cache`)."""
+
+    _cache: RunCache | None = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context: InitResourceContext) -> None:
+        self._cache = RunCache()
+
+    def teardown_after_execution(self, context: InitResourceContext) -> None:
+        if self._cache is not None:
+            self._cache.release()
+        self._cache = None
 
     def open(self) -> Twin:
-        return open_twin()
+        return open_twin(run_cache=self._cache)
 
 
 class RefuseValuesIOManager(ConfigurableIOManager):

@@ -11,10 +11,8 @@ stored, computes with :mod:`twin_assets.processing`, and swaps the results in.
 
 from __future__ import annotations
 
-import contextlib
-import gc
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from itertools import combinations
 from typing import Any
 
@@ -40,31 +38,6 @@ def view_tiers(view: str) -> tuple[str, ...]:
     return tuple(t for t in TIERS if TIER_RANK[t] <= TIER_RANK[view])
 
 
-# One view's documents and normalisations, kept between the steps of an in-process materialization: eight
-# steps and checks read the same view in a row (0.8 s each at 10k records, ~10x that at 100k). Off by
-# default, so a long-lived process (the API) never keeps a view's documents in memory.
-_view_cache: dict[str, Any] | None = None
-
-
-@contextlib.contextmanager
-def caching_views() -> Iterator[None]:
-    global _view_cache
-    _view_cache = {}
-    try:
-        yield
-    finally:
-        _view_cache = None
-        gc.unfreeze()
-
-
-def _settle() -> None:
-    """Move everything alive now (a view's documents, normalisations, resolution: tens of millions of objects
-    at a million records) out of the collector's sight. Each full collection walked all of them again, ~15% of
-    a model build; they are freed by reference counting when the cache drops them."""
-    gc.collect()
-    gc.freeze()
-
-
 def _cache_key(twin: Twin, view: str) -> tuple:
     from twin_assets.pipeline.freshness import fingerprint
 
@@ -72,50 +45,27 @@ def _cache_key(twin: Twin, view: str) -> tuple:
 
 
 def _cached(twin: Twin, view: str, what: str, compute: Callable[[], Any]) -> Any:
-    if _view_cache is None:
+    """``compute()``, kept in the run's cache when the handle has one (see :mod:`twin_assets.pipeline.run_cache`)."""
+    if twin.run_cache is None:
         return compute()
-    key = _cache_key(twin, view)
-    if _view_cache.get("key") != key:
-        _view_cache.clear()
-        _view_cache["key"] = key
-    if what not in _view_cache:
-        _view_cache[what] = compute()
-        _settle()
-    return _view_cache[what]
-
-
-# The steps that read each of a view's large cached values. Once all of them have run in this materialization,
-# the value is dropped: at a million records the normalisations alone are ~400 MB, and graph metrics and
-# insights, which peaked highest, run after every step that reads them.
-READERS = {
-    "norms": frozenset({"build_entities", "build_sentiment", "build_topics"}),
-    "topic_texts": frozenset({"build_topics", "build_insights"}),
-    "doc_scores": frozenset({"build_insights"}),
-}
+    return twin.run_cache.cached(_cache_key(twin, view), what, compute)
 
 
 def step_done(twin: Twin, view: str, step: str) -> None:
-    """Record that ``step`` has built (or skipped) ``view``, and release what no later step reads."""
-    if _view_cache is None or _view_cache.get("key") != _cache_key(twin, view):
-        return
-    done = _view_cache.setdefault("done", set())
-    done.add(step)
-    for what, readers in READERS.items():
-        if readers <= done:
-            _view_cache.pop(what, None)
+    """Record that ``step`` has built (or skipped) ``view``, and release what no later step of the run reads."""
+    if twin.run_cache is not None:
+        twin.run_cache.step_done(_cache_key(twin, view), step)
 
 
 def peek(twin: Twin, view: str, what: str) -> Any:
-    """What this materialization already holds for the view, or None; never computes."""
-    if _view_cache is None:
-        return None
-    return _view_cache.get(what) if _view_cache.get("key") == _cache_key(twin, view) else None
+    """What this run already holds for the view, or None; never computes."""
+    return twin.run_cache.peek(_cache_key(twin, view), what) if twin.run_cache is not None else None
 
 
 def keep(twin: Twin, view: str, what: str, value: Any) -> None:
-    """Hand ``value`` to a later step of this materialization (see :func:`peek`); a no-op outside one."""
-    if _view_cache is not None and _view_cache.get("key") == _cache_key(twin, view):
-        _view_cache[what] = value
+    """Hand ``value`` to a later step of this run (see :func:`peek`); a no-op without a run cache."""
+    if twin.run_cache is not None:
+        twin.run_cache.keep(_cache_key(twin, view), what, value)
 
 
 def view_documents(twin: Twin, view: str) -> list[Document]:
@@ -138,7 +88,7 @@ def view_norms(twin: Twin, view: str, docs: list[Document]) -> dict[str, CleanTe
     """Each document's quote/signature/boilerplate offsets and language, read back from the ``text``
     artifacts of its own tier (records are content-addressed, so an artifact never goes stale), computed
     only where missing. Normalising once instead of in every step of every view saved ~30% of a rebuild."""
-    if _view_cache is not None and [d.id for d in docs] == [d.id for d in view_documents(twin, view)]:
+    if twin.run_cache is not None and [d.id for d in docs] == [d.id for d in view_documents(twin, view)]:
         return dict(_cached(twin, view, "norms", lambda: _read_view_norms(twin, view, docs)))
     return _read_view_norms(twin, view, docs)
 
@@ -175,7 +125,7 @@ def view_topic_texts(twin: Twin, view: str, docs: list[Document], norms: dict[st
         kept, texts = topics_mod.topical_texts(docs, norms)
         return {d.id: t for d, t in zip(kept, texts, strict=True)}
 
-    if _view_cache is not None and [d.id for d in docs] == [d.id for d in view_documents(twin, view)]:
+    if twin.run_cache is not None and [d.id for d in docs] == [d.id for d in view_documents(twin, view)]:
         return _cached(twin, view, "topic_texts", compute)
     return compute()
 
@@ -315,8 +265,8 @@ def build_entities(twin: Twin, view: str) -> dict[str, int]:
     derived.replace_kind(
         "resolution", [Artifact("resolution", "meta", {"self_id": res.self_id, "key_index": res.key_index}, [])]
     )
-    if _view_cache is not None:
-        _view_cache.pop("resolution", None)  # the next read gets what was just stored
+    if twin.run_cache is not None:
+        twin.run_cache.drop("resolution")  # the next read gets what was just stored
     return {
         "documents": len(docs),
         "entities": n_entities,

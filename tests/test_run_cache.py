@@ -1,0 +1,39 @@
+"""The model's view cache belongs to a run's TwinResource: every run has one, however it was launched."""
+
+from __future__ import annotations
+
+from dagster import asset, build_resources, materialize
+
+from twin_assets.defs.resources import TwinResource
+from twin_assets.pipeline.run_cache import RunCache
+
+
+def test_the_resource_sets_up_a_cache_per_run_and_releases_it(home):
+    with build_resources({"twin": TwinResource()}) as resources:
+        first, second = resources.twin.open(), resources.twin.open()
+        cache = first.run_cache
+        assert isinstance(cache, RunCache) and second.run_cache is cache, "every handle of the run shares it"
+        cache.cached("key", "documents", lambda: [1, 2])
+        first.close(), second.close()
+    assert not cache.holds(), "torn down with the run"
+    with build_resources({"twin": TwinResource()}) as resources:
+        assert resources.twin.open().run_cache not in (None, cache), "the next run starts empty"
+    assert TwinResource().open().run_cache is None, "outside a run nothing is kept"
+
+
+def test_any_run_of_the_definitions_resource_gets_the_cache_without_the_cli(home):
+    """A run started by the daemon or the UI executes the same resource: no caller has to switch the cache on."""
+    seen: list[RunCache | None] = []
+
+    @asset
+    def first(twin: TwinResource) -> None:
+        with twin.open() as t:
+            seen.append(t.run_cache)
+
+    @asset(deps=[first])
+    def second(twin: TwinResource) -> None:
+        with twin.open() as t:
+            seen.append(t.run_cache)
+
+    assert materialize([first, second], resources={"twin": TwinResource()}).success
+    assert len(seen) == 2 and seen[0] is not None and seen[0] is seen[1], "in process: one cache for the run"
