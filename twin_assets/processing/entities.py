@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict
 
 from twin_assets.processing.names import fold, normalise_email, normalise_phone, parse_name
 from twin_assets.processing.text import CleanText
@@ -143,6 +143,16 @@ class Mention:
         return keys
 
 
+class _Seen(TypedDict):
+    """Where every mention from one document was seen: the keyword arguments they all share."""
+
+    doc_id: str
+    source: str
+    tier: str
+    time: datetime | None
+    thread_id: str | None
+
+
 @dataclass
 class ExtractOptions:
     default_country: str | None = None  # for national phone numbers, e.g. "49"
@@ -188,7 +198,7 @@ def extract(doc: Document, norm: CleanText | None = None, options: ExtractOption
     attrs = meta.get("attributes") or {}
     if attrs.get("system"):
         return []  # "You created group": nobody speaks
-    base = {
+    base: _Seen = {
         "doc_id": doc.id,
         "source": doc.source,
         "tier": doc.tier,
@@ -279,7 +289,7 @@ def extract(doc: Document, norm: CleanText | None = None, options: ExtractOption
     return out
 
 
-def _contact(doc: Document, party: dict, attrs: dict, opts: ExtractOptions, base: dict) -> list[Mention]:
+def _contact(doc: Document, party: dict, attrs: dict, opts: ExtractOptions, base: _Seen) -> list[Mention]:
     emails = [normalise_email(e) for e in [party.get("email"), *_strs(attrs.get("emails"))]]
     phones = [normalise_phone(p, opts.default_country) for p in [party.get("phone"), *_strs(attrs.get("phones"))]]
     uid = attrs.get("uid") or (doc.meta or {}).get("external_id")
@@ -305,13 +315,14 @@ def _contact(doc: Document, party: dict, attrs: dict, opts: ExtractOptions, base
     return out
 
 
-def _note(doc: Document, attrs: dict, meta: dict, opts: ExtractOptions, base: dict) -> list[Mention]:
+def _note(doc: Document, attrs: dict, meta: dict, opts: ExtractOptions, base: _Seen) -> list[Mention]:
     out: list[Mention] = []
     path = str(attrs.get("path") or meta.get("external_id") or "")
     stem = path.rsplit("/", 1)[-1].removesuffix(".md").strip()
     title = (doc.title or stem).strip()
     aliases = tuple(a for a in _strs(attrs.get("aliases")) if a.strip())
-    front = attrs.get("front_matter") if isinstance(attrs.get("front_matter"), dict) else {}
+    front_matter = attrs.get("front_matter")
+    front: dict[str, Any] = front_matter if isinstance(front_matter, dict) else {}
     names = tuple(dict.fromkeys(n for n in (stem, *aliases) if n and n != title))
     if _PERSON_PATH.match(path):
         emails = [normalise_email(e) for e in _strs(front.get("email")) + _strs(front.get("emails"))]
@@ -348,7 +359,7 @@ def _note(doc: Document, attrs: dict, meta: dict, opts: ExtractOptions, base: di
     return out
 
 
-def _quoted_headers(doc: Document, norm: CleanText, base: dict) -> list[Mention]:
+def _quoted_headers(doc: Document, norm: CleanText, base: _Seen) -> list[Mention]:
     """Name and address pairs from the header lines of quoted and forwarded messages."""
     out = []
     body = doc.body or ""

@@ -705,7 +705,7 @@ class _Resolver:
             return max(candidates)[3]
         for key in sorted(cl.keys):
             derived = name_from_local_part(_display(key)) if key.startswith("email:") else None
-            if derived:
+            if derived and derived.last:
                 return f"{derived.first.title()} {derived.last.title()}"
         keys = sorted(cl.keys)
         return _display(keys[0]) if keys else ""

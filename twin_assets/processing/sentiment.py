@@ -234,10 +234,10 @@ def relationship_sentiment(
                     evidence[entity].get(month, []),
                 )
             )
-        rated = [m for m in months if m.mean is not None]
+        rated = [(m, m.mean) for m in months if m.mean is not None]
         all_scores = [v for month in scores[entity].values() for v in month]
         counts = [m.sent + m.received for m in months]
-        lowest = min(rated, key=lambda m: m.mean).month if rated else None  # type: ignore[arg-type, return-value]
+        lowest = min(rated, key=lambda r: r[1])[0].month if rated else None
         out.append(
             RelationshipSentiment(
                 entity_id=entity,
@@ -245,12 +245,12 @@ def relationship_sentiment(
                 mean=round(float(np.mean(all_scores)), 4) if all_scores else None,
                 slope=round(
                     _slope(
-                        [m.mean for m in rated],
-                        [max(1, m.sent + m.received) for m in rated],
-                        [months.index(m) for m in rated],
+                        [mean for _m, mean in rated],
+                        [max(1, m.sent + m.received) for m, _mean in rated],
+                        [months.index(m) for m, _mean in rated],
                     ),
                     5,
-                ),  # type: ignore[misc]
+                ),
                 count_slope=round(_slope(counts), 4),
                 lowest_month=lowest,
                 sent=sum(m.sent for m in months),

@@ -12,6 +12,7 @@ English-only lexicon or not.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections import Counter
 from collections.abc import Iterable
@@ -74,7 +75,7 @@ class Passage:
     text: str
     field: str  # "body" or "title"
     tier: str
-    evidence: list[str] = field(default_factory=list)
+    evidence: list[str] = dataclasses.field(default_factory=list)  # ``field`` above hides the import here
 
 
 # ---- line helpers --------------------------------------------------------------------------------
@@ -172,8 +173,8 @@ def find_quotes(text: str) -> list[Span]:
             elif lines[j][2].strip():
                 break
             j += 1
-        start = _attribution_start(lines, first)
-        spans.append(Span(start if start is not None else lines[first][0], lines[last][1], QUOTE))
+        attribution = _attribution_start(lines, first)
+        spans.append(Span(attribution if attribution is not None else lines[first][0], lines[last][1], QUOTE))
         i = last + 1
     # 3. An attribution with no "> " lines under it (HTML mail turned into text): the rest is quoted.
     for i, (_start, _end, line) in enumerate(lines):

@@ -146,7 +146,7 @@ def events(docs: Sequence[Document], resolution: Resolution | None = None) -> li
             entity_ids[m.doc_id].add(m.entity_id)
     out = []
     for doc in docs:
-        if not belongs_on_timeline(doc):
+        if doc.event_time is None or not belongs_on_timeline(doc):
             continue
         meta = doc.meta or {}
         attrs = meta.get("attributes") or {}
@@ -245,7 +245,8 @@ def detect_trips(docs: Sequence[Document], *, home: str | None = None) -> list[L
         end = _end_time(doc) or doc.event_time
         if end - doc.event_time < timedelta(days=2):
             continue
-        location = attrs.get("location") if isinstance(attrs.get("location"), str) else ""
+        raw_location = attrs.get("location")
+        location = raw_location if isinstance(raw_location, str) else ""
         if location and _NON_PLACES.match(location.strip()):
             continue
         if not location and not _TRIP_TITLE.search(doc.title or ""):
@@ -292,7 +293,8 @@ def detect_trips(docs: Sequence[Document], *, home: str | None = None) -> list[L
             tiers.append(t.tier)
         for n in notes:
             attrs = (n.meta or {}).get("attributes") or {}
-            front = attrs.get("front_matter") if isinstance(attrs.get("front_matter"), dict) else {}
+            front_matter = attrs.get("front_matter")
+            front = front_matter if isinstance(front_matter, dict) else {}
             where = fold(str(front.get("location") or n.title or ""))
             if n.event_time and abs((n.event_time - start).days) <= 3 and any(w in where for w in city_words):
                 kinds.add("travel note")
@@ -352,7 +354,7 @@ def _org_for_domain(resolution: Resolution | None, domain: str) -> str:
 def detect_job_changes(docs: Sequence[Document], resolution: Resolution | None) -> list[LifeEvent]:
     """The owner's work domain changing, corroborated by a new salary payer."""
     mine = _self_emails(resolution)
-    usage: dict[str, list[Document]] = defaultdict(list)
+    usage: dict[str, list[tuple[datetime, Document]]] = defaultdict(list)
     for doc in docs:
         if doc.event_time is None or doc.kind not in ("message", "event", "chat_message"):
             continue
@@ -361,13 +363,13 @@ def detect_job_changes(docs: Sequence[Document], resolution: Resolution | None) 
                 continue
             email = normalise_email(party.get("email"))
             if email and email in mine and not is_public_domain(email_domain(email)):
-                usage[email_domain(email)].append(doc)
+                usage[email_domain(email)].append((doc.event_time, doc))
                 break
-    spans = {}
+    spans: dict[str, tuple[datetime, datetime, list[Document]]] = {}
     for domain, used in usage.items():
-        used.sort(key=lambda d: d.event_time)  # type: ignore[arg-type, return-value]
+        used.sort(key=lambda u: u[0])
         if len(used) >= 3:
-            spans[domain] = (used[0].event_time, used[-1].event_time, used)
+            spans[domain] = (used[0][0], used[-1][0], [d for _t, d in used])
     salary = _payer_changes(docs)
     out: list[LifeEvent] = []
     ordered = sorted(spans.items(), key=lambda kv: kv[1][0])
