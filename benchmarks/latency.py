@@ -102,11 +102,11 @@ def workload(home: Path, n: int, seed: int) -> dict[str, list]:
     os.environ["TWIN_HOME"] = str(home)
     from twin_assets.settings import get_settings
     from twin_assets.stores import TIERS
-    from twin_assets.twin import open_twin
-    from twin_query import views
+    from twin_query.service import QueryService
 
     rng = random.Random(seed)
-    twin = open_twin(get_settings())
+    service = QueryService(get_settings())
+    twin = service.twin()
     titles = []
     for tier in TIERS:
         store = twin.store(tier)
@@ -114,11 +114,11 @@ def workload(home: Path, n: int, seed: int) -> dict[str, list]:
         for d in store.get_many(rng.sample(ids, min(len(ids), n))).values():
             if d.title and len(d.title.split()) >= 2:
                 titles.append(" ".join(d.title.split()[:6]))
-    vd = views.view_data(twin, "HIGH")
+    vd = service.view_data("HIGH")
     people = [e for e in vd.entities.values() if e["kind"] == "person" and not e.get("is_self")]
     people.sort(key=lambda e: -vd.weight(e["id"]))
     people = people[:30] or list(vd.entities.values())
-    twin.close()
+    service.close()
     names = [p["name"] for p in people]
     questions = [
         "who will I meet next week?",

@@ -387,17 +387,16 @@ def main() -> None:
     home, data = prepare_home(args)
     os.environ["TWIN_HOME"] = str(home)
     from twin_assets.settings import get_settings
-    from twin_assets.twin import open_twin
-    from twin_query import views
     from twin_query.ask import ask
-    from twin_query.search import search
+    from twin_query.service import QueryService
 
     truth = json.loads((data / "ground_truth.json").read_text())
     start = date.fromisoformat(truth["generator"]["start"])
     end = date.fromisoformat(truth["generator"]["end"])
-    twin = open_twin(get_settings())
+    service = QueryService(get_settings())
+    twin = service.twin()
     docs = all_docs(twin)
-    vd = views.view_data(twin, "HIGH")
+    vd = service.view_data("HIGH")
     ents = gt_entities(vd, truth)
     rng = random.Random(args.seed)
     n = args.per_intent
@@ -423,7 +422,7 @@ def main() -> None:
     confusions: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for q in queries:
         t0 = time.perf_counter()
-        r = ask(twin, q.question, as_of=q.as_of, k=10)
+        r = ask(service, q.question, as_of=q.as_of, k=10)
         stats[q.intent]["ms"].append((time.perf_counter() - t0) * 1000)
         stats[q.intent]["intent"].append(r["intent"] == q.intent)
         confusions[q.intent][r["intent"]] += 1
@@ -461,7 +460,7 @@ def main() -> None:
     for name, qs in sets.items():
         row = []
         for mode in MODES:
-            rs = [recall_ndcg([h.id for h in search(twin, q.question, k=10, mode=mode)], q.relevant) for q in qs]
+            rs = [recall_ndcg([h.id for h in service.search(q.question, k=10, mode=mode)], q.relevant) for q in qs]
             rec = sum(r for r, _ in rs) / len(rs)
             nd = sum(d for _, d in rs) / len(rs)
             totals[mode][0] += rec * len(rs)
@@ -476,7 +475,7 @@ def main() -> None:
     print(f"\nhybrid nDCG@10 {hyb:.3f} vs vector-only {vec:.3f}: " + ("hybrid wins" if hyb > vec else "HYBRID LOSES"))
     if args.json:
         print(json.dumps(figures, indent=2, default=str))
-    twin.close()
+    service.close()
     if not args.home:
         shutil.rmtree(home.parent, ignore_errors=True)
     if hyb <= vec:

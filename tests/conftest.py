@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -48,3 +49,17 @@ def twin(home):
     t = open_twin(home)
     yield t
     t.close()
+
+
+@pytest.fixture
+def start_api():
+    """Starts an app as a server does, running its lifespan (which creates the query service the routes read
+    through); each is stopped when the test ends."""
+    from fastapi.testclient import TestClient
+
+    with contextlib.ExitStack() as stack:
+
+        def start(app, **kwargs) -> TestClient:
+            return stack.enter_context(TestClient(app, **kwargs))
+
+        yield start

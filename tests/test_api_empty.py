@@ -15,7 +15,8 @@ def empty(home):
     twin = open_twin(home)
     tokens = {"low": create_token(twin, ["low"]), "high": create_token(twin, ["low", "medium", "high"])}
     twin.close()
-    return TestClient(create_app(home)), tokens
+    with TestClient(create_app(home)) as client:
+        yield client, tokens
 
 
 @pytest.mark.parametrize("scope", ["low", "high"])

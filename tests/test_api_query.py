@@ -142,14 +142,14 @@ def test_chunked_oversize_body_is_413(client, api_home):  # noqa: F811
     assert r.status_code == 413
 
 
-def test_rate_limit_per_token(api_home, monkeypatch):  # noqa: F811
+def test_rate_limit_per_token(api_home, monkeypatch, start_api):  # noqa: F811
     from twin_assets.settings import get_settings
     from twin_query.api.app import create_app
 
     monkeypatch.setenv("TWIN_HOME", str(api_home["home"]))
     monkeypatch.setenv("TWIN_API_RATE", "0.5")
     monkeypatch.setenv("TWIN_API_BURST", "3")
-    c = TestClient(create_app(get_settings()))
+    c = start_api(create_app(get_settings()))
     codes = [c.get("/v1/graph/central", headers=auth(api_home, "high")).status_code for _ in range(5)]
     assert codes[:3] == [200, 200, 200] and codes[3] == 429
     r = c.get("/v1/graph/central", headers=auth(api_home, "high"))
@@ -158,12 +158,12 @@ def test_rate_limit_per_token(api_home, monkeypatch):  # noqa: F811
     assert c.get("/v1/graph/central", headers=auth(api_home, "low")).status_code == 200
 
 
-def test_metrics_and_access_log_hold_no_content(api_home, caplog, monkeypatch):  # noqa: F811
+def test_metrics_and_access_log_hold_no_content(api_home, caplog, monkeypatch, start_api):  # noqa: F811
     from twin_assets.settings import get_settings
     from twin_query.api.app import create_app
 
     monkeypatch.setenv("TWIN_HOME", str(api_home["home"]))
-    c = TestClient(create_app(get_settings()))  # access log on (the default)
+    c = start_api(create_app(get_settings()))  # access log on (the default)
     logger = logging.getLogger("twin.access")
     logger.propagate = True  # let caplog see the lines
     high = auth(api_home, "high")

@@ -166,7 +166,8 @@ def client(api_home, monkeypatch) -> TestClient:
     monkeypatch.setenv("TWIN_HOME", str(api_home["home"]))
     monkeypatch.setenv("TWIN_API_RATE", "0")
     monkeypatch.setenv("TWIN_ACCESS_LOG", "off")
-    return TestClient(create_app(get_settings()))
+    with TestClient(create_app(get_settings())) as started:
+        yield started
 
 
 def auth(api_home, scope: str) -> dict[str, str]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 
 import pytest
-from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from tests.test_rotate import make_home
@@ -133,7 +132,7 @@ def test_audit_text_and_record_lineage(filled):
     assert runner.invoke(app, ["audit", "--record", "rnope"]).exit_code != 0
 
 
-def test_high_reads_by_id_are_logged_without_content(filled):
+def test_high_reads_by_id_are_logged_without_content(filled, start_api):
     from twin_assets.db.models import ApiToken, HighRead
     from twin_assets.twin import open_twin
     from twin_query.api.app import create_app
@@ -145,7 +144,7 @@ def test_high_reads_by_id_are_logged_without_content(filled):
     store = twin.store("HIGH")
     (rid,) = [d.id for d in store.get_many(store.ids()).values() if HIGH_CANARY in d.body]
     (low_id,) = twin.store("LOW").ids()
-    client = TestClient(create_app(filled))
+    client = start_api(create_app(filled))
     assert client.get(f"/v1/records/{rid}", headers={"Authorization": f"Bearer {high}"}).status_code == 200
     assert client.get(f"/v1/records/{rid}", headers={"Authorization": f"Bearer {low}"}).status_code == 403
     assert client.get(f"/v1/records/{low_id}", headers={"Authorization": f"Bearer {high}"}).status_code == 200

@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 
 import pytest
-from fastapi.testclient import TestClient
 
 from tests.privacy_scan import scan
 
@@ -36,7 +35,7 @@ def demo_home(tmp_path_factory):
         yield settings, truth
 
 
-def _query_everything(settings, truth) -> int:
+def _query_everything(start_api, settings, truth) -> int:
     """Every endpoint, with a full-scope token, including the ones that read HIGH records by id."""
     from twin_assets.twin import open_twin
     from twin_query.api.app import create_app
@@ -44,7 +43,7 @@ def _query_everything(settings, truth) -> int:
 
     twin = open_twin(settings)
     token = create_token(twin, ["low", "medium", "high"])
-    client = TestClient(create_app(settings))
+    client = start_api(create_app(settings))
     h = {"Authorization": f"Bearer {token}"}
     calls = 0
 
@@ -97,11 +96,11 @@ def _query_everything(settings, truth) -> int:
     return calls
 
 
-def test_no_sensitive_byte_at_rest_after_everything(demo_home, monkeypatch):
+def test_no_sensitive_byte_at_rest_after_everything(demo_home, monkeypatch, start_api):
     settings, truth = demo_home
     monkeypatch.setenv("TWIN_API_RATE", "0")  # this test is one fast client on purpose
     monkeypatch.setenv("TWIN_ACCESS_LOG", "off")
-    assert _query_everything(settings, truth) > 30
+    assert _query_everything(start_api, settings, truth) > 30
     secret_needles = [s["canary"] for s in truth["sensitive"] if s["tier"] in ("HIGH", "MEDIUM")]
     assert len(secret_needles) >= 10
     names = list(truth["high_only_entities"])

@@ -137,7 +137,7 @@ def test_the_api_keeps_each_entitys_records_and_the_entity_graph_not_the_whole_g
     g.add_node("r_other", type="record", kind="event", source="calendar", tier="LOW", time=None)
     g.add_edge("e2", "r_other", type="mention", role="attendee", tier="LOW", weight=1.0)
     twin.graphs("HIGH").save(g)
-    version, links, eg = views.view_graph(twin, "HIGH")
+    version, links, eg = views.ViewCache().graph(twin, "HIGH")
     assert version == 1 and set(eg.nodes) == {"e1", "e2"} and eg.edges["e1", "e2"]["weight"] == 3.0
     for entity in ("e1", "e2"):
         expected = {n: g.nodes[n] for n in g.neighbors(entity) if g.nodes[n]["type"] == "record"}

@@ -241,12 +241,12 @@ def demo(demo_home, monkeypatch):
     twin.close()
 
 
-def _client(settings, twin, scopes):
+def _client(start_api, settings, twin, scopes):
     from twin_query.api.app import create_app
     from twin_query.tokens import create_token
 
     token = create_token(twin, scopes)
-    return TestClient(create_app(settings), headers={"Authorization": f"Bearer {token}"})
+    return start_api(create_app(settings), headers={"Authorization": f"Bearer {token}"})
 
 
 def _record_tiers(twin) -> dict[str, str]:
@@ -257,9 +257,9 @@ def _record_tiers(twin) -> dict[str, str]:
 
 
 @pytest.mark.slow
-def test_every_kind_on_the_demo_with_reasoning_and_evidence(demo):
+def test_every_kind_on_the_demo_with_reasoning_and_evidence(demo, start_api):
     settings, twin = demo
-    client = _client(settings, twin, ["low", "medium", "high"])
+    client = _client(start_api, settings, twin, ["low", "medium", "high"])
     body = client.get("/v1/insights").json()
     assert body["source"] == "stored"
     items = body["insights"]
@@ -289,7 +289,7 @@ def test_every_kind_on_the_demo_with_reasoning_and_evidence(demo):
 
 
 @pytest.mark.slow
-def test_no_leakage_from_records_after_as_of(demo):
+def test_no_leakage_from_records_after_as_of(demo, start_api):
     """A later message from a brand-new person and a huge later payment change nothing before as_of."""
     from twin_assets.insights.store import load_view
 
@@ -302,7 +302,7 @@ def test_no_leakage_from_records_after_as_of(demo):
     assert after == before
     assert NEW_PERSON not in json.dumps(after) and "planted-" not in json.dumps(after)
     # End to end through the API: the planted records sit in the store while as_of is asked for.
-    client = _client(settings, twin, ["high"])
+    client = _client(start_api, settings, twin, ["high"])
     params = {"as_of": as_of.isoformat()}
     api_before = client.get("/v1/insights", params=params).json()["insights"]
     store = twin.store(HIGH)
@@ -316,7 +316,7 @@ def test_no_leakage_from_records_after_as_of(demo):
 
 
 @pytest.mark.slow
-def test_low_token_sees_nothing_derived_from_higher_tiers(demo):
+def test_low_token_sees_nothing_derived_from_higher_tiers(demo, start_api):
     from twin_assets.pipeline.model import load_resolution
 
     settings, twin = demo
@@ -326,7 +326,7 @@ def test_low_token_sees_nothing_derived_from_higher_tiers(demo):
     higher_only = {n for n in higher_only if len(n) > 5}
     assert higher_only
     for scopes, allowed in ((["low"], {LOW}), (["medium"], {LOW, MEDIUM})):
-        client = _client(settings, twin, scopes)
+        client = _client(start_api, settings, twin, scopes)
         for params in ({}, {"as_of": "2025-01-01"}):
             items = client.get("/v1/insights", params=params).json()["insights"]
             for i in items:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 
 import pytest
-from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from tests.privacy_scan import scan
@@ -123,7 +122,7 @@ def test_cli_search_finds_the_right_message(in_slice):
     assert hits[0]["title"] == "Quarterly planning offsite agenda" and hits[0]["tier"] == "HIGH"
 
 
-def test_api_search_respects_scopes(in_slice):
+def test_api_search_respects_scopes(in_slice, start_api):
     from twin_assets.settings import get_settings
     from twin_assets.twin import open_twin
     from twin_query.api.app import create_app
@@ -133,7 +132,7 @@ def test_api_search_respects_scopes(in_slice):
     twin = open_twin(settings)
     low = create_token(twin, ["low"])
     high = create_token(twin, ["low", "medium", "high"])
-    client = TestClient(create_app(settings))
+    client = start_api(create_app(settings))
     assert client.get("/v1/health").json()["status"] == "ok"
     assert client.get("/v1/search", params={"q": "tomato"}).status_code == 401
     r = client.get("/v1/search", params={"q": "wifi password tomato"}, headers={"Authorization": f"Bearer {low}"})

@@ -15,24 +15,26 @@ pytestmark = pytest.mark.slow
 def test_warm_up_loads_the_views_tokens_read_and_the_high_index(api_home, monkeypatch):  # noqa: F811
     from twin_assets.settings import get_settings
     from twin_assets.stores import HIGH, LOW, MEDIUM
-    from twin_query import search, views, warmup
+    from twin_query import warmup
+    from twin_query.service import QueryService
 
     monkeypatch.setenv("TWIN_HOME", str(api_home["home"]))
     settings = get_settings()
-    monkeypatch.setattr(views, "_views", {})
-    monkeypatch.setattr(views, "_graphs", {})
-    monkeypatch.setattr(search, "_high_index", search.HighVectorIndex())
-    took = warmup.warm(settings)
-    assert set(took) == {HIGH, MEDIUM, LOW, "search"}  # the fixture has a token of each scope
-    for view in (HIGH, MEDIUM, LOW):
-        key = (str(settings.stores_dir), view)
-        assert "events" in views._views[key]._lazy and key in views._graphs
-    assert search._high_index._token is not None, "the HIGH vector index is built"
-    from twin_assets.twin import open_twin
-
-    with open_twin(settings) as request_thread:  # the warm-up's handle is closed; a request's is another
-        vd = views.view_data(request_thread, HIGH)
-        assert vd is views._views[(str(settings.stores_dir), HIGH)] and "events" in vd._lazy, "nothing reloads"
+    with QueryService(settings) as service:
+        took: dict[str, float] = {}
+        warm_up = threading.Thread(target=lambda: took.update(warmup.warm(service)))
+        warm_up.start()
+        warm_up.join()
+        assert set(took) == {HIGH, MEDIUM, LOW, "search"}  # the fixture has a token of each scope
+        cache = service.views
+        for view in (HIGH, MEDIUM, LOW):
+            key = (str(settings.stores_dir), view)
+            assert "events" in cache._views[key]._lazy and key in cache._graphs
+        assert service.high_index._token is not None, "the HIGH vector index is built"
+        assert not service._opened, "the warm-up thread's handle is closed"
+        vd = service.view_data(HIGH)  # a request thread's own handle, the same loaded view
+        assert vd is cache._views[(str(settings.stores_dir), HIGH)] and "events" in vd._lazy, "nothing reloads"
+        assert len(service._opened) == 1
 
 
 def test_only_views_of_active_tokens_are_warmed(twin, monkeypatch):
@@ -54,7 +56,10 @@ def test_only_views_of_active_tokens_are_warmed(twin, monkeypatch):
         s.commit()
     assert warmup.served_views(twin) == ["LOW"], "a revoked token's view is not loaded"
     monkeypatch.setenv("TWIN_API_WARM", "off")
-    assert warmup.start(twin.settings) is None
+    from twin_query.service import QueryService
+
+    with QueryService(twin.settings) as service:
+        assert warmup.start(service) is None
 
 
 def test_a_request_during_a_load_waits_for_it_instead_of_loading_again():

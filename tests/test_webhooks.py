@@ -19,7 +19,8 @@ def client_and_secret(twin):
     from twin_query.api.app import create_app
 
     secret = create_webhook_source(twin, "zapier")
-    return TestClient(create_app(twin.settings)), secret
+    with TestClient(create_app(twin.settings)) as client:
+        yield client, secret
 
 
 def _post(client, secret, body: bytes, *, ts=None, key=None, source="zapier", sig=None):

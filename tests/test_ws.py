@@ -24,7 +24,8 @@ def ws_app(home):
 
     twin = open_twin(home)
     tokens = {"low": create_token(twin, ["low"]), "high": create_token(twin, ["low", "medium", "high"])}
-    yield TestClient(create_app(home)), tokens, twin
+    with TestClient(create_app(home)) as client:
+        yield client, tokens, twin
     twin.close()
 
 

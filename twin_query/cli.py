@@ -131,11 +131,10 @@ def search(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Hybrid keyword + vector search over everything (the CLI runs as the owner)."""
-    from twin_assets.twin import open_twin
-    from twin_query.search import search as run_search
+    from twin_query.service import QueryService
 
-    twin = open_twin(get_settings())
-    hits = run_search(twin, query, k=k)
+    with QueryService(get_settings()) as service:
+        hits = service.search(query, k=k)
     if as_json:
         _dump([{**h.__dict__, "timestamp": h.timestamp.isoformat() if h.timestamp else None} for h in hits])
         return
@@ -163,8 +162,8 @@ def ask(
     """Intent → retrieval → reasoning: an answer in steps, each citing the records it rests on."""
     from datetime import datetime
 
-    from twin_assets.twin import open_twin
     from twin_query.ask import ask as run_ask
+    from twin_query.service import QueryService
 
     if not question.strip() or len(question) > 2000:
         raise TwinError("the question must be 1 to 2000 characters", hint="e.g. twin ask 'who will I meet next week?'")
@@ -174,7 +173,8 @@ def ask(
             when = datetime.fromisoformat(as_of)
         except ValueError:
             raise TwinError("--as-of is not a date", hint="use YYYY-MM-DD or an ISO 8601 date-time") from None
-    result = run_ask(open_twin(get_settings()), question, as_of=when, k=k)
+    with QueryService(get_settings()) as service:
+        result = run_ask(service, question, as_of=when, k=k)
     if as_json:
         _dump({k: result[k] for k in ("intent", "answer", "reasoning", "evidence", "slots", "answered_by")})
         return

@@ -18,7 +18,7 @@ from twin_assets.stores import HIGH
 def insights(as_of: str | None, kind: str | None, as_json: bool) -> None:
     """Print insights for ``as_of`` (default: the stored ones for now) as a Rich table or JSON."""
     from twin_assets.insights.store import insights_for
-    from twin_assets.twin import open_twin
+    from twin_query.service import QueryService
 
     try:
         when = parse_as_of(as_of)
@@ -26,11 +26,8 @@ def insights(as_of: str | None, kind: str | None, as_json: bool) -> None:
         raise TwinError("--as-of must be a date (YYYY-MM-DD) or an ISO 8601 date-time") from None
     if kind is not None and kind not in KINDS:
         raise TwinError(f"unknown --kind; choose from {', '.join(KINDS)}")
-    twin = open_twin(get_settings())
-    try:
-        stamp, items, source = insights_for(twin, HIGH, when, kind)
-    finally:
-        twin.close()
+    with QueryService(get_settings()) as service:
+        stamp, items, source = insights_for(service.twin(), HIGH, when, kind)
     if as_json:
         sys.stdout.write(json.dumps(items, indent=2, ensure_ascii=False) + "\n")
         return

@@ -29,8 +29,6 @@ KEYWORD_WEIGHT = 2.0
 SNIPPET = 240
 EXACT_CANDIDATES = 5_000  # filtered vector searches score this many candidates exactly (one Chroma get)
 
-_high_index = HighVectorIndex()
-
 
 @dataclass
 class Hit:
@@ -69,6 +67,7 @@ def rrf(rankings: Iterable[list[str]], k: int = RRF_K, weights: Iterable[float] 
 
 
 def _vector_hits(
+    high_index: HighVectorIndex,
     chroma: Callable[[], ChromaVectors],
     store: DocumentStore,
     vector: np.ndarray,
@@ -85,7 +84,7 @@ def _vector_hits(
         since=since, until=until, source=source, limit=None if tier == HIGH else EXACT_CANDIDATES
     )
     if tier == HIGH:
-        return _high_index.query(store, vector, fetch, allowed=allowed)
+        return high_index.query(store, vector, fetch, allowed=allowed)
     vectors = chroma()
     if allowed is not None:
         return vectors.score_ids(tier, vector, sorted(allowed), fetch)
@@ -107,8 +106,14 @@ def search(
     since: datetime | None = None,
     until: datetime | None = None,
     source: str | None = None,
+    high_index: HighVectorIndex | None = None,
 ) -> list[Hit]:
-    """Top ``k`` hits across the readable tiers; ``mode`` is hybrid, keyword or vector."""
+    """Top ``k`` hits across the readable tiers; ``mode`` is hybrid, keyword or vector.
+
+    ``high_index`` is the caller's HIGH vector index, kept between searches (a
+    :class:`~twin_query.service.QueryService` holds one); without it this search builds its own.
+    """
+    high_index = high_index if high_index is not None else HighVectorIndex()
     tiers = [t for t in TIERS if t in set(tiers)]
     fetch = max(k * 5, 50)
     # One keyword list and one vector list across all readable tiers, each ordered by its
@@ -138,9 +143,9 @@ def search(
             if vector is None:
                 continue
             if filtered:
-                hits = _vector_hits(chroma, store, vector, fetch, since, until, source)
+                hits = _vector_hits(high_index, chroma, store, vector, fetch, since, until, source)
             elif tier == HIGH:
-                hits = _high_index.query(store, vector, fetch)
+                hits = high_index.query(store, vector, fetch)
             else:
                 hits = chroma().query(tier, vector, fetch)
             semantic += hits[:fetch]

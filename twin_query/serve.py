@@ -15,11 +15,9 @@ from twin_assets.stores.chroma_client import hold_server
 def serve_api(settings: TwinSettings, host: str, port: int) -> None:
     import uvicorn
 
-    from twin_query import warmup
     from twin_query.api.app import create_app
 
     require_home(settings)
     with hold_server(settings):
-        warmup.start(settings)
         # Access logs off: request lines carry query strings, which carry what people search for.
-        uvicorn.run(create_app(settings), host=host, port=port, access_log=False, log_level="warning")
+        uvicorn.run(create_app(settings, warm_up=True), host=host, port=port, access_log=False, log_level="warning")

@@ -6,10 +6,11 @@ everything a view holds — names, counts, degrees, community sizes — is alrea
 computed without higher-tier evidence, and lower-scope callers cannot learn
 from it that higher-tier items exist.
 
-Views are cached per process: the derived artifacts by a cheap file signature
-of the tier store (any commit by a Dagster run changes it), the graph by its
-snapshot version. The cache is shared by threads; each thread reads through
-its own :class:`Twin` (SQLite connections are per thread).
+Views are cached by a :class:`ViewCache`, which a
+:class:`~twin_query.service.QueryService` owns: the derived artifacts by the
+tier store's generations (any commit by a Dagster run changes them), the graph
+by its snapshot version. The cache is shared by threads; each thread reads
+through its own :class:`Twin` (SQLite connections are per thread).
 """
 
 from __future__ import annotations
@@ -26,19 +27,12 @@ import networkx as nx
 
 from twin_assets.processing.names import fold
 from twin_assets.records import Document
-from twin_assets.settings import TwinSettings
 from twin_assets.sharing import Sharer
 from twin_assets.stores import TIER_RANK, TIERS
-from twin_assets.twin import Twin, open_twin
+from twin_assets.twin import Twin
 
 SNIPPET = 200
 LEGAL_SUFFIXES = frozenset({"gmbh", "ag", "inc", "ltd", "llc", "kg", "se", "plc", "co", "corp", "sa", "bv", "ug", "ev"})
-
-_local = threading.local()
-_lock = threading.Lock()
-_views: dict[tuple[str, str], ViewData] = {}
-_graphs: dict[tuple[str, str], tuple[int, RecordLinks, nx.Graph]] = {}
-_graph_loading = threading.Lock()  # one snapshot read at a time: two at once held two copies
 
 
 class RecordLinks:
@@ -94,15 +88,6 @@ class RecordLinks:
                 }
             )
         return out
-
-
-def thread_twin(settings: TwinSettings) -> Twin:
-    """A twin handle for the current thread (WebSocket work runs in a thread pool)."""
-    twin = getattr(_local, "twin", None)
-    if twin is None or twin.settings is not settings:
-        twin = open_twin(settings)
-        _local.twin = twin
-    return twin
 
 
 def view_for(tiers: tuple[str, ...] | list[str]) -> str | None:
@@ -248,42 +233,55 @@ def _load_view(twin: Twin, view: str, signature: tuple[int, ...]) -> ViewData:
     return ViewData(view, signature, entities, meta.get("self_id"), dict(alias_index), dict(firsts))
 
 
-def view_data(twin: Twin, view: str) -> ViewData:
-    key = (str(twin.settings.stores_dir), view)
-    signature = _store_signature(twin, view)
-    with _lock:
-        cached = _views.get(key)
-    if cached is not None and cached.signature == signature:
-        return cached
-    loaded = _load_view(twin, view, signature)
-    with _lock:
-        _views[key] = loaded
-    return loaded
+Graph = tuple[int, RecordLinks, nx.Graph]  # (snapshot version, each entity's records, entity graph)
 
 
-def view_graph(twin: Twin, view: str) -> tuple[int, RecordLinks, nx.Graph] | None:
-    """(version, each entity's records, entity graph of 'related' edges), cached by snapshot version. Read from
-    the snapshot line by line: the whole graph is never held."""
-    graphs = twin.graphs(view)
-    versions = graphs.versions()
-    if not versions:
-        return None
-    key = (str(twin.settings.stores_dir), view)
-    with _lock:
-        cached = _graphs.get(key)
-    if cached is not None and cached[0] == versions[-1]:
-        return cached
-    with _graph_loading:
-        with _lock:
-            cached = _graphs.get(key)
+class ViewCache:
+    """Each view's derived data and graph, loaded once per change and shared by the threads of one service."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._views: dict[tuple[str, str], ViewData] = {}
+        self._graphs: dict[tuple[str, str], Graph] = {}
+        self._graph_loading = threading.Lock()  # one snapshot read at a time: two at once held two copies
+
+    def data(self, twin: Twin, view: str) -> ViewData:
+        key = (str(twin.settings.stores_dir), view)
+        signature = _store_signature(twin, view)
+        with self._lock:
+            cached = self._views.get(key)
+        if cached is not None and cached.signature == signature:
+            return cached
+        loaded = _load_view(twin, view, signature)
+        with self._lock:
+            self._views[key] = loaded
+        return loaded
+
+    def graph(self, twin: Twin, view: str) -> Graph | None:
+        """(version, each entity's records, entity graph of 'related' edges), cached by snapshot version. Read
+        from the snapshot line by line: the whole graph is never held."""
+        versions = twin.graphs(view).versions()
+        if not versions:
+            return None
+        key = (str(twin.settings.stores_dir), view)
+        with self._lock:
+            cached = self._graphs.get(key)
         if cached is not None and cached[0] == versions[-1]:
-            return cached  # loaded while this call waited
-        return _load_graph(twin, view, key, versions[-1], cached)
+            return cached
+        with self._graph_loading:
+            with self._lock:
+                cached = self._graphs.get(key)
+            if cached is not None and cached[0] == versions[-1]:
+                return cached  # loaded while this call waited
+            loaded = _load_graph(twin, view, versions[-1])
+            if loaded is None:  # pruned between listing and reading: the next call retries
+                return cached
+            with self._lock:
+                self._graphs[key] = loaded
+            return loaded
 
 
-def _load_graph(
-    twin: Twin, view: str, key: tuple[str, str], version: int, cached: tuple[int, RecordLinks, nx.Graph] | None
-) -> tuple[int, RecordLinks, nx.Graph] | None:
+def _load_graph(twin: Twin, view: str, version: int) -> Graph | None:
     graphs = twin.graphs(view)
     try:
         eg, links = nx.Graph(), RecordLinks()
@@ -304,13 +302,10 @@ def _load_graph(
                         links.link(u, position[v])
                     elif v in eg and u in position:
                         links.link(v, position[u])
-    except (OSError, ValueError):  # pruned between listing and reading: next call retries
-        return cached
+    except (OSError, ValueError):
+        return None
     del position
-    entry = (version, links.finish(), eg)
-    with _lock:
-        _graphs[key] = entry
-    return entry
+    return version, links.finish(), eg
 
 
 # ---- artifacts --------------------------------------------------------------------------------
@@ -527,9 +522,14 @@ def sentiment_summary(twin: Twin, vd: ViewData, entity: dict[str, Any]) -> dict[
 
 
 def profile(
-    twin: Twin, vd: ViewData, entity: dict[str, Any], related_limit: int = 10, now: datetime | None = None
+    twin: Twin,
+    vd: ViewData,
+    entity: dict[str, Any],
+    graph: Graph | None,
+    related_limit: int = 10,
+    now: datetime | None = None,
 ) -> dict[str, Any]:
-    graph = view_graph(twin, vd.view)
+    """The entity's profile; ``graph`` is the view's (:meth:`ViewCache.graph`), None when it has none yet."""
     g, eg = (graph[1], graph[2]) if graph else (None, None)
     records = record_neighbours(g, entity["id"])
     now = now or datetime.now(UTC)

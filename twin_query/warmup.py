@@ -17,9 +17,9 @@ import time
 from sqlalchemy import select
 
 from twin_assets.db.models import ApiToken
-from twin_assets.settings import TwinSettings
 from twin_assets.stores import SCOPE_TIERS, TIER_RANK, TIERS
-from twin_assets.twin import Twin, open_twin
+from twin_assets.twin import Twin
+from twin_query.service import QueryService
 
 log = logging.getLogger("twin.api")
 
@@ -43,37 +43,38 @@ def served_views(twin: Twin) -> list[str]:
     return sorted(views, key=TIER_RANK.__getitem__, reverse=True)
 
 
-def warm(settings: TwinSettings) -> dict[str, float]:
-    """Load everything for the served views; seconds per part (names of parts only, never content)."""
-    from twin_query import search, views
+def warm(service: QueryService) -> dict[str, float]:
+    """Load everything for the served views into ``service``; seconds per part (names of parts only, never
+    content)."""
+    from twin_query import views
 
     took: dict[str, float] = {}
-    twin = open_twin(settings)
     try:
+        twin = service.twin()
         served = served_views(twin)
         for view in served:
             t0 = time.perf_counter()
-            vd = views.view_data(twin, view)
+            vd = service.view_data(view)
             views.events_in(twin, vd, None, None)
-            views.view_graph(twin, view)
+            service.view_graph(view)
             took[view] = round(time.perf_counter() - t0, 2)
         if served:
             t0 = time.perf_counter()
             # A search over the widest served view loads the query model and, with HIGH, the vector index.
-            search.search(twin, "warm up", tiers=[t for t in TIERS if TIER_RANK[t] <= TIER_RANK[served[0]]], k=1)
+            service.search("warm up", tiers=[t for t in TIERS if TIER_RANK[t] <= TIER_RANK[served[0]]], k=1)
             took["search"] = round(time.perf_counter() - t0, 2)
     finally:
-        twin.close()
+        service.release()  # this thread ends here; requests read through their own handles
     return took
 
 
-def start(settings: TwinSettings) -> threading.Thread | None:
+def start(service: QueryService) -> threading.Thread | None:
     if not enabled():
         return None
 
     def run() -> None:
         try:
-            took = warm(settings)
+            took = warm(service)
             if took:
                 print("twin serve: loaded " + ", ".join(f"{k} in {v:.1f} s" for k, v in took.items()), file=sys.stderr)
         except Exception as exc:  # the first request loads whatever is missing; say only what failed

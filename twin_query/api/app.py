@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
@@ -19,12 +20,28 @@ from twin_query.api import middleware
 from twin_query.api.metrics import Metrics
 from twin_query.api.routers import ask, entities, graph, insights, records, search, timeline, webhooks, ws
 from twin_query.api.schemas import Health
+from twin_query.service import QueryService
 
 log = logging.getLogger("twin.api")
 
 
-def create_app(settings: TwinSettings | None = None) -> FastAPI:
+def create_app(settings: TwinSettings | None = None, *, warm_up: bool = False) -> FastAPI:
+    """The API for ``settings`` (the environment's by default). ``warm_up`` loads the served views in the
+    background once it has started (``twin serve``; see :mod:`twin_query.warmup`)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # The one place the API keeps state between requests: caches, the HIGH index, each thread's handle.
+        with QueryService(app.state.settings) as service:
+            app.state.service = service
+            if warm_up:
+                from twin_query import warmup
+
+                warmup.start(service)
+            yield
+
     app = FastAPI(
+        lifespan=lifespan,
         title="Digital Twin API",
         version=twin_assets.__version__,
         description="Query a private model of your life. Every answer is filtered by the token's scopes "
@@ -71,7 +88,7 @@ def create_app(settings: TwinSettings | None = None) -> FastAPI:
         config=config,
         limiter=app.state.limiter,
         metrics=app.state.metrics,
-        token_ids=middleware.TokenIds(_token_id_resolver(app.state.settings)),
+        token_ids=middleware.TokenIds(_token_id_resolver(app)),
     )
     if origins := middleware.cors_origins():
         app.add_middleware(
@@ -133,16 +150,16 @@ def _openapi(app: FastAPI) -> dict:
     return app.openapi_schema
 
 
-def _token_id_resolver(settings: TwinSettings) -> Callable[[str], str | None]:
+def _token_id_resolver(app: FastAPI) -> Callable[[str], str | None]:
     """sha256(token) → the token's id, for access-log lines (which never hold the token)."""
 
     def resolve(digest: str) -> str | None:
         from sqlalchemy import select
 
         from twin_assets.db.models import ApiToken
-        from twin_query.views import thread_twin
 
-        with thread_twin(settings).session() as s:
+        service: QueryService = app.state.service
+        with service.twin().session() as s:
             return s.scalars(select(ApiToken.id).where(ApiToken.token_hash == digest)).first()
 
     return resolve

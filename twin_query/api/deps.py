@@ -1,30 +1,35 @@
-"""FastAPI dependencies: the twin handle (one per worker thread) and token scopes."""
+"""FastAPI dependencies: the query service, this thread's twin handle, and token scopes."""
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
+from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from twin_assets.settings import TwinSettings
 from twin_assets.stores import SCOPE_TIERS, TIERS
-from twin_assets.twin import Twin, open_twin
+from twin_assets.twin import Twin
+from twin_query.service import QueryService
 from twin_query.tokens import lookup
 
-_local = threading.local()
 bearer = HTTPBearer(auto_error=False, description="An API token from `twin tokens create`.")
 
 
-def get_twin(request: Request) -> Twin:
-    """SQLite connections are per thread; each worker thread keeps its own handle."""
-    settings: TwinSettings = request.app.state.settings
-    twin = getattr(_local, "twin", None)
-    if twin is None or twin.settings is not settings:
-        twin = open_twin(settings)
-        _local.twin = twin
-    return twin
+def get_service(request: Request) -> QueryService:
+    """The app's query service, created in its lifespan (see ``twin_query.api.app``)."""
+    return request.app.state.service
+
+
+Service = Annotated[QueryService, Depends(get_service)]
+
+
+def get_twin(service: Service) -> Twin:
+    """This worker thread's handle (SQLite connections are per thread), the one the service's views read too."""
+    return service.twin()
+
+
+TwinHandle = Annotated[Twin, Depends(get_twin)]
 
 
 @dataclass(frozen=True)
@@ -40,7 +45,7 @@ class Caller:
         return tier in self.tiers
 
 
-def get_caller(creds: HTTPAuthorizationCredentials | None = Depends(bearer), twin: Twin = Depends(get_twin)) -> Caller:
+def get_caller(twin: TwinHandle, creds: HTTPAuthorizationCredentials | None = Depends(bearer)) -> Caller:
     if creds is None or creds.scheme.lower() != "bearer":
         raise HTTPException(401, "missing bearer token", headers={"WWW-Authenticate": "Bearer"})
     scopes = lookup(twin, creds.credentials)

@@ -1,6 +1,6 @@
 """Questions in plain language: intent → retrieval (hybrid search + graph) → reasoning with evidence.
 
-``ask(twin, tiers, question)`` answers from the view of the highest tier in
+``ask(service, question, tiers=...)`` answers from the view of the highest tier in
 ``tiers`` and cites only records of those tiers. The default path uses no
 language model and no network; see :mod:`twin_query.ask.llm` for the optional one.
 """
@@ -11,7 +11,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from twin_assets.stores import TIERS
-from twin_assets.twin import Twin
 from twin_query import views
 from twin_query.ask import llm
 from twin_query.ask.intent import INTENTS, Intent, parse
@@ -26,12 +25,13 @@ from twin_query.ask.retrieve import (
     do_timeline,
     do_topic,
 )
+from twin_query.service import QueryService
 
 __all__ = ["INTENTS", "Intent", "ask", "parse"]
 
 
 def ask(
-    twin: Twin,
+    service: QueryService,
     question: str,
     *,
     tiers: tuple[str, ...] | list[str] = TIERS,
@@ -42,18 +42,19 @@ def ask(
     """``{"intent", "answer", "reasoning": [...], "evidence": [...], "slots", "answered_by"}``."""
     tiers = tuple(t for t in TIERS if t in set(tiers))
     view = views.view_for(tiers)
-    vd = views.view_data(twin, view) if view else None
+    vd = service.view_data(view) if view else None
     now = views.as_utc(as_of) or datetime.now(UTC)
     intent = parse(question, vd, now)
     found = Found(intent)
     if vd is not None:
+        twin = service.twin()
         name = intent.name
         if name in ("person_profile", "relationship") and not intent.entities:
-            do_search(twin, tiers, found, k)
+            do_search(service, tiers, found, k)
         elif name == "person_profile":
-            do_profile(twin, tiers, vd, found)
+            do_profile(service, tiers, vd, found)
         elif name == "relationship":
-            do_relationship(twin, tiers, vd, found)
+            do_relationship(service, tiers, vd, found)
         elif name == "timeline":
             do_timeline(twin, tiers, vd, found, k)
         elif name == "aggregate":
@@ -61,9 +62,9 @@ def ask(
         elif name == "prediction":
             do_prediction(twin, tiers, vd, found, k)
         elif name == "topic":
-            do_topic(twin, tiers, vd, found, k)
+            do_topic(service, tiers, vd, found, k)
         else:
-            do_search(twin, tiers, found, k)
+            do_search(service, tiers, found, k)
     result = compose(found, vd)
     config = llm.config_from_env() if use_llm is not False else None
     if config is not None and result["evidence"]:

@@ -22,7 +22,8 @@ from twin_assets.records import Document
 from twin_assets.twin import Twin
 from twin_query import views
 from twin_query.ask.intent import CATEGORY_TERMS, Intent
-from twin_query.search import Hit, search
+from twin_query.search import Hit
+from twin_query.service import QueryService
 
 MAX_PATHS = 50
 
@@ -58,25 +59,25 @@ def _in_range(t: datetime, since: datetime | None, until: datetime | None) -> bo
 
 
 # ---- search -----------------------------------------------------------------------------------------
-def do_search(twin: Twin, tiers: tuple[str, ...], found: Found, k: int, mode: str = "hybrid") -> None:
+def do_search(service: QueryService, tiers: tuple[str, ...], found: Found, k: int, mode: str = "hybrid") -> None:
     it = found.intent
     text = it.text
     if it.entities and it.keywords:
         text = " ".join([*it.keywords, *(e["name"] for e in it.entities)])
     since, until = (it.time.since, it.time.until) if it.time else (None, None)
-    found.hits = search(twin, text, tiers=tiers, k=k, mode=mode, since=since, until=until)
+    found.hits = service.search(text, tiers=tiers, k=k, mode=mode, since=since, until=until)
     label = "hybrid keyword + vector search" + (f", {it.time.label}" if it.time else "")
     if it.time:
         # The time words may be part of what is sought ("Events this month: flea markets"): search the whole
         # question over all time too, and prefer that when it matches a title nearly word for word.
-        whole = search(twin, it.question, tiers=tiers, k=k, mode=mode)
+        whole = service.search(it.question, tiers=tiers, k=k, mode=mode)
         best = max((title_coverage(it.question, h.title) for h in whole[:3]), default=0.0)
         within = max((title_coverage(it.question, h.title) for h in found.hits[:3]), default=0.0)
         if not found.hits or (best >= 0.8 and best > within + 0.3):
             found.hits = whole
             label = f"hybrid keyword + vector search over all time (“{it.time.label}” read as part of a title)"
     found.steps.append((label, [h.id for h in found.hits]))
-    found.docs.update(views.fetch_docs(twin, tiers, [h.id for h in found.hits]))
+    found.docs.update(views.fetch_docs(service.twin(), tiers, [h.id for h in found.hits]))
     found.terms = it.keywords
 
 
@@ -87,11 +88,12 @@ def title_coverage(question: str, title: str) -> float:
 
 
 # ---- profile ----------------------------------------------------------------------------------------
-def do_profile(twin: Twin, tiers: tuple[str, ...], vd: views.ViewData, found: Found) -> None:
+def do_profile(service: QueryService, tiers: tuple[str, ...], vd: views.ViewData, found: Found) -> None:
+    twin = service.twin()
     entity = found.intent.entities[0]
     found.entity = entity
-    found.profile = views.profile(twin, vd, entity, related_limit=5, now=found.intent.now)
-    graph = views.view_graph(twin, vd.view)
+    graph = service.view_graph(vd.view)
+    found.profile = views.profile(twin, vd, entity, graph, related_limit=5, now=found.intent.now)
     g = graph[1] if graph else None
     first = views.latest_records(g, entity["id"], 1, oldest=True)
     recent = views.latest_records(g, entity["id"], 3)
@@ -160,7 +162,7 @@ def edge_evidence(
 
 
 def graph_path(
-    twin: Twin,
+    service: QueryService,
     tiers: tuple[str, ...],
     vd: views.ViewData,
     source: str,
@@ -168,7 +170,7 @@ def graph_path(
     n_evidence: int = 3,
     now: datetime | None = None,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, Document]]:
-    graph = views.view_graph(twin, vd.view)
+    graph = service.view_graph(vd.view)
     if graph is None:
         return [], [], {}
     eg = graph[2]
@@ -177,13 +179,14 @@ def graph_path(
         return [], [], {}
     edges, docs = [], {}
     for u, v in itertools.pairwise(path):
-        edge, got = edge_evidence(twin, tiers, eg, u, v, n_evidence, now=now)
+        edge, got = edge_evidence(service.twin(), tiers, eg, u, v, n_evidence, now=now)
         edges.append(edge)
         docs.update(got)
     return [vd.entities[n] for n in path if n in vd.entities], edges, docs
 
 
-def do_relationship(twin: Twin, tiers: tuple[str, ...], vd: views.ViewData, found: Found) -> None:
+def do_relationship(service: QueryService, tiers: tuple[str, ...], vd: views.ViewData, found: Found) -> None:
+    twin = service.twin()
     ents = found.intent.entities
     if len(ents) >= 2:
         a, b = ents[0], ents[1]
@@ -192,7 +195,7 @@ def do_relationship(twin: Twin, tiers: tuple[str, ...], vd: views.ViewData, foun
     found.entity, found.other = b, a
     found.terms = views.entity_terms(b)
     if a is not None and a["id"] != b["id"]:
-        found.path, found.edges, docs = graph_path(twin, tiers, vd, a["id"], b["id"], now=found.intent.now)
+        found.path, found.edges, docs = graph_path(service, tiers, vd, a["id"], b["id"], now=found.intent.now)
         found.docs.update(docs)
         found.steps.append(
             (
@@ -200,11 +203,11 @@ def do_relationship(twin: Twin, tiers: tuple[str, ...], vd: views.ViewData, foun
                 [i for e in found.edges for i in e["evidence_ids"]],
             )
         )
-    graph = views.view_graph(twin, vd.view)
+    graph = service.view_graph(vd.view)
     first = views.latest_records(graph[1] if graph else None, b["id"], 2, oldest=True)
     found.docs.update(views.fetch_docs(twin, tiers, first))
     found.steps.append(("earliest records mentioning them", first))
-    found.profile = views.profile(twin, vd, b, related_limit=3, now=found.intent.now)
+    found.profile = views.profile(twin, vd, b, graph, related_limit=3, now=found.intent.now)
 
 
 # ---- timeline ---------------------------------------------------------------------------------------
@@ -373,11 +376,12 @@ def do_prediction(twin: Twin, tiers: tuple[str, ...], vd: views.ViewData, found:
 
 
 # ---- topics and communities -------------------------------------------------------------------------
-def do_topic(twin: Twin, tiers: tuple[str, ...], vd: views.ViewData, found: Found, k: int) -> None:
+def do_topic(service: QueryService, tiers: tuple[str, ...], vd: views.ViewData, found: Found, k: int) -> None:
+    twin = service.twin()
     it = found.intent
     if it.subject == "communities":
         centrality = views.artifacts(twin, vd, "centrality")
-        graph = views.view_graph(twin, vd.view)
+        graph = service.view_graph(vd.view)
         eg = graph[2] if graph else None
         out = []
         for cid, c in sorted(views.artifacts(twin, vd, "community").items(), key=lambda kv: -kv[1].get("size", 0)):

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Body, Depends
 
-from twin_assets.twin import Twin
-from twin_query.api.deps import Caller, get_caller, get_twin
+from twin_query.api.deps import Caller, Service, get_caller
 from twin_query.api.routers.entities import ERRORS
 from twin_query.api.schemas import AskRequest, AskResponse
 from twin_query.ask import ask
@@ -24,9 +23,9 @@ router = APIRouter(prefix="/v1", tags=["ask"])
     "read. No language model or network is used unless the server sets TWIN_LLM_URL.",
 )
 def post_ask(
+    service: Service,
     body: AskRequest = Body(...),
     caller: Caller = Depends(get_caller),
-    twin: Twin = Depends(get_twin),
 ) -> AskResponse:
-    result = ask(twin, body.question, tiers=caller.tiers, as_of=body.as_of, k=body.k)
+    result = ask(service, body.question, tiers=caller.tiers, as_of=body.as_of, k=body.k)
     return AskResponse(**result)

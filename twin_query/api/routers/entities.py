@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query
 
-from twin_assets.twin import Twin
 from twin_query import views
-from twin_query.api.deps import Caller, get_caller, get_twin
+from twin_query.api.deps import Caller, Service, get_caller
 from twin_query.api.schemas import EntityList, EntityMatch, EntityProfile, ErrorOut, NeighborOut, NeighborsOut
 
 router = APIRouter(prefix="/v1", tags=["entities"])
@@ -14,10 +13,10 @@ NOT_AVAILABLE = "entity not available to this token"
 ERRORS = {401: {"model": ErrorOut}, 403: {"model": ErrorOut}, 404: {"model": ErrorOut}, 429: {"model": ErrorOut}}
 
 
-def caller_view(caller: Caller = Depends(get_caller), twin: Twin = Depends(get_twin)) -> views.ViewData | None:
+def caller_view(service: Service, caller: Caller = Depends(get_caller)) -> views.ViewData | None:
     """The view of the highest tier the token may read."""
     view = views.view_for(caller.tiers)
-    return views.view_data(twin, view) if view else None
+    return service.view_data(view) if view else None
 
 
 def unavailable(caller: Caller) -> HTTPException:
@@ -71,16 +70,17 @@ def list_entities(
     "(404 only for tokens that can read everything), so the answer never tells what exists above the scope.",
 )
 def get_entity(
+    service: Service,
     entity_id: str = Path(..., min_length=1, max_length=200),
     related: int = Query(10, ge=0, le=100, description="How many related entities."),
     caller: Caller = Depends(get_caller),
-    twin: Twin = Depends(get_twin),
     vd: views.ViewData | None = Depends(caller_view),
 ) -> EntityProfile:
     entity = vd.entity(entity_id) if vd is not None else None
     if entity is None or vd is None:
         raise unavailable(caller)
-    return EntityProfile(**views.profile(twin, vd, entity, related_limit=related))
+    graph = service.view_graph(vd.view)
+    return EntityProfile(**views.profile(service.twin(), vd, entity, graph, related_limit=related))
 
 
 @router.get(
@@ -90,17 +90,18 @@ def get_entity(
     summary="Graph neighbours with the evidence for each edge (record ids, timestamps, snippets)",
 )
 def get_neighbors(
+    service: Service,
     entity_id: str = Path(..., min_length=1, max_length=200),
     limit: int = Query(20, ge=1, le=200, description="How many neighbours, strongest first."),
     evidence: int = Query(3, ge=0, le=20, description="Evidence records per edge."),
     caller: Caller = Depends(get_caller),
-    twin: Twin = Depends(get_twin),
     vd: views.ViewData | None = Depends(caller_view),
 ) -> NeighborsOut:
     entity = vd.entity(entity_id) if vd is not None else None
     if entity is None or vd is None:
         raise unavailable(caller)
-    graph = views.view_graph(twin, vd.view)
+    twin = service.twin()
+    graph = service.view_graph(vd.view)
     rel = views.related(graph[2] if graph else None, vd, entity_id, limit)
     shown = [views.newest(twin, caller.tiers, r["evidence_ids"], evidence) if evidence else [] for r in rel]
     docs = views.fetch_docs(twin, caller.tiers, [i for ids in shown for i in ids])

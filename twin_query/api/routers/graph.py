@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Query
 
 from twin_assets.twin import Twin
 from twin_query import views
-from twin_query.api.deps import Caller, get_caller, get_twin
+from twin_query.api.deps import Caller, Service, get_caller, get_twin
 from twin_query.api.routers.entities import ERRORS, caller_view, resolve_or_fail
 from twin_query.api.schemas import CentralEntity, CentralOut, CommunitiesOut, CommunityOut, PathEdgeOut, PathOut
 from twin_query.ask.retrieve import graph_path
@@ -23,11 +23,11 @@ router = APIRouter(prefix="/v1/graph", tags=["graph"])
     "not connected there; an entity the token cannot see gets 403 (404 for full-scope tokens).",
 )
 def get_path(
+    service: Service,
     source: str = Query(..., min_length=1, max_length=200, description="Entity id or name."),
     target: str = Query(..., min_length=1, max_length=200, description="Entity id or name."),
     evidence: int = Query(3, ge=1, le=20, description="Evidence records per edge."),
     caller: Caller = Depends(get_caller),
-    twin: Twin = Depends(get_twin),
     vd: views.ViewData | None = Depends(caller_view),
 ) -> PathOut:
     a = resolve_or_fail(vd, caller, source)
@@ -37,7 +37,7 @@ def get_path(
         return PathOut(
             found=True, source=views.brief(a), target=views.brief(b), hops=0, path=[views.brief(a)], edges=[]
         )
-    path, edges, docs = graph_path(twin, caller.tiers, vd, a["id"], b["id"], evidence)
+    path, edges, docs = graph_path(service, caller.tiers, vd, a["id"], b["id"], evidence)
     terms = {e["id"]: views.entity_terms(e) for e in path}
     out_edges = [
         PathEdgeOut(

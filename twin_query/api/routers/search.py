@@ -4,10 +4,8 @@ from datetime import datetime
 
 from fastapi import APIRouter, Depends, Query
 
-from twin_assets.twin import Twin
-from twin_query.api.deps import Caller, get_caller, get_twin
+from twin_query.api.deps import Caller, Service, get_caller
 from twin_query.api.schemas import ErrorOut, SearchHit, SearchResponse
-from twin_query.search import search
 
 router = APIRouter(prefix="/v1", tags=["search"])
 
@@ -19,13 +17,13 @@ router = APIRouter(prefix="/v1", tags=["search"])
     summary="Hybrid keyword + vector search over what the token may read",
 )
 def search_endpoint(
+    service: Service,
     q: str = Query(..., min_length=1, max_length=1000, description="What to look for."),
     k: int = Query(10, ge=1, le=100, description="How many hits."),
     source: str | None = Query(None, max_length=64, description="Only this source kind (e.g. email)."),
     since: datetime | None = Query(None, description="Only items at or after this time (ISO 8601)."),
     until: datetime | None = Query(None, description="Only items before this time (ISO 8601)."),
     caller: Caller = Depends(get_caller),
-    twin: Twin = Depends(get_twin),
 ) -> SearchResponse:
-    hits = search(twin, q, tiers=caller.tiers, k=k, since=since, until=until, source=source)
+    hits = service.search(q, tiers=caller.tiers, k=k, since=since, until=until, source=source)
     return SearchResponse(query=q, hits=[SearchHit(**h.__dict__) for h in hits])

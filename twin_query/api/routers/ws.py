@@ -30,11 +30,11 @@ from starlette.concurrency import run_in_threadpool
 
 from twin_assets.db.models import RecordRow
 from twin_assets.errors import TwinError
-from twin_assets.settings import TwinSettings
 from twin_query import views
 from twin_query.api.deps import Caller
 from twin_query.api.middleware import rate_key
 from twin_query.api.schemas import AskRequest, SearchHit
+from twin_query.service import QueryService
 from twin_query.tokens import lookup
 
 router = APIRouter(tags=["websocket"])
@@ -57,8 +57,8 @@ class Watch:
     insight_sig: str = ""
 
 
-def _visible_since(settings: TwinSettings, tiers: tuple[str, ...], cutoff: datetime) -> list[tuple[Any, ...]]:
-    twin = views.thread_twin(settings)
+def _visible_since(service: QueryService, tiers: tuple[str, ...], cutoff: datetime) -> list[tuple[Any, ...]]:
+    twin = service.twin()
     with twin.session() as s:
         return list(
             s.execute(
@@ -69,23 +69,23 @@ def _visible_since(settings: TwinSettings, tiers: tuple[str, ...], cutoff: datet
         )
 
 
-def start_watch(settings: TwinSettings, tiers: tuple[str, ...]) -> Watch:
+def start_watch(service: QueryService, tiers: tuple[str, ...]) -> Watch:
     """What exists now is the baseline; only what appears after it is pushed."""
     w = Watch(tiers=tiers, view=views.view_for(tiers))
-    for row in _visible_since(settings, tiers, w.high - LAG):
+    for row in _visible_since(service, tiers, w.high - LAG):
         w.seen[row[0]] = row[4]
     if w.view:
-        twin = views.thread_twin(settings)
+        twin = service.twin()
         w.store_sig = views.store_signature(twin, w.view)
         w.insight_sig = views.insight_signature(twin, w.view)
     return w
 
 
-def poll_watch(settings: TwinSettings, w: Watch) -> tuple[list[dict[str, Any]], bool]:
+def poll_watch(service: QueryService, w: Watch) -> tuple[list[dict[str, Any]], bool]:
     now = datetime.now(UTC)
     cutoff = min(w.high, now) - LAG
     new: list[dict[str, Any]] = []
-    for rid, source, tier, event_time, ingest_time in _visible_since(settings, w.tiers, cutoff):
+    for rid, source, tier, event_time, ingest_time in _visible_since(service, w.tiers, cutoff):
         if rid in w.seen:
             continue
         if len(new) >= MAX_PUSH:
@@ -104,7 +104,7 @@ def poll_watch(settings: TwinSettings, w: Watch) -> tuple[list[dict[str, Any]], 
     w.seen = {k: v for k, v in w.seen.items() if v is None or v >= cutoff}
     changed = False
     if w.view:
-        twin = views.thread_twin(settings)
+        twin = service.twin()
         sig = views.store_signature(twin, w.view)
         if sig != w.store_sig:
             w.store_sig = sig
@@ -113,13 +113,11 @@ def poll_watch(settings: TwinSettings, w: Watch) -> tuple[list[dict[str, Any]], 
     return new, changed
 
 
-def _scopes(settings: TwinSettings, token: str) -> list[str] | None:
-    return lookup(views.thread_twin(settings), token)
+def _scopes(service: QueryService, token: str) -> list[str] | None:
+    return lookup(service.twin(), token)
 
 
-def _search(settings: TwinSettings, caller: Caller, msg: dict[str, Any]) -> dict[str, Any]:
-    from twin_query.search import search
-
+def _search(service: QueryService, caller: Caller, msg: dict[str, Any]) -> dict[str, Any]:
     q = msg.get("q")
     k = msg.get("k", 10)
     if not isinstance(q, str) or not q.strip() or len(q) > 1000:
@@ -132,11 +130,11 @@ def _search(settings: TwinSettings, caller: Caller, msg: dict[str, Any]) -> dict
         until = views.as_utc(datetime.fromisoformat(until)) if isinstance(until, str) else None
     except ValueError:
         return {"type": "error", "status": 422, "detail": "since/until must be ISO 8601 times"}
-    hits = search(views.thread_twin(settings), q, tiers=caller.tiers, k=k, since=since, until=until)
+    hits = service.search(q, tiers=caller.tiers, k=k, since=since, until=until)
     return {"type": "search", "query": q, "hits": [json.loads(SearchHit(**h.__dict__).model_dump_json()) for h in hits]}
 
 
-def _ask(settings: TwinSettings, caller: Caller, msg: dict[str, Any]) -> dict[str, Any]:
+def _ask(service: QueryService, caller: Caller, msg: dict[str, Any]) -> dict[str, Any]:
     from twin_query.ask import ask
 
     try:
@@ -144,14 +142,14 @@ def _ask(settings: TwinSettings, caller: Caller, msg: dict[str, Any]) -> dict[st
     except ValidationError as exc:
         fields = sorted({".".join(str(p) for p in e["loc"]) for e in exc.errors()})
         return {"type": "error", "status": 422, "detail": "invalid ask message: check " + ", ".join(fields)}
-    result = ask(views.thread_twin(settings), req.question, tiers=caller.tiers, as_of=req.as_of, k=req.k)
+    result = ask(service, req.question, tiers=caller.tiers, as_of=req.as_of, k=req.k)
     return {"type": "answer", **json.loads(json.dumps(result, default=str))}
 
 
 class Connection:
     def __init__(self, ws: WebSocket) -> None:
         self.ws = ws
-        self.settings: TwinSettings = ws.app.state.settings
+        self.service: QueryService = ws.app.state.service
         self.metrics = getattr(ws.app.state, "metrics", None)
         self.limiter = getattr(ws.app.state, "limiter", None)
         self.lock = asyncio.Lock()
@@ -203,7 +201,7 @@ class Connection:
                 first = None
             if first is not None and first.get("type") == "auth" and isinstance(first.get("token"), str):
                 token = first["token"]
-        scopes = await run_in_threadpool(_scopes, self.settings, token) if token and len(token) < 512 else None
+        scopes = await run_in_threadpool(_scopes, self.service, token) if token and len(token) < 512 else None
         if scopes is None:
             await self.error(401, "missing, invalid or revoked token")
             await self.ws.close(code=4401)
@@ -215,11 +213,11 @@ class Connection:
 
     async def poll(self) -> None:
         assert self.caller is not None
-        watch = await run_in_threadpool(start_watch, self.settings, self.caller.tiers)
+        watch = await run_in_threadpool(start_watch, self.service, self.caller.tiers)
         while True:
             await asyncio.sleep(POLL_SECONDS)
             try:
-                new, changed = await run_in_threadpool(poll_watch, self.settings, watch)
+                new, changed = await run_in_threadpool(poll_watch, self.service, watch)
             except Exception as exc:  # a busy DB: try again next tick (type only: messages can quote SQL)
                 log.warning("subscription poll failed: %s", type(exc).__name__)
                 continue
@@ -253,7 +251,7 @@ class Connection:
         elif kind in ("search", "ask"):
             work = _search if kind == "search" else _ask
             try:
-                reply = await run_in_threadpool(work, self.settings, self.caller, msg)
+                reply = await run_in_threadpool(work, self.service, self.caller, msg)
             except TwinError as exc:  # written content-free, says what to fix
                 reply = {"type": "error", "status": 503, "detail": str(exc)}
             except Exception as exc:
