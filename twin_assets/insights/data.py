@@ -41,7 +41,7 @@ class InsightData:
     ) -> InsightData:
         kept = sorted(
             (d for d in docs if d.event_time is not None and d.event_time < as_of), key=lambda d: (d.event_time, d.id)
-        )  # type: ignore[arg-type, return-value]
+        )
         ids = {d.id for d in kept}
         cut = Resolution(
             entities=resolution.entities,

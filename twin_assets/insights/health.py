@@ -132,10 +132,11 @@ def ties_at(data: InsightData, cutoff: datetime) -> list[Tie]:
         for t in [assess(data, e, c)]
         if t is not None and t.direction
     ]
-    models = {d: fit(data, cutoff, d) for d in {t.direction for t in ties}}
+    models = {d: fit(data, cutoff, d) for d in {t.direction for t in ties if t.direction}}
     for t in ties:
-        t.probability = float(models[t.direction].predict([t.row])[0])  # type: ignore[index]
-        t.info["model"] = models[t.direction]  # type: ignore[index]
+        assert t.direction  # ties without one were left out above
+        t.probability = float(models[t.direction].predict([t.row])[0])
+        t.info["model"] = models[t.direction]
     ties.sort(key=lambda t: (-t.probability, t.entity))
     return ties
 

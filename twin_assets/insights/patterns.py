@@ -12,7 +12,7 @@ import statistics
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from itertools import pairwise
 
 from dateutil.relativedelta import relativedelta
@@ -150,7 +150,7 @@ def meeting_occurrences(docs: Sequence[Document], resolution: Resolution | None)
     events = [d for d in docs if d.kind == "event" and d.event_time is not None]
     roles = person_roles(resolution, {d.id for d in events}) if resolution else {}
     out = []
-    for d in sorted(events, key=lambda d: (d.event_time, d.id)):  # type: ignore[arg-type, return-value]
+    for d in sorted(events, key=lambda d: (d.event_time, d.id)):
         r = roles.get(d.id, {})
         guests = frozenset(set().union(*(r.get(x, set()) for x in ("attendee", "organizer"))) - {owner})
         if len(guests) > MAX_MEETING:
@@ -163,18 +163,20 @@ def meeting_occurrences(docs: Sequence[Document], resolution: Resolution | None)
 def meeting_patterns(occurrences: Sequence[Occurrence], before: datetime | None = None) -> list[Pattern]:
     """Calendar entries that repeat (a series, or single entries with the same title and guests),
     from the occurrences before ``before``."""
-    groups: dict[str, dict] = defaultdict(dict)
+    groups: dict[str, dict[date, Occurrence]] = defaultdict(dict)
     for o in occurrences:
         when = o.doc.event_time
-        if before is not None and when >= before:  # type: ignore[operator]
+        if when is None:
+            continue  # meeting_occurrences keeps dated entries only
+        if before is not None and when >= before:
             break
-        groups[o.key].setdefault(when.date(), o)  # type: ignore[union-attr]  # one per day
+        groups[o.key].setdefault(when.date(), o)  # one per day
     out: list[Pattern] = []
     for key, by_day in groups.items():
         items = list(by_day.values())
         kind = items[0].kind
-        times = [o.doc.event_time for o in items]
-        found = classify_period(times, min_count=2 if kind == "birthday" else 3)  # type: ignore[arg-type]
+        times = [o.doc.event_time for o in items if o.doc.event_time is not None]
+        found = classify_period(times, min_count=2 if kind == "birthday" else 3)
         if found is None:
             continue
         period, share = found
@@ -182,18 +184,18 @@ def meeting_patterns(occurrences: Sequence[Occurrence], before: datetime | None 
             continue
         details: dict = {}
         if period in ("monthly", "quarterly"):
-            nth = _nth_weekday(times)  # type: ignore[arg-type]
+            nth = _nth_weekday(times)
             if nth is not None:
                 details["nth_weekday"] = nth
             else:
-                details["day"] = statistics.median_low([t.day for t in times[-6:]])  # type: ignore[union-attr]
+                details["day"] = statistics.median_low([t.day for t in times[-6:]])
         out.append(
             Pattern(
                 key=key,
                 kind=kind,
                 title=items[-1].doc.title or "",
                 period=period,
-                times=times,  # type: ignore[arg-type]
+                times=times,
                 entity_ids=sorted(items[-1].guests),
                 evidence=[o.doc.id for o in items],
                 tiers=[o.doc.tier for o in items],
@@ -239,9 +241,10 @@ def payment_patterns(docs: Sequence[Document]) -> list[Pattern]:
         groups[(merchant_key(merchant_of(d)), 1 if amount > 0 else -1)].append(d)
     out: list[Pattern] = []
     for (mkey, sign), items in groups.items():
-        items.sort(key=lambda d: d.event_time)  # type: ignore[arg-type, return-value]
-        times = [d.event_time for d in items]
-        found = classify_period(times)  # type: ignore[arg-type]
+        dated = sorted(((d.event_time, d) for d in items if d.event_time is not None), key=lambda td: td[0])
+        items = [d for _t, d in dated]
+        times = [t for t, _d in dated]
+        found = classify_period(times)
         if found is None or found[0] == "yearly":
             continue
         amounts = [abs(amount_of(d) or 0.0) for d in items[-6:]]
@@ -250,13 +253,7 @@ def payment_patterns(docs: Sequence[Document]) -> list[Pattern]:
             continue  # amounts too different to be one bill
         period, share = found
         details: dict = (
-            {"day": statistics.median_low([t.day for t in times[-6:]])}
-            if period
-            in (  # type: ignore[union-attr]
-                "monthly",
-                "quarterly",
-            )
-            else {}
+            {"day": statistics.median_low([t.day for t in times[-6:]])} if period in ("monthly", "quarterly") else {}
         )
         out.append(
             Pattern(
@@ -267,7 +264,7 @@ def payment_patterns(docs: Sequence[Document]) -> list[Pattern]:
                 times=times,
                 entity_ids=[],
                 evidence=[d.id for d in items],
-                tiers=[d.tier for d in items],  # type: ignore[arg-type]
+                tiers=[d.tier for d in items],
                 regularity=share,
                 amount=sign * med,
                 counterparty=merchant_of(items[-1]),

@@ -15,6 +15,7 @@ from datetime import datetime
 
 from twin_assets.insights import KINDS, Insight, compute_insights, default_as_of
 from twin_assets.pipeline.model import load_resolution, peek, view_documents, view_norms, view_topic_texts
+from twin_assets.processing.resolution import Resolution
 from twin_assets.records import Document
 from twin_assets.stores.derived import Artifact
 from twin_assets.twin import Twin
@@ -22,7 +23,7 @@ from twin_assets.twin import Twin
 ARTIFACT_KIND = "insight"
 
 
-def load_view(twin: Twin, view: str) -> tuple[list[Document], object, dict[str, float]]:
+def load_view(twin: Twin, view: str) -> tuple[list[Document], Resolution, dict[str, float]]:
     docs = view_documents(twin, view)
     resolution = load_resolution(twin, view)
     scores = peek(twin, view, "doc_scores")  # the sentiment step's, when it ran in this materialization
@@ -50,7 +51,7 @@ def compute_for_view(
         resolution,
         as_of,
         kinds=kinds,
-        sentiment=sentiment,  # type: ignore[arg-type]
+        sentiment=sentiment,
         topic_texts=topic_texts,
     )
 
