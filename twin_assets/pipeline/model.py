@@ -19,11 +19,12 @@ from typing import Any
 import networkx as nx
 import numpy as np
 
+from twin_assets.artifacts import DOC_SENTIMENT, ENTITY, EVENT, LIFE_EVENT, RELATIONSHIP, SERIES
 from twin_assets.pipeline.suppress import apply_suppression
 from twin_assets.processing import sentiment as sentiment_mod
 from twin_assets.processing import timeline as timeline_mod
 from twin_assets.processing import topics as topics_mod
-from twin_assets.processing.resolution import Entity, EntityMention, Merge, Resolution, ResolveOptions, resolve
+from twin_assets.processing.resolution import EntityMention, Resolution, ResolveOptions, resolve
 from twin_assets.processing.text import CleanText, Span, normalise
 from twin_assets.records import Document
 from twin_assets.sharing import Sharer
@@ -191,12 +192,6 @@ def build_text(twin: Twin, tier: str) -> dict[str, int]:
 
 
 # ---- entities ------------------------------------------------------------------------------
-def _entity_from(data: dict[str, Any]) -> Entity:
-    data = dict(data)
-    data["merges"] = [Merge(**m) for m in data.get("merges", [])]
-    return Entity(**data)
-
-
 def load_resolution(twin: Twin, view: str) -> Resolution:
     """The view's stored entities and mentions; read once per in-process materialization (sentiment, timeline,
     graph and insights each read it: ~2.5 million mentions at a million records)."""
@@ -205,7 +200,7 @@ def load_resolution(twin: Twin, view: str) -> Resolution:
 
 def _read_resolution(twin: Twin, view: str) -> Resolution:
     derived = twin.derived(view)
-    entities = [_entity_from(d) for _, d in derived.iter("entity")]
+    entities = list(derived.read_all(ENTITY))
     share = Sharer()
     mentions: list[EntityMention] = []
     for entity_id, data in derived.iter("mentions"):
@@ -257,7 +252,7 @@ def build_entities(twin: Twin, view: str) -> dict[str, int]:
     for m in res.mentions:
         by_entity[m.entity_id].append(m)
     derived = twin.derived(view)
-    n_entities = derived.replace_kind("entity", (Artifact("entity", e.id, plain(e), e.evidence) for e in res.entities))
+    n_entities = derived.replace(ENTITY, res.entities)
     derived.replace_kind(
         "mentions",
         (Artifact("mentions", eid, mention_columns(ms), [m.doc_id for m in ms]) for eid, ms in by_entity.items()),
@@ -310,13 +305,11 @@ def build_sentiment(twin: Twin, view: str) -> dict[str, int]:
     )
     if same_code:
         derived.delete(stale)
-        derived.upsert_many("doc_sentiment", (Artifact("doc_sentiment", s.doc_id, plain(s), [s.doc_id]) for s in fresh))
+        derived.upsert(DOC_SENTIMENT, fresh)
     else:  # nothing was known: every record was scored now
-        derived.replace_kind(
-            "doc_sentiment", (Artifact("doc_sentiment", s.doc_id, plain(s), [s.doc_id]) for s in fresh)
-        )
+        derived.replace(DOC_SENTIMENT, fresh)
         derived.put(BUILT, "doc_sentiment_code", {"code": code})
-    derived.replace_kind("relationship", (Artifact("relationship", r.entity_id, plain(r), r.evidence) for r in rel))
+    derived.replace(RELATIONSHIP, rel)
     return {"documents": sum(1 for d in docs if d.id in scores), "scored": len(fresh), "relationships": len(rel)}
 
 
@@ -326,12 +319,9 @@ def build_timeline(twin: Twin, view: str) -> dict[str, int]:
     res = load_resolution(twin, view)
     tl = timeline_mod.build_timeline(docs, res)
     derived = twin.derived(view)
-    derived.replace_kind("event", (Artifact("event", e.doc_id, plain(e), [e.doc_id]) for e in tl.events))
-    derived.replace_kind("series", (Artifact("series", s.series_id, plain(s), s.evidence) for s in tl.series))
-    derived.replace_kind(
-        "life_event",
-        (Artifact("life_event", f"{e.kind}:{e.start.isoformat()}", plain(e), e.evidence) for e in tl.life_events),
-    )
+    derived.replace(EVENT, tl.events)
+    derived.replace(SERIES, tl.series)
+    derived.replace(LIFE_EVENT, tl.life_events)
     dated = sum(1 for d in docs if d.event_time is not None)
     return {
         "dated_documents": dated,

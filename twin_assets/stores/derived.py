@@ -13,15 +13,16 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, fields, is_dataclass
 from datetime import datetime
 from itertools import islice
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from twin_assets.stores.documents import DocumentStore, dumps, loads
 
 BATCH = 1000  # artifacts per executemany
+T = TypeVar("T")
 
 
 def plain(obj: Any) -> Any:
@@ -53,6 +54,28 @@ class Artifact:
     id: str
     data: dict[str, Any]
     evidence: list[str]
+
+
+@dataclass(frozen=True)
+class ArtifactKind(Generic[T]):
+    """One kind of derived artifact: its name in the store, the type it is read as, and both directions between
+    that type and the stored JSON, so a kind's shape is written down once (``twin_assets.artifacts`` lists them).
+
+    ``encode`` defaults to :func:`plain`, which the model steps always used: the stored bytes, and so the
+    artifacts' digests, stay what they were."""
+
+    name: str
+    type: type[T]
+    key: Callable[[T], str]  # the artifact's id
+    evidence: Callable[[T], list[str]]  # the documents it derives from
+    decode: Callable[[dict[str, Any]], T]
+    encode: Callable[[T], dict[str, Any]] = plain
+
+    def to_row(self, item: T) -> Artifact:
+        return Artifact(self.name, self.key(item), self.encode(item), self.evidence(item))
+
+    def from_row(self, data: dict[str, Any]) -> T:
+        return self.decode(data)
 
 
 class DerivedStore:
@@ -238,6 +261,31 @@ class DerivedStore:
         )
         for artifact_id, payload in self.conn.execute(sql, (kind,)):
             yield artifact_id, self._load(payload)
+
+    # ---- typed: one ArtifactKind per kind (twin_assets.artifacts) ----------------------------------
+    def replace(self, kind: ArtifactKind[T], items: Iterable[T]) -> int:
+        """``replace_kind`` for typed items: the complete new set of the kind."""
+        return self.replace_kind(kind.name, (kind.to_row(i) for i in items))
+
+    def upsert(self, kind: ArtifactKind[T], items: Iterable[T]) -> int:
+        """``upsert_many`` for typed items."""
+        return self.upsert_many(kind.name, (kind.to_row(i) for i in items))
+
+    def read(self, kind: ArtifactKind[T], artifact_id: str) -> T | None:
+        data = self.get(kind.name, artifact_id)
+        return kind.from_row(data) if data is not None else None
+
+    def read_many(self, kind: ArtifactKind[T], artifact_ids: list[str]) -> dict[str, T]:
+        """Those of these artifacts that exist, by id."""
+        return {i: kind.from_row(d) for i, d in self.get_many(kind.name, artifact_ids).items()}
+
+    def read_all(
+        self, kind: ArtifactKind[T], *, ordered: bool = True, share: Callable[[Any], Any] | None = None
+    ) -> Iterator[T]:
+        """Every artifact of the kind (see ``iter`` for ``ordered``); ``share`` is applied to each row's parsed
+        data before it is decoded (``Sharer.value``: a view's repeated strings held once)."""
+        for _, data in self.iter(kind.name, ordered=ordered):
+            yield kind.from_row(share(data) if share is not None else data)
 
     def iter_bytes(self, kind: str) -> Iterator[tuple[str, bytes]]:
         """Every artifact of one kind, by id, as the JSON bytes it was written from (opened, not parsed): what a
