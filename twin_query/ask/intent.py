@@ -234,14 +234,17 @@ CATEGORY_TERMS: dict[str, tuple[str, ...]] = {
     "cash": ("geldautomat", "atm", "bargeld", "cash", "ga auszahlung"),
     "fitness": ("gym", "fitness", "boulder", "boulderhalle", "yoga", "sport"),
 }
-CATEGORY_TERMS["travel"] = (
-    *CATEGORY_TERMS["flights"],
-    *CATEGORY_TERMS["hotels"],
-    *CATEGORY_TERMS["trains"],
-    "travel",
-    "reise",
-    "trip",
-)
+CATEGORY_TERMS = {  # one more entry as a new table: no module-level table is edited after it is made
+    **CATEGORY_TERMS,
+    "travel": (
+        *CATEGORY_TERMS["flights"],
+        *CATEGORY_TERMS["hotels"],
+        *CATEGORY_TERMS["trains"],
+        "travel",
+        "reise",
+        "trip",
+    ),
+}
 CATEGORY_WORDS = {
     "travel": "travel",
     "travelling": "travel",
