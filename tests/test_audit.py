@@ -196,7 +196,7 @@ END:VCARD\r
 
 
 def test_blind_index_lookups_hold_no_plaintext(twin, tmp_path):
-    from twin_assets.lifecycle import blind_index
+    from twin_assets.pipeline import blind_index
     from twin_assets.pipeline.documents import build_documents
     from twin_assets.pipeline.inputs import register_input
     from twin_assets.pipeline.sync import sync_source

@@ -16,9 +16,8 @@ from sqlalchemy import func, select
 
 from twin_assets.db.models import ApiToken, HighRead, Input, Lineage, Quarantine, RecordRow, WebhookEvent
 from twin_assets.keys import describe_keys
-from twin_assets.lifecycle import blind_index
 from twin_assets.lifecycle.rotate import fenc_files, file_location, key_usage, read_journal, rotation_history
-from twin_assets.pipeline import suppress
+from twin_assets.pipeline import blind_index, suppress
 from twin_assets.stores import HIGH, LOW, MEDIUM, TIERS
 from twin_assets.stores.vectors import collection_name
 from twin_assets.twin import Twin

@@ -47,8 +47,7 @@ from twin_assets.db.models import (
     WebhookEvent,
 )
 from twin_assets.errors import TwinError
-from twin_assets.lifecycle import blind_index
-from twin_assets.pipeline import suppress
+from twin_assets.pipeline import blind_index, suppress
 from twin_assets.stores import HIGH, LOW, MEDIUM, TIER_RANK, TIERS
 from twin_assets.stores.chroma_client import home_server_dir
 from twin_assets.twin import Twin

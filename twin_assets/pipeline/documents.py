@@ -12,7 +12,7 @@ from sqlalchemy import bindparam, select, update
 from twin_assets.classify import classify
 from twin_assets.db.engine import bulk_writes
 from twin_assets.db.models import RecordRow
-from twin_assets.lifecycle.blind_index import index_documents
+from twin_assets.pipeline.blind_index import index_documents
 from twin_assets.pipeline.lineage import add_lineage_many
 from twin_assets.records import Document, Record
 from twin_assets.stores import MEDIUM, TIERS

@@ -1,6 +1,6 @@
 """The ``blind_index`` table of the MEDIUM store: ``(field, token)`` to document ids.
 
-Tokens are keyed hashes made by :mod:`twin_assets.lifecycle.blind_index`; this table only keeps them,
+Tokens are keyed hashes made by :mod:`twin_assets.pipeline.blind_index`; this table only keeps them,
 beside the documents they point to, under the same SQLCipher key.
 """
 
