@@ -22,6 +22,7 @@ from datetime import timedelta
 
 import numpy as np
 
+from twin_assets.connectors.registry import traits_for
 from twin_assets.insights.base import (
     COMMUNICATION_ANOMALIES,
     CONVERSATION,
@@ -194,8 +195,7 @@ def findings_at(data: InsightData, cutoff_days: float | None = None, history: in
 
 
 def _group_name(thread: str) -> str:
-    source, _, rest = thread.partition(":")
-    return f"{source} group chat" if source == "whatsapp" else f"{source} channel {rest}"
+    return traits_for(thread.partition(":")[0]).conversation_name(thread)
 
 
 def communication_anomalies(data: InsightData) -> list[Insight]:

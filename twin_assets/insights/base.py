@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from twin_assets.connectors.registry import traits_for
 from twin_assets.processing.resolution import Entity, Resolution
 from twin_assets.records import Document
 from twin_assets.stores import LOW, max_tier
@@ -139,11 +140,7 @@ def person_roles(resolution: Resolution, doc_ids: set[str]) -> dict[str, dict[st
 def thread_of(doc: Document) -> str | None:
     meta = doc.meta or {}
     attrs = meta.get("attributes") or {}
-    if doc.source == "whatsapp":
-        return "whatsapp:" + str(attrs.get("chat") or attrs.get("group") or attrs.get("path") or "chat")
-    if attrs.get("channel_id"):
-        return f"{doc.source}:{attrs['channel_id']}"
-    return None
+    return traits_for(doc.source).conversation(doc.source, attrs)
 
 
 _AUTOMATED = re.compile(

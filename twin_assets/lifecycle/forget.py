@@ -35,6 +35,7 @@ from typing import Any
 import networkx as nx
 from sqlalchemy import delete, func, select
 
+from twin_assets.connectors.registry import traits_for
 from twin_assets.db.models import (
     ApiState,
     HighRead,
@@ -162,7 +163,7 @@ def _forget_records(twin: Twin, ids: list[str], report: ForgetReport, *, source:
     ids = list(dict.fromkeys(ids))
     tiers = {r.tier for r in rows if r.tier}
     input_ids = {r.input_id for r in rows if r.input_id}
-    hashes = {r.content_hash for r in rows if r.source == "webhook"}
+    hashes = {r.content_hash for r in rows if traits_for(r.source).from_webhook_events}
     if not ids:
         return
     _secure(twin)
@@ -209,9 +210,10 @@ def _forget_records(twin: Twin, ids: list[str], report: ForgetReport, *, source:
     touched_tiers |= rebuild
     # metadata: webhook events, raw archives, inputs, quarantine, lineage, read log, records
     with twin.session() as s:
-        if hashes or source == "webhook":
+        every_event = source is not None and traits_for(source).from_webhook_events
+        if hashes or every_event:
             for ev in s.scalars(select(WebhookEvent)):
-                if source == "webhook" or _webhook_hash(twin, ev) in hashes:
+                if every_event or _webhook_hash(twin, ev) in hashes:
                     s.delete(ev)
                     report.add("webhook_events", 1)
         for chunk in _chunks(ids):

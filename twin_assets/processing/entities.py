@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypedDict
 
+from twin_assets.connectors.base import MAIL, NOTES
+from twin_assets.connectors.registry import traits_for
 from twin_assets.processing.names import fold, normalise_email, normalise_phone, parse_name
 from twin_assets.processing.text import CleanText
 from twin_assets.records import Document
@@ -194,6 +196,7 @@ def _strs(value: Any) -> list[str]:
 def extract(doc: Document, norm: CleanText | None = None, options: ExtractOptions | None = None) -> list[Mention]:
     """Mentions from the structured fields of one document (and the sign-off name, when ``norm`` has one)."""
     opts = options or ExtractOptions()
+    traits = traits_for(doc.source)
     meta = doc.meta or {}
     attrs = meta.get("attributes") or {}
     if attrs.get("system"):
@@ -229,9 +232,8 @@ def extract(doc: Document, norm: CleanText | None = None, options: ExtractOption
             continue
         if not (name or email or phone or handle):
             continue
-        handles = (f"{doc.source}:{handle}",) if handle and doc.source in ("slack", "telegram") else ()
-        if handle and doc.source == "slack" and not email and not str(handle).startswith(("U", "W")):
-            handles = ()  # a bot id is no person
+        handle_key = traits.handle_key(handle, has_address=bool(email))
+        handles = (handle_key,) if handle_key else ()
         kind = PERSON
         if (role == "from" and bulk) or _looks_like_org(name, email):
             kind = ORG
@@ -239,13 +241,7 @@ def extract(doc: Document, norm: CleanText | None = None, options: ExtractOption
             role = role or "party"
         if name and handles and not email and " " not in name and name == name.lower():
             name = None  # "thomaseriksen" is the Slack display handle, the id already says who
-        context = {
-            "email": "e-mail header",
-            "calendar": "calendar invitation",
-            "slack": "Slack profile",
-            "whatsapp": "chat author name",
-            "telegram": "chat author name",
-        }.get(doc.source, doc.source)
+        context = traits.party_context or doc.source
         out.append(
             Mention(
                 kind=kind,
@@ -258,7 +254,7 @@ def extract(doc: Document, norm: CleanText | None = None, options: ExtractOption
                 **base,
             )
         )
-    if doc.source == "notes" or doc.kind == "note":
+    if traits.medium == NOTES or doc.kind == "note":
         out.extend(_note(doc, attrs, meta, opts, base))
     location = attrs.get("location")
     if (
@@ -268,7 +264,7 @@ def extract(doc: Document, norm: CleanText | None = None, options: ExtractOption
         and not _MEETING_PLACEHOLDER.match(location.strip())
     ):
         out.append(Mention(kind=PLACE, role="location", name=location.strip(), context="event location", **base))
-    if norm is not None and norm.signer and (doc.kind == "message" or doc.source == "email"):
+    if norm is not None and norm.signer and (doc.kind == "message" or traits.medium == MAIL):
         s, e = norm.signer
         signer = doc.body[s:e].strip()
         if signer and sender:

@@ -27,6 +27,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from twin_assets.connectors.registry import traits_for
 from twin_assets.processing.entities import (
     NAMED,
     ORG,
@@ -145,7 +146,6 @@ _KINSHIP = frozenset(
         "uncle",
     ]
 )
-_MESSAGING = frozenset({"email", "slack", "whatsapp", "telegram", "calendar"})
 
 
 @dataclass
@@ -343,7 +343,10 @@ class _Resolver:
             cl.tiers.add(m.tier)
             if m.thread_id:
                 cl.threads.add(f"{m.source}:{m.thread_id}")
-            if m.role in ("from", "to", "cc", "bcc", "attendee", "organizer", "author") and m.source in _MESSAGING:
+            if (
+                m.role in ("from", "to", "cc", "bcc", "attendee", "organizer", "author")
+                and traits_for(m.source).correspondence
+            ):
                 cl.party_docs.add(m.doc_id)
             if m.name:
                 weight = 3 if m.role in ("contact", "note") else 1
@@ -403,7 +406,9 @@ class _Resolver:
         return {k for k in cl.keys if k.startswith(prefix)}
 
     def _conflict(self, a: _Cluster, b: _Cluster) -> bool:
-        for prefix in ("uid:", "handle:slack:", "handle:telegram:"):
+        # Two different contact cards, or two different user ids in one chat system, are two people.
+        namespaces = {":".join(k.split(":", 2)[:2]) + ":" for k in a.keys if k.startswith("handle:")}
+        for prefix in ("uid:", *sorted(namespaces)):
             ia, ib = self._ids(a, prefix), self._ids(b, prefix)
             if ia and ib and not ia & ib:
                 return True
@@ -584,7 +589,7 @@ class _Resolver:
                 cl.tiers.add(m.tier)
                 if m.role not in ("wikilink", "tag", "merchant"):
                     cl.names[m.name] += 1
-                if m.role in ("from", "author") and m.source in _MESSAGING:
+                if m.role in ("from", "author") and traits_for(m.source).correspondence:
                     cl.party_docs.add(m.doc_id)
                 if reason and not any(mg.alias == m.name for mg in cl.merges):
                     cl.merges.append(Merge(alias=m.name, reason=reason, evidence=[m.doc_id]))
@@ -610,7 +615,7 @@ class _Resolver:
             cl.names[m.name] += 1
             cl.docs.add(m.doc_id)
             cl.tiers.add(m.tier)
-            if m.role in ("from", "author") and m.source in _MESSAGING:
+            if m.role in ("from", "author") and traits_for(m.source).correspondence:
                 cl.party_docs.add(m.doc_id)
             self.mention_key[i] = key
             self.mention_conf[i] = 0.5

@@ -17,6 +17,8 @@ from typing import Any
 
 import networkx as nx
 
+from twin_assets.connectors.base import MAIL
+from twin_assets.connectors.registry import traits_for
 from twin_assets.processing.names import fold
 from twin_assets.records import Document
 from twin_assets.twin import Twin
@@ -293,7 +295,9 @@ def do_aggregate(twin: Twin, tiers: tuple[str, ...], vd: views.ViewData, found: 
     evs = views.events_in(twin, vd, since, until)
     kind = it.count_kind or "transaction"
     if kind == "message":
-        evs = [e for e in evs if e.get("kind") in ("message", "chat_message") or (e.get("source") == "email")]
+        evs = [
+            e for e in evs if e.get("kind") in ("message", "chat_message") or traits_for(e.get("source")).medium == MAIL
+        ]
     else:
         evs = [e for e in evs if e.get("kind") == kind]
     entity = it.entities[0] if it.entities else None
