@@ -61,6 +61,9 @@ def test_every_kind_of_change_moves_the_fingerprint_of_the_views_that_read_it(tw
     suppress.add(twin, ["0" * 64])  # forgetting an entity changes every view's entities
     assert _fp(twin, LOW) != deleted
     assert _fp(twin, LOW) == _fp(twin, LOW), "the fingerprint is stable while nothing changes"
+    marked = {v: _fp(twin, v) for v in TIERS}
+    freshness.mark_stale(twin, MEDIUM)
+    assert _fp(twin, LOW) == marked[LOW] and _fp(twin, MEDIUM) != marked[MEDIUM] and _fp(twin, HIGH) != marked[HIGH]
     assert twin.store(HIGH).generation() > 0
 
 
@@ -75,11 +78,7 @@ def test_code_changes_are_part_of_the_fingerprint(twin, monkeypatch):
 
 
 def _rows(twin, view: str) -> list[tuple[int, str, str]]:
-    return (
-        twin.store(view)
-        .conn.execute("SELECT rowid, kind, id FROM artifacts WHERE kind != ? ORDER BY kind, id", (freshness.BUILT,))
-        .fetchall()
-    )
+    return twin.store(view).conn.execute("SELECT rowid, kind, id FROM artifacts ORDER BY kind, id").fetchall()
 
 
 def _unchanged_flags(settings, partition: str) -> dict[str, bool]:
@@ -105,6 +104,24 @@ def _unchanged_flags(settings, partition: str) -> dict[str, bool]:
             ).records
             flags[name] = records[0].asset_materialization.metadata["unchanged"].value
     return flags
+
+
+def _versions(settings, partition: str) -> dict[str, tuple[str, str]]:
+    """(code version, data version) that Dagster recorded with each model asset's latest materialization."""
+    from dagster import AssetKey, AssetRecordsFilter, DagsterInstance
+
+    from twin_assets.run import use_dagster_home
+
+    use_dagster_home(settings)
+    with DagsterInstance.get() as instance:
+        out = {}
+        for name in ("text", "entities", "topics", "insights"):
+            (record,) = instance.fetch_materializations(
+                AssetRecordsFilter(asset_key=AssetKey(name), asset_partitions=[partition]), limit=1
+            ).records
+            tags = record.asset_materialization.tags
+            out[name] = (tags["dagster/code_version"], tags["dagster/data_version"])
+    return out
 
 
 def _checked_views(run_ids: list[str]) -> dict[str, set[str]]:
@@ -139,20 +156,30 @@ def test_a_high_only_arrival_rebuilds_only_the_high_view(twin, home):
     )
     built = {v: _rows(twin, v) for v in TIERS}
     assert all(built.values())
+    versions = {v: _versions(home, v) for v in TIERS}
+    assert {code for view in versions.values() for code, _ in view.values()} == {freshness.code_version()}
+    assert versions[LOW]["entities"][1] == _fp(twin, LOW), "the data version is the fingerprint of what it read"
 
     twin.store(HIGH).put_many(_rent(HIGH, range(7, 9), -2600.0, prefix="later"))
     assert materialize(home, MODEL).success
     for view in (LOW, MEDIUM):
         assert all(_unchanged_flags(home, view).values()), view
         assert _rows(twin, view) == built[view], f"the {view} view was rewritten"
+        assert _versions(home, view) == versions[view]
     high = _unchanged_flags(home, HIGH)
     assert not high["entities"] and not high["insights"] and not high["text"]
     assert _rows(twin, HIGH) != built[HIGH]
+    assert _versions(home, HIGH)["entities"][1] != versions[HIGH]["entities"][1]
+
+    freshness.mark_stale(twin, MEDIUM)  # what forget does: the view and every view reading MEDIUM rebuild
+    assert materialize(home, MODEL).success
+    assert all(_unchanged_flags(home, LOW).values())
+    assert not any(_unchanged_flags(home, MEDIUM).values()) and not _unchanged_flags(home, HIGH)["entities"]
 
 
 def test_the_view_cache_serves_a_view_until_it_changes(twin):
-    from twin_assets.pipeline.run_cache import caching
     from twin_assets.pipeline import model
+    from twin_assets.pipeline.run_cache import caching
 
     twin.store(LOW).put_many(_rent(LOW, range(1, 3), -400.0))
     with caching(twin) as cache:
@@ -171,8 +198,8 @@ def test_the_view_cache_serves_a_view_until_it_changes(twin):
 
 
 def test_the_view_cache_releases_what_no_later_step_reads(twin):
-    from twin_assets.pipeline.run_cache import caching
     from twin_assets.pipeline import model
+    from twin_assets.pipeline.run_cache import caching
 
     twin.store(LOW).put_many(_rent(LOW, range(1, 3), -400.0))
     with caching(twin):

@@ -6,6 +6,7 @@ from twin_assets.defs.partitions import tier_partitions
 from twin_assets.defs.processing import entities, run_model_step, sentiment
 from twin_assets.defs.resources import TwinResource, content_safe
 from twin_assets.insights.store import build_insights
+from twin_assets.pipeline import freshness
 
 
 @asset(
@@ -13,6 +14,7 @@ from twin_assets.insights.store import build_insights
     deps=[entities, sentiment],
     partitions_def=tier_partitions,
     automation_condition=AutomationCondition.eager(),
+    code_version=freshness.code_version(),
     pool="twin_writer",
     kinds={"scikitlearn"},
     description="Predictions that explain themselves: next contacts (7/30 days), relationship health, upcoming "
@@ -23,4 +25,4 @@ from twin_assets.insights.store import build_insights
 )
 @content_safe
 def insights(context: AssetExecutionContext, twin: TwinResource) -> MaterializeResult:
-    return run_model_step(twin, build_insights, context.partition_key)
+    return run_model_step(context, twin, build_insights)

@@ -8,11 +8,13 @@ from dagster import (
     AssetDep,
     AssetExecutionContext,
     AutomationCondition,
+    DataVersion,
     MaterializeResult,
     StaticPartitionMapping,
     asset,
     asset_check,
 )
+from dagster._core.definitions.data_version import DATA_VERSION_TAG  # where MaterializeResult puts its version
 
 from twin_assets.defs.index import documents, embeddings
 from twin_assets.defs.partitions import tier_partitions
@@ -28,21 +30,41 @@ VIEW_READS = StaticPartitionMapping({t.value: [v.value for v in Tier if t.readab
 
 
 def run_model_step(
-    twin: TwinResource, fn: Callable[[Twin, str], dict[str, int]], view: str, *, own_tier_only: bool = False
+    context: AssetExecutionContext,
+    twin: TwinResource,
+    fn: Callable[[Twin, str], dict[str, int]],
+    *,
+    own_tier_only: bool = False,
 ) -> MaterializeResult:
-    """Build one model asset for a view, unless nothing it reads changed since it was last built."""
+    """Build one model asset for the run's view, unless the data version it would have (the fingerprint of what
+    it reads and of the model's code) is the one its last materialization recorded."""
+    view = context.partition_key
     with twin.open() as t:
-        inputs = freshness.fingerprint(t, (view,) if own_tier_only else model.view_tiers(view))
-        if freshness.is_current(t, view, fn.__name__, inputs):
+        version = DataVersion(freshness.fingerprint(t, (view,) if own_tier_only else model.view_tiers(view)))
+        if _last_data_version(context) == version:
             model.step_done(t, view, fn.__name__)
-            return MaterializeResult(metadata={"unchanged": True})
+            return MaterializeResult(metadata={"unchanged": True}, data_version=version)
         counts = fn(t, view)
-        freshness.mark_built(t, view, fn.__name__, inputs)
         model.step_done(t, view, fn.__name__)
-    return MaterializeResult(metadata={**counts, "unchanged": False})
+    return MaterializeResult(metadata={**counts, "unchanged": False}, data_version=version)
 
 
-COMMON = {"partitions_def": tier_partitions, "automation_condition": AutomationCondition.eager(), "pool": "twin_writer"}
+def _last_data_version(context: AssetExecutionContext) -> DataVersion | None:
+    """The data version of this asset partition's latest materialization, from Dagster's event log."""
+    record = context.instance.get_latest_data_version_record(
+        context.asset_key, is_source=False, partition_key=context.partition_key
+    )
+    value = record.asset_materialization.tags.get(DATA_VERSION_TAG) if record and record.asset_materialization else None
+    return DataVersion(value) if value else None
+
+
+COMMON = {
+    "partitions_def": tier_partitions,
+    "automation_condition": AutomationCondition.eager(),
+    "pool": "twin_writer",
+    # Dagster shows a view stale when the model's code changed since it was built (see pipeline.freshness).
+    "code_version": freshness.code_version(),
+}
 
 
 @asset(
@@ -55,7 +77,7 @@ COMMON = {"partitions_def": tier_partitions, "automation_condition": AutomationC
 )
 @content_safe
 def text(context: AssetExecutionContext, twin: TwinResource) -> MaterializeResult:
-    return run_model_step(twin, model.build_text, context.partition_key, own_tier_only=True)
+    return run_model_step(context, twin, model.build_text, own_tier_only=True)
 
 
 @asset(
@@ -69,7 +91,7 @@ def text(context: AssetExecutionContext, twin: TwinResource) -> MaterializeResul
 )
 @content_safe
 def entities(context: AssetExecutionContext, twin: TwinResource) -> MaterializeResult:
-    return run_model_step(twin, model.build_entities, context.partition_key)
+    return run_model_step(context, twin, model.build_entities)
 
 
 @asset(
@@ -81,7 +103,7 @@ def entities(context: AssetExecutionContext, twin: TwinResource) -> MaterializeR
 )
 @content_safe
 def sentiment(context: AssetExecutionContext, twin: TwinResource) -> MaterializeResult:
-    return run_model_step(twin, model.build_sentiment, context.partition_key)
+    return run_model_step(context, twin, model.build_sentiment)
 
 
 @asset(
@@ -94,7 +116,7 @@ def sentiment(context: AssetExecutionContext, twin: TwinResource) -> Materialize
 )
 @content_safe
 def timeline(context: AssetExecutionContext, twin: TwinResource) -> MaterializeResult:
-    return run_model_step(twin, model.build_timeline, context.partition_key)
+    return run_model_step(context, twin, model.build_timeline)
 
 
 @asset(
@@ -106,7 +128,7 @@ def timeline(context: AssetExecutionContext, twin: TwinResource) -> MaterializeR
 )
 @content_safe
 def topics(context: AssetExecutionContext, twin: TwinResource) -> MaterializeResult:
-    return run_model_step(twin, model.build_topics, context.partition_key)
+    return run_model_step(context, twin, model.build_topics)
 
 
 @asset(
@@ -119,7 +141,7 @@ def topics(context: AssetExecutionContext, twin: TwinResource) -> MaterializeRes
 )
 @content_safe
 def knowledge_graph(context: AssetExecutionContext, twin: TwinResource) -> MaterializeResult:
-    return run_model_step(twin, model.build_graph, context.partition_key)
+    return run_model_step(context, twin, model.build_graph)
 
 
 @asset(
@@ -131,7 +153,7 @@ def knowledge_graph(context: AssetExecutionContext, twin: TwinResource) -> Mater
 )
 @content_safe
 def graph_metrics(context: AssetExecutionContext, twin: TwinResource) -> MaterializeResult:
-    return run_model_step(twin, model.build_graph_metrics, context.partition_key)
+    return run_model_step(context, twin, model.build_graph_metrics)
 
 
 def _check_views(
@@ -144,6 +166,16 @@ def _check_views(
         outcomes = {v: fn(t, v) for v in views if t.derived(v).count("resolution")}
     metadata = {f"{v.lower()}_{k}": n for v, o in outcomes.items() for k, n in o.counts.items()}
     return AssetCheckResult(passed=all(o.passed for o in outcomes.values()), metadata=metadata)
+
+
+@asset_check(
+    asset=entities,
+    blocking=True,
+    description="Nothing in the view derives from a record above its tier (derived data inherits the highest tier "
+    "of its evidence). Blocking: when it fails, nothing downstream of entities is built from the view in that run.",
+)
+def no_evidence_above_view(context: AssetCheckExecutionContext, twin: TwinResource) -> AssetCheckResult:
+    return _check_views(context, twin, checks.evidence_above_view)
 
 
 @asset_check(asset=entities, description="Every mention points at a stored record and a stored entity.")
@@ -162,4 +194,4 @@ def every_dated_record_on_timeline(context: AssetCheckExecutionContext, twin: Tw
 
 
 processing_assets = [text, entities, sentiment, timeline, topics, knowledge_graph, graph_metrics]
-processing_checks = [no_orphan_mentions, no_cross_person_merge, every_dated_record_on_timeline]
+processing_checks = [no_evidence_above_view, no_orphan_mentions, no_cross_person_merge, every_dated_record_on_timeline]

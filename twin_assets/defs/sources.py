@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dagster import AssetsDefinition, MaterializeResult, asset
+from datetime import timedelta
+
+from dagster import AssetsDefinition, FreshnessPolicy, MaterializeResult, asset
 
 from twin_assets.connectors.registry import connectors
 from twin_assets.defs.resources import TwinResource, content_safe
@@ -60,6 +62,9 @@ def webhooks_source(twin: TwinResource) -> MaterializeResult:
     "(cursor with look-back; OAuth2 tokens kept encrypted).",
     kinds={"python"},
     pool="twin_writer",
+    # Pulled hourly by api_sync_schedule: two missed pulls warn, three fail, so the UI shows when the daemon (or
+    # its schedule) stopped. File sources have no such cadence (they arrive when the user drops an export).
+    freshness_policy=FreshnessPolicy.time_window(fail_window=timedelta(hours=3), warn_window=timedelta(hours=2)),
 )
 @content_safe
 def api_source(twin: TwinResource) -> MaterializeResult:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from twin_assets.pipeline.model import load_resolution, view_documents
 from twin_assets.processing.timeline import belongs_on_timeline
+from twin_assets.tiers import Tier
 from twin_assets.twin import Twin
 
 DEMO_TRUTH = "demo_truth.fenc"
@@ -24,6 +25,15 @@ def orphan_mentions(twin: Twin, view: str) -> CheckOutcome:
     entities = {e.id for e in res.entities}
     orphans = sum(1 for m in res.mentions if m.doc_id not in docs or m.entity_id not in entities)
     return CheckOutcome(orphans == 0, {"mentions": len(res.mentions), "orphans": orphans})
+
+
+def evidence_above_view(twin: Twin, view: str) -> CheckOutcome:
+    """No artifact of the view has evidence in a tier the view may not read (invariant 2: derived data inherits
+    the highest tier of its evidence, so a LOW artifact built from a HIGH record would leak it to LOW readers)."""
+    above = [tier for tier in Tier if not tier.readable_by(view)]
+    derived = twin.derived(view)
+    leaked = {key for tier in above for key in derived.derived_from(twin.store(tier).ids())}
+    return CheckOutcome(not leaked, {"tiers_above": len(above), "artifacts_above": len(leaked)})
 
 
 def timeline_coverage(twin: Twin, view: str) -> CheckOutcome:

@@ -1,10 +1,13 @@
-"""Skip rebuilding a model asset whose inputs have not changed since it was built.
+"""What a model asset's result depends on, as two opaque values Dagster records with each materialization.
 
 Every model asset of a tier view is a deterministic function of the documents (and vectors) of the view's
 tiers, the list of suppressed entities and the model's code: ``insights`` too, since its "now" is the day
-after the latest record. So the fingerprint of those inputs, stored beside the asset's results when it is
-built, says whether a rebuild would change anything. A HIGH-only drop then leaves the LOW and MEDIUM views
-alone, which also stops a LOW reader from seeing, by when its view changes, that HIGH data arrived.
+after the latest record. :func:`code_version` (a hash of the model's code) is each model asset's Dagster
+``code_version``; :func:`fingerprint` (a hash of that and of counters of what the view reads) is the
+``DataVersion`` it materializes with. An asset whose current fingerprint equals the data version of its last
+materialization would rebuild the same thing, so it is skipped (``defs/processing.py``). A HIGH-only drop then
+leaves the LOW and MEDIUM views alone, which also stops a LOW reader from seeing, by when its view changes, that
+HIGH data arrived. Both values are hashes of code, counters and keyed hashes: nothing private.
 """
 
 from __future__ import annotations
@@ -19,7 +22,10 @@ from twin_assets.twin import Twin
 _PACKAGE = Path(__file__).resolve().parents[1]
 # The code a model asset's result depends on; any change to it rebuilds every view once.
 MODEL_CODE = ("processing", "insights", "pipeline/model.py", "pipeline/suppress.py", "stores/documents.py")
-BUILT = "built"  # derived artifact kind: asset name -> fingerprint of what it read
+STALE = "stale"  # derived artifact kind: a counter that :func:`mark_stale` moves
+# Derived artifact kind: the code version incremental steps (text, per-record sentiment) computed their stored
+# per-record results with, so a code change recomputes them all.
+BUILT = "built"
 
 
 @functools.lru_cache(maxsize=1)
@@ -35,21 +41,17 @@ def code_version() -> str:
 def fingerprint(twin: Twin, tiers: tuple[str, ...]) -> str:
     """What a build over ``tiers`` reads, as one opaque value (counters and hashes only, no content)."""
     parts = [code_version()]
-    parts += [f"{tier}:{twin.store(tier).generation()}" for tier in tiers]
+    parts += [f"{tier}:{twin.store(tier).generation()}:{_stale_marks(twin, tier)}" for tier in tiers]
     parts.append(hashlib.sha256("\n".join(sorted(suppress.load(twin))).encode()).hexdigest())
     return hashlib.sha256("|".join(parts).encode()).hexdigest()
 
 
-def is_current(twin: Twin, view: str, asset: str, value: str) -> bool:
-    built = twin.derived(view).get(BUILT, asset)
-    return bool(built) and built.get("inputs") == value
+def _stale_marks(twin: Twin, tier: str) -> int:
+    mark = twin.derived(tier).get(STALE, "marks")
+    return int(mark["n"]) if mark else 0
 
 
 def mark_stale(twin: Twin, view: str) -> None:
-    """Make the next materialization of the view's assets rebuild them, whatever their inputs say."""
-    derived = twin.derived(view)
-    derived.delete({(BUILT, asset) for asset in derived.ids(BUILT)})
-
-
-def mark_built(twin: Twin, view: str, asset: str, value: str) -> None:
-    twin.derived(view).put(BUILT, asset, {"inputs": value})
+    """Make the next materialization of the view's assets (and of every view that reads its tier) rebuild
+    them, whatever else their inputs say: the view's fingerprint moves."""
+    twin.derived(view).put(STALE, "marks", {"n": _stale_marks(twin, view) + 1})
