@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 
@@ -17,7 +18,6 @@ from twin_assets.db.engine import get_engine, session_scope
 from twin_assets.errors import KeyFileError
 from twin_assets.home import require_home
 from twin_assets.keys import Keyring, load_keyring, set_store_key_id, store_key_ids
-from twin_assets.pipeline.run_cache import RunCache
 from twin_assets.settings import TwinSettings, get_settings
 from twin_assets.stores import HIGH, LOW, MEDIUM, TIERS
 from twin_assets.stores.chroma_client import open_chroma
@@ -25,6 +25,9 @@ from twin_assets.stores.derived import DerivedStore
 from twin_assets.stores.documents import DocumentStore
 from twin_assets.stores.graph import GraphSnapshots
 from twin_assets.stores.vectors import ChromaVectors, vectors_for
+
+if TYPE_CHECKING:  # a handle only carries the run's cache; the pipeline, which fills it, sits above the handle
+    from twin_assets.pipeline.run_cache import RunCache
 
 STORE_FILES = {HIGH: "high.sqlcipher", MEDIUM: "medium.sqlcipher", LOW: "low.sqlite"}
 
