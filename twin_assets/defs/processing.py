@@ -1,6 +1,7 @@
 """The model of a life, one partition per tier view (see twin_assets.pipeline.model)."""
 
 from collections.abc import Callable
+from typing import Any
 
 from dagster import (
     AssetCheckExecutionContext,
@@ -58,7 +59,7 @@ def _last_data_version(context: AssetExecutionContext) -> DataVersion | None:
     return DataVersion(value) if value else None
 
 
-COMMON = {
+COMMON: dict[str, Any] = {  # keyword arguments of @asset, of several types
     "partitions_def": tier_partitions,
     "automation_condition": AutomationCondition.eager(),
     "pool": "twin_writer",
