@@ -14,7 +14,13 @@ from typer.testing import CliRunner
 
 from tests.conftest import REPO
 from twin_assets.errors import ConfigError
-from twin_assets.settings import TwinSettings, fields_by_variable, get_settings, invalid_settings_message
+from twin_assets.settings import (
+    ParseSettings,
+    TwinSettings,
+    fields_by_variable,
+    get_settings,
+    invalid_settings_message,
+)
 from twin_assets.settings_doc import default_text, rows
 from twin_query import cli
 
@@ -65,6 +71,14 @@ def test_a_secret_is_never_echoed():
         TwinSettings.model_validate({"keys": {"TWIN_MASTER_KEY": 1234567890}})
     message = invalid_settings_message(exc.value)
     assert message.startswith("TWIN_MASTER_KEY=(hidden) ") and "1234567890" not in message
+
+
+def test_a_password_in_a_url_is_never_echoed(monkeypatch):
+    monkeypatch.setenv("TWIN_DATABASE_URL", "postgresql://bob:hunter2@db:port/twin")
+    with pytest.raises(ConfigError) as exc:
+        get_settings()
+    assert str(exc.value).startswith("TWIN_DATABASE_URL='postgresql://***@db:port/twin' is not a database URL")
+    assert "hunter2" not in str(exc.value)
 
 
 def test_a_cross_field_rule_names_both_variables(monkeypatch):
@@ -159,4 +173,4 @@ def test_the_cli_check_runs_before_any_command(monkeypatch):
 
 
 def get_settings_home() -> Path:
-    return TwinSettings(parse={"workers": 0}).home_path
+    return TwinSettings(parse=ParseSettings(workers=0)).home_path

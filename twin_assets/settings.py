@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import Annotated, Any, Literal, NoReturn, get_args
+from typing import Annotated, Any, Literal, get_args
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -29,6 +30,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    FiniteFloat,
     JsonValue,
     SecretStr,
     ValidationError,
@@ -95,7 +97,19 @@ def _column_mapping(value: Any) -> Any:
     return {k: v for k, v in value.items() if v}
 
 
+def _database_url(value: str) -> str:
+    if value:
+        from sqlalchemy.engine import make_url  # only when one is set: the import is not free
+
+        try:
+            make_url(value)
+        except Exception:  # sqlalchemy raises ArgumentError, or ValueError for a bad port
+            raise ValueError("is not a database URL (e.g. postgresql+psycopg2://user@host/db)") from None
+    return value
+
+
 HttpUrl = Annotated[str, AfterValidator(_http_url)]
+DatabaseUrl = Annotated[str, AfterValidator(_database_url)]
 Zone = Annotated[str, BeforeValidator(_strip), AfterValidator(_zone)]
 Moment = Annotated[datetime | None, BeforeValidator(_moment)]
 
@@ -135,7 +149,7 @@ class ChromaSettings(_Group):
         "a Chroma server `http://host:port`; empty: the home's own Chroma server on `TWIN_HOME/stores/chroma`",
         doc_default="empty",
     )
-    idle_seconds: float = _setting(
+    idle_seconds: FiniteFloat = _setting(
         "TWIN_CHROMA_IDLE_SECONDS",
         30.0,
         "the home's own Chroma server stops after this long without a user",
@@ -200,14 +214,14 @@ class ParseSettings(_Group):
 
 
 class ApiSettings(_Group):
-    rate: float = _setting(
+    rate: FiniteFloat = _setting(
         "TWIN_API_RATE",
         20.0,
         "API requests per second per token; `0` turns the limit off",
         ge=0,
         unit="requests per second",
     )
-    burst: float = _setting(
+    burst: FiniteFloat = _setting(
         "TWIN_API_BURST", 60.0, "API requests a token may make at once before the rate applies", ge=1, unit="requests"
     )
     max_body_bytes: int = _setting(
@@ -350,7 +364,7 @@ class TwinSettings(BaseSettings):
         "everything the twin keeps: inbox, stores, keys, `dagster/` (DAGSTER_HOME unless `DAGSTER_HOME` is set)",
         doc_default="`./.twin`",
     )
-    database_url: str = _setting(
+    database_url: DatabaseUrl = _setting(
         "TWIN_DATABASE_URL",
         "",
         "metadata DB; `postgresql+psycopg2://user@host/db` works (install the `postgres` extra)",
@@ -443,12 +457,8 @@ def settings_or_exit() -> TwinSettings:
     try:
         return get_settings()
     except ConfigError as exc:
-        _exit(exc)
-
-
-def _exit(exc: ConfigError) -> NoReturn:
-    sys.stderr.write(f"error: {exc}\n")
-    raise SystemExit(exc.exit_code)
+        sys.stderr.write(f"error: {exc}\n")
+        raise SystemExit(exc.exit_code) from None
 
 
 def current_home() -> Path:
@@ -458,7 +468,7 @@ def current_home() -> Path:
 
 @lru_cache(maxsize=8)
 def _resolved_home(raw: str) -> Path:
-    return Path(raw or ".twin").expanduser().resolve()
+    return (Path(raw) if raw else TwinSettings.model_fields["home"].default).expanduser().resolve()
 
 
 # ---- errors people read -----------------------------------------------------------------------------------------
@@ -475,6 +485,7 @@ _PROBLEMS = {
     "less_than_equal": "is too large",
 }
 _BOUNDS = {"gt": ">", "ge": ">=", "lt": "<", "le": "<="}
+_USERINFO = re.compile(r"//[^/@\s]*@")
 
 
 def invalid_settings_message(exc: ValidationError) -> str:
@@ -489,7 +500,9 @@ def _problem(error: Any) -> str:
     if field is None:  # a rule across fields; its message names the variables
         return message
     variable = str(loc[-1])
-    shown = "(hidden)" if _is_secret(field.annotation) else repr(str(error.get("input", ""))[:60])
+    # Secrets are never shown, nor the password part of a URL (user:password@host).
+    raw = _USERINFO.sub("//***@", str(error.get("input", "")))
+    shown = "(hidden)" if _is_secret(field.annotation) else repr(raw[:60])
     if error.get("type") == "value_error":  # our validators say what is allowed
         return f"{variable}={shown} {message}"
     return f"{variable}={shown} {_PROBLEMS.get(error.get('type'), message.lower())} ({allowed(field)})"
