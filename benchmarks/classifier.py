@@ -39,7 +39,8 @@ from pathlib import Path
 from twin_assets.classifiers import pii, scan_text
 from twin_assets.classify import Classification, classify, contact_details, rules
 from twin_assets.records import ParseIssue, Record
-from twin_assets.stores import HIGH, LOW, MEDIUM, TIER_RANK
+from twin_assets.stores import HIGH, LOW, MEDIUM
+from twin_assets.tiers import Tier
 
 SAMPLES = Path(__file__).resolve().parents[1] / ".." / "shared" / "samples"
 TIERS_ORDER = (HIGH, MEDIUM, LOW)
@@ -81,7 +82,7 @@ def changed_tier(record: Record, c: Classification) -> bool:
     from twin_assets.classify import published, source_default
 
     base = [v for v in published(record)] or list(source_default(record))
-    return TIER_RANK[c.tier] > TIER_RANK[max((v.tier for v in base), key=TIER_RANK.__getitem__)]
+    return Tier.parse(c.tier) > Tier.max_of(*(v.tier for v in base))
 
 
 def detector_names(c: Classification) -> set[str]:
@@ -136,7 +137,7 @@ def run(exports: Path, truth: dict) -> dict:
             print(f"  {item['source']:9} {item['category']:12} {item['expected']:8} {'NOT FOUND':18} {0:>7}")
             continue
         got = Counter(results[j].tier for j in js)
-        worst = min(got, key=TIER_RANK.__getitem__)
+        worst = min(got, key=Tier.parse)
         confusion[(item["expected"], worst)] += 1
         names = sorted(set().union(*(detector_names(results[j]) for j in js)))
         shown = ",".join(f"{t}x{n}" if n > 1 else t for t, n in got.items())

@@ -14,6 +14,7 @@ import pytest
 from twin_assets.pipeline import freshness, suppress
 from twin_assets.records import Document
 from twin_assets.stores import HIGH, LOW, MEDIUM, TIERS
+from twin_assets.tiers import Tier
 
 pytestmark = pytest.mark.timeout(600)
 MODEL = "group:processing or group:graph or group:insights"
@@ -36,9 +37,7 @@ def _rent(tier: str, months: range, amount: float, prefix: str = "rent") -> list
 
 
 def _fp(twin, view: str) -> str:
-    from twin_assets.pipeline.model import view_tiers
-
-    return freshness.fingerprint(twin, view_tiers(view))
+    return freshness.fingerprint(twin, Tier.parse(view).reads())
 
 
 def test_every_kind_of_change_moves_the_fingerprint_of_the_views_that_read_it(twin):

@@ -20,7 +20,8 @@ from twin_assets.insights.base import Logit
 from twin_assets.insights.patterns import Pattern, classify_period
 from twin_assets.processing.resolution import Entity, EntityMention
 from twin_assets.records import Document
-from twin_assets.stores import HIGH, LOW, MEDIUM, TIER_RANK
+from twin_assets.stores import HIGH, LOW, MEDIUM
+from twin_assets.tiers import Tier
 
 runner = CliRunner()
 PUBLIC_KEYS = {"kind", "subject", "statement", "score", "reasoning", "evidence", "tier"}
@@ -270,7 +271,7 @@ def test_every_kind_on_the_demo_with_reasoning_and_evidence(demo, start_api):
         assert 0.0 <= i["score"] <= 1.0
         assert i["reasoning"] and all(isinstance(r, str) and r for r in i["reasoning"])
         assert i["evidence"] and all(e in tiers for e in i["evidence"]), i["kind"]
-        assert TIER_RANK[i["tier"]] >= max(TIER_RANK[tiers[e]] for e in i["evidence"])
+        assert Tier.parse(i["tier"]) == Tier.max_of(i["tier"], *(tiers[e] for e in i["evidence"]))
         if i["kind"] in AHEAD:
             assert i["horizon_days"] >= 1
     contacts = [i for i in items if i["kind"] == "next_contacts"]

@@ -41,13 +41,12 @@ from twin_assets.connectors.base import MAIL, NOTES
 from twin_assets.connectors.registry import traits_for
 from twin_assets.errors import TwinError
 from twin_assets.records import Record
-from twin_assets.stores import HIGH, LOW, MEDIUM, TIER_RANK, TIERS
+from twin_assets.tiers import HIGH, LOW, MEDIUM, TIERS, Tier
 
 __all__ = [
     "HIGH",
     "LOW",
     "MEDIUM",
-    "TIER_RANK",
     "Classification",
     "Rule",
     "Verdict",
@@ -294,7 +293,7 @@ def _capped(reasons: list[str]) -> list[str]:
 
 
 def _top(verdicts: list[Verdict]) -> str:
-    return max((v.tier for v in verdicts), key=TIER_RANK.__getitem__)
+    return Tier.max_of(*(v.tier for v in verdicts))
 
 
 def classify(
@@ -327,7 +326,7 @@ def classify(
         support = [v for v in soft if not v.reason.startswith("source:")] + hard
     else:
         base, head, support = HIGH, ["default:no-rule"], hard  # nothing spoke for the record: private
-    tier = max([base, *(v.tier for v in hard)], key=TIER_RANK.__getitem__)
+    tier = Tier.max_of(base, *(v.tier for v in hard))
     # A LOW verdict that is not forced cannot have decided anything: it only reports a span.
     reasons = head + [v.reason for v in support if v.tier == tier and v.tier != LOW]
     spans = sorted({s for v in verdicts if (s := _span(v)) is not None}, key=lambda s: (s[1], s[2], s[0]))

@@ -14,6 +14,7 @@ from rich.table import Table
 
 from twin_assets.errors import TwinError
 from twin_assets.settings import default_env, get_settings
+from twin_assets.tiers import Scope
 
 app = typer.Typer(
     help="Digital Twin: a private, queryable model of your life built from your own exports.",
@@ -254,7 +255,7 @@ def demo(
 
 @tokens_app.command("create")
 def tokens_create(
-    scopes: Annotated[str, typer.Option(help="Comma-separated: low,medium,high.")] = "low",
+    scopes: Annotated[str, typer.Option(help="Comma-separated: low,medium,high.")] = Scope.LOW.value,
 ) -> None:
     """Create an API token and print it once."""
     from twin_assets.twin import open_twin

@@ -15,6 +15,7 @@ from rich.console import Console
 
 from twin_assets.errors import TwinError
 from twin_assets.settings import TwinSettings, child_env
+from twin_assets.tiers import Scope
 from twin_query.setup import init_home
 
 console = Console()
@@ -113,7 +114,7 @@ def run_demo(settings: TwinSettings, *, seed: int, people: int, years: int, out_
     from twin_query.tokens import create_token
 
     use_dagster_home(settings)
-    token = create_token(open_twin(settings), ["low", "medium", "high"])
+    token = create_token(open_twin(settings), list(Scope))
     with hold_server(settings) as chroma_url:
         env = child_env(
             TWIN_HOME=str(settings.home_path), TWIN_CHROMA_URL=chroma_url, DAGSTER_HOME=str(settings.dagster_home)

@@ -8,8 +8,9 @@ from twin_assets.db.engine import get_engine
 from twin_assets.home import ensure_dirs, write_dagster_yaml
 from twin_assets.keys import create_keys
 from twin_assets.settings import TwinSettings
+from twin_assets.tiers import Scope
 from twin_assets.twin import open_twin
-from twin_query.tokens import SCOPES, create_token, has_tokens
+from twin_query.tokens import create_token, has_tokens
 
 
 @dataclass
@@ -33,7 +34,7 @@ def init_home(settings: TwinSettings) -> InitReport:
         for store in twin.stores():  # creates the tier stores with their keys
             store.count()
         if not has_tokens(twin):
-            report.token = create_token(twin, list(SCOPES))
+            report.token = create_token(twin, list(Scope))
     finally:
         twin.close()
     return report

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Iterable
 
 from sqlalchemy import select
 
 from twin_assets.db.models import ApiToken
-from twin_assets.errors import TwinError
+from twin_assets.tiers import Scope
 from twin_assets.twin import Twin
 
-SCOPES = ("low", "medium", "high")
 PREFIX = "twin_"
 
 
@@ -20,15 +20,12 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def parse_scopes(text: str) -> list[str]:
-    scopes = [s.strip().lower() for s in text.split(",") if s.strip()]
-    bad = [s for s in scopes if s not in SCOPES]
-    if bad or not scopes:
-        raise TwinError(f"unknown scope(s): {', '.join(bad) or '(none given)'}", hint="use low, medium, high")
-    return sorted(set(scopes), key=SCOPES.index)
+def parse_scopes(text: str) -> list[Scope]:
+    """``--scopes low,high``: each scope once, lowest first; an unknown name is a one-line error."""
+    return Scope.parse_list(text)
 
 
-def create_token(twin: Twin, scopes: list[str]) -> str:
+def create_token(twin: Twin, scopes: Iterable[str]) -> str:
     token = PREFIX + secrets.token_urlsafe(32)
     with twin.session() as s:
         s.add(ApiToken(id=secrets.token_hex(8), token_hash=_hash(token), scopes=",".join(scopes)))

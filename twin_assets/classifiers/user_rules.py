@@ -43,7 +43,7 @@ from twin_assets.connectors.registry import traits_for
 from twin_assets.errors import ConfigError
 from twin_assets.records import Record
 from twin_assets.settings import current_home
-from twin_assets.stores import TIERS
+from twin_assets.tiers import TIERS, Tier, UnknownTierError
 
 CONFIG_NAME = "classification.yaml"
 MATCH_FIELDS = ("source", "kind", "sender", "folder", "label", "list_id", "keyword")
@@ -138,9 +138,10 @@ def _parse_rule(raw: Any, index: int, origin: str) -> UserRule:
     for key in raw:
         if key not in RULE_FIELDS:
             raise _error(origin, f"{where}: unknown field {str(key)[:40]!r}", hint=f"allowed: {', '.join(RULE_FIELDS)}")
-    tier = raw.get("tier")
-    if not isinstance(tier, str) or tier.upper() not in TIERS:
-        raise _error(origin, f"{where}: field 'tier' must be one of {', '.join(TIERS)}")
+    try:
+        tier = Tier.parse(raw.get("tier"))
+    except UnknownTierError:
+        raise _error(origin, f"{where}: field 'tier' must be one of {', '.join(TIERS)}") from None
     mode = raw.get("mode", "raise")
     if not isinstance(mode, str) or mode.lower() not in MODES:
         raise _error(origin, f"{where}: field 'mode' must be one of {', '.join(MODES)}")
@@ -161,7 +162,7 @@ def _parse_rule(raw: Any, index: int, origin: str) -> UserRule:
         conditions.append((key, tuple(v.casefold() if key == "keyword" else v.lower() for v in values)))
     # Cheap conditions first: a keyword scan is the only one that reads the whole text.
     conditions.sort(key=lambda c: c[0] == "keyword")
-    return UserRule(index=index, tier=tier.upper(), mode=mode.lower(), match=tuple(conditions))
+    return UserRule(index=index, tier=tier, mode=mode.lower(), match=tuple(conditions))
 
 
 def parse_rules(data: Any, origin: str = "classification rules") -> tuple[UserRule, ...]:

@@ -41,7 +41,7 @@ def run_model_step(
     it reads and of the model's code) is the one its last materialization recorded."""
     view = context.partition_key
     with twin.open() as t:
-        version = DataVersion(freshness.fingerprint(t, (view,) if own_tier_only else model.view_tiers(view)))
+        version = DataVersion(freshness.fingerprint(t, (view,) if own_tier_only else Tier.parse(view).reads()))
         if _last_data_version(context) == version:
             model.step_done(t, view, fn.__name__)
             return MaterializeResult(metadata={"unchanged": True}, data_version=version)

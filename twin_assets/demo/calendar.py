@@ -19,6 +19,7 @@ from twin_assets.demo import text
 from twin_assets.demo.fmt import fold, ics_date, ics_dt, ics_escape, ics_param, month_key, poisson
 from twin_assets.demo.truth import Truth, loc_calendar
 from twin_assets.demo.world import FAMILY, FRIEND, WORK, Person, World
+from twin_assets.tiers import MEDIUM
 
 VTIMEZONES = {
     "Europe/Berlin": (
@@ -340,7 +341,7 @@ class CalendarWriter:
             uid = self.uid()
             description = template.format(c=secret, boss=w.by_role["manager_b"].name)
             self.event(uid=uid, summary=summary, start=start, end=start + timedelta(hours=1), description=description)
-            truth.add_sensitive(loc_calendar(uid), category, "MEDIUM", secret)
+            truth.add_sensitive(loc_calendar(uid), category, MEDIUM, secret)
 
     # --- the day loop ---------------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ from twin_assets.demo import text
 from twin_assets.demo.fmt import TEST_CARDS, make_iban, month_key, poisson
 from twin_assets.demo.truth import Truth, loc_marker, loc_slack
 from twin_assets.demo.world import FAMILY, FRIEND, Person, World
+from twin_assets.tiers import HIGH
 
 BERLIN = ZoneInfo("Europe/Berlin")
 TEAM_ID = "T0HELIO01"
@@ -185,7 +186,7 @@ class SlackWriter:
                 if topic:
                     self.truth.add_sentiment(loc_slack(channel.name, ts), topic, msg["text"], day.isoformat())
                 if "_canary" in msg:
-                    self.truth.add_sensitive(loc_slack(channel.name, ts), "password", "HIGH", msg.pop("_canary"))
+                    self.truth.add_sensitive(loc_slack(channel.name, ts), "password", HIGH, msg.pop("_canary"))
             if messages:
                 messages.sort(key=lambda m: m["ts"])
                 folder = self.root / channel.name
@@ -366,7 +367,7 @@ class WhatsAppWriter:
                     loc_marker("whatsapp", body, "chat/whatsapp.txt"), sentiment, body, day.isoformat()
                 )
             if category and canary:
-                self.truth.add_sensitive(loc_marker("whatsapp", canary, "chat/whatsapp.txt"), category, "HIGH", canary)
+                self.truth.add_sensitive(loc_marker("whatsapp", canary, "chat/whatsapp.txt"), category, HIGH, canary)
 
     def _text(self, person: Person, day: date, conflict: bool) -> tuple[str, str | None]:
         w, rng = self.world, self.rng

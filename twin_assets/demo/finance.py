@@ -17,6 +17,7 @@ from twin_assets.demo import names
 from twin_assets.demo.fmt import latin1_safe, make_iban, poisson
 from twin_assets.demo.truth import Truth, loc_marker, loc_ofx
 from twin_assets.demo.world import FAMILY, FRIEND, World
+from twin_assets.tiers import HIGH
 
 BERLIN = ZoneInfo("Europe/Berlin")
 CSV_HEADER = (
@@ -175,7 +176,7 @@ class FinanceWriter:
         truth.add_sensitive(
             loc_marker("bank_csv", iban_canary, "finance/statement.csv"),
             "iban",
-            "HIGH",
+            HIGH,
             iban_canary,
             iban=iban,
         )
@@ -305,7 +306,7 @@ class FinanceWriter:
                     }
                 elif spec[1] == "FINANZAMT BERLIN":
                     canary = spec[2].rsplit(" ", 1)[1]
-                    self.truth.add_sensitive(loc_ofx(fitid), "ssn-like", "HIGH", canary)
+                    self.truth.add_sensitive(loc_ofx(fitid), "ssn-like", HIGH, canary)
 
     def close(self) -> None:
         end = self.world.end

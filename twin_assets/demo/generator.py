@@ -25,6 +25,7 @@ from twin_assets.demo.mail import DOCTOR, MailWriter, plant
 from twin_assets.demo.notes import NotesWriter
 from twin_assets.demo.truth import Truth
 from twin_assets.demo.world import World, build_world
+from twin_assets.tiers import HIGH
 
 GROUND_TRUTH = "ground_truth.json"
 OWNED = ("mail", "calendar", "contacts", "notes", "finance", "chat", GROUND_TRUTH)
@@ -375,7 +376,7 @@ def _ground_truth(
                 "organisation": DOCTOR["practice"],
                 "email": DOCTOR["email"],
                 "appears_in": [
-                    s["locator"] for s in truth.sensitive if s["category"] == "medical" and s["tier"] == "HIGH"
+                    s["locator"] for s in truth.sensitive if s["category"] == "medical" and s["tier"] == HIGH
                 ],
             }
         ],

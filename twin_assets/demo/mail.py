@@ -28,6 +28,7 @@ from twin_assets.demo.fmt import (
 )
 from twin_assets.demo.truth import Truth, loc_email
 from twin_assets.demo.world import FRIEND, WORK, Person, World
+from twin_assets.tiers import HIGH, LOW, MEDIUM
 
 BERLIN = ZoneInfo("Europe/Berlin")
 DOCTOR = {
@@ -213,7 +214,7 @@ class MailWriter:
                 extra = self.newsletter_extra.pop((index, day), None)
                 mid = self.newsletter(letter, day, extra=extra[0] if extra else "")
                 if extra:
-                    self.truth.add_sensitive(loc_email(mid), "published", "LOW", extra[1])
+                    self.truth.add_sensitive(loc_email(mid), "published", LOW, extra[1])
         if day.day == 3:
             self.phone_bill(day)
         for trip in w.trips:
@@ -503,7 +504,7 @@ def plant(writer: MailWriter) -> None:
             f"{token(rng, 10)}\n\nThey rotate at the end of the month."
         ],
     )
-    truth.add_sensitive(loc_email(ids[0]), "api_key", "HIGH", secret)
+    truth.add_sensitive(loc_email(ids[0]), "api_key", HIGH, secret)
 
     # HIGH password: the partner sends the holiday flat's door code and wifi password.
     day = w.start + timedelta(days=75)
@@ -518,7 +519,7 @@ def plant(writer: MailWriter) -> None:
             f"{rng.randint(1000, 9999)}. Delete this after you saved it!"
         ],
     )
-    truth.add_sensitive(loc_email(ids[0]), "password", "HIGH", secret)
+    truth.add_sensitive(loc_email(ids[0]), "password", HIGH, secret)
 
     # HIGH ssn-like: mother sends the tax ID for the tax return.
     day = w.start + timedelta(days=130)
@@ -535,7 +536,7 @@ def plant(writer: MailWriter) -> None:
         ],
         raw=True,
     )
-    truth.add_sensitive(loc_email(ids[0]), "ssn-like", "HIGH", secret)
+    truth.add_sensitive(loc_email(ids[0]), "ssn-like", HIGH, secret)
 
     # HIGH medical: lab results from the GP, whose name appears only in HIGH items.
     day = w.start + timedelta(days=int(w.span_days() * 0.45))
@@ -555,7 +556,7 @@ def plant(writer: MailWriter) -> None:
             plain=body,
         )
     )
-    truth.add_sensitive(loc_email(mid), "medical", "HIGH", secret)
+    truth.add_sensitive(loc_email(mid), "medical", HIGH, secret)
 
     # MEDIUM salary: the offer letter from the new employer.
     day = _weekday(w.job_change - timedelta(days=40))
@@ -578,7 +579,7 @@ def plant(writer: MailWriter) -> None:
             qp_html=False,
         )
     )
-    truth.add_sensitive(loc_email(mid), "salary", "MEDIUM", secret)
+    truth.add_sensitive(loc_email(mid), "salary", MEDIUM, secret)
     truth.patterns["job_change"]["offer_message_id"] = mid
 
     # Farewell at the old job, congratulations from friends: planted positive sentiment.

@@ -13,6 +13,7 @@ from collections import defaultdict
 from typing import Any
 
 from twin_assets.demo.fmt import canary
+from twin_assets.tiers import LOW
 
 MAX_TOPIC_LOCATORS = 40
 
@@ -76,7 +77,7 @@ class Truth:
             "canary": token,
             **extra,
         }
-        (self.low_canaries if tier == "LOW" else self.sensitive).append(item)
+        (self.low_canaries if tier == LOW else self.sensitive).append(item)
 
     def add_sentiment(self, locator: dict, expected: str, text: str, date: str) -> None:
         self.sentiment.append({"locator": locator, "expected": expected, "date": date, "text": text})

@@ -23,7 +23,7 @@ import numpy as np
 from twin_assets.connectors.registry import traits_for
 from twin_assets.processing.resolution import Entity, Resolution
 from twin_assets.records import Document
-from twin_assets.stores import LOW, max_tier
+from twin_assets.tiers import Tier
 
 NEXT_CONTACTS = "next_contacts"
 RELATIONSHIP_HEALTH = "relationship_health"
@@ -109,9 +109,8 @@ def ts(t: datetime) -> float:
     return t.timestamp() / DAY  # days since the epoch
 
 
-def tier_of(tiers: Iterable[str]) -> str:
-    tiers = list(tiers)
-    return max_tier(*tiers) if tiers else LOW
+def tier_of(tiers: Iterable[str]) -> Tier:
+    return Tier.max_of(*tiers)
 
 
 # ---- interactions ----------------------------------------------------------------------------------

@@ -37,6 +37,7 @@ from twin_assets.insights.data import InsightData
 from twin_assets.insights.patterns import Pattern, amount_of, merchant_key, merchant_of, payment_patterns
 from twin_assets.processing.names import fold
 from twin_assets.records import Document
+from twin_assets.tiers import Tier
 
 OWN_TRANSFER = "own transfers"
 CATEGORIES: list[tuple[str, str]] = [
@@ -243,7 +244,7 @@ def anomalies(
                 label,
                 len(pool),
                 percentile,
-                sorted({index.items[i].doc.tier for i in pool}),
+                sorted({index.items[i].doc.tier for i in pool}, key=Tier.parse),
             )
         )
     out.sort(key=lambda a: -a.z)

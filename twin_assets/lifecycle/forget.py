@@ -49,8 +49,9 @@ from twin_assets.db.models import (
 )
 from twin_assets.errors import TwinError
 from twin_assets.pipeline import blind_index, suppress
-from twin_assets.stores import HIGH, LOW, MEDIUM, TIER_RANK, TIERS
+from twin_assets.stores import HIGH, LOW, MEDIUM, TIERS
 from twin_assets.stores.chroma_client import home_server_dir
+from twin_assets.tiers import Tier
 from twin_assets.twin import Twin
 
 
@@ -88,7 +89,7 @@ def rebuild_views(twin: Twin, views: Iterable[str]) -> list[str]:
     from twin_assets.pipeline import freshness
     from twin_assets.run import materialize
 
-    chosen = [v for v in TIERS[::-1] if v in set(views)]  # LOW, MEDIUM, HIGH
+    chosen = [v for v in Tier.lowest_first() if v in set(views)]
     if not chosen:
         return []
     for view in chosen:
@@ -196,14 +197,13 @@ def _forget_records(twin: Twin, ids: list[str], report: ForgetReport, *, source:
             if purged > 0:
                 report.add("vector_log_entries", purged)
     # derived artifacts, graph snapshots, rebuilt views
-    lowest = min((TIER_RANK[t] for t in tiers), default=0)
     rebuild: set[str] = set()
     for view in TIERS:
         derived = twin.derived(view)
         keys = derived.derived_from(ids)
         if keys:
             report.add("artifacts", derived.delete(keys), view)
-        if (keys or TIER_RANK[view] >= lowest) and tiers and _view_is_built(twin, view):
+        if (keys or view.reads_any(tiers)) and tiers and _view_is_built(twin, view):
             rebuild.add(view)
     _rewrite_graphs(twin, without_records(set(ids)), report)
     report.views_rebuilt += rebuild_views(twin, rebuild)

@@ -15,7 +15,7 @@ from twin_assets.db.models import RecordRow
 from twin_assets.pipeline.blind_index import index_documents
 from twin_assets.pipeline.lineage import add_lineage_many
 from twin_assets.records import Document, Record
-from twin_assets.stores import MEDIUM, TIERS
+from twin_assets.tiers import LOW, MEDIUM, TIERS
 from twin_assets.twin import Twin
 
 BATCH = 500
@@ -83,7 +83,7 @@ def _build_documents(twin: Twin, progress: Callable[[int], None] | None) -> dict
                         "t": verdict.tier,
                         "why": verdict.reason_text,
                         "where": f"store:{verdict.tier.lower()}",
-                        "key": None if verdict.tier == "LOW" else twin.keyring.active_id,
+                        "key": None if verdict.tier == LOW else twin.keyring.active_id,
                     }
                 )
             # Store first, then forget the staged copy in the same DB transaction:

@@ -28,21 +28,16 @@ from twin_assets.processing.resolution import EntityMention, Resolution, Resolve
 from twin_assets.processing.text import CleanText, Span, normalise
 from twin_assets.records import Document
 from twin_assets.sharing import Sharer
-from twin_assets.stores import HIGH, TIER_RANK, TIERS, max_tier
 from twin_assets.stores.derived import Artifact, plain
 from twin_assets.stores.graph import add_shared_edge
+from twin_assets.tiers import HIGH, Tier
 from twin_assets.twin import Twin
-
-
-def view_tiers(view: str) -> tuple[str, ...]:
-    """The document tiers a view is built from."""
-    return tuple(t for t in TIERS if TIER_RANK[t] <= TIER_RANK[view])
 
 
 def _cache_key(twin: Twin, view: str) -> tuple:
     from twin_assets.pipeline.freshness import fingerprint
 
-    return (str(twin.settings.home), view, fingerprint(twin, view_tiers(view)))
+    return (str(twin.settings.home), view, fingerprint(twin, Tier.parse(view).reads()))
 
 
 def _cached(twin: Twin, view: str, what: str, compute: Callable[[], Any]) -> Any:
@@ -76,7 +71,7 @@ def view_documents(twin: Twin, view: str) -> list[Document]:
 def _read_view_documents(twin: Twin, view: str) -> list[Document]:
     docs: list[Document] = []
     share = Sharer()
-    for tier in view_tiers(view):
+    for tier in Tier.parse(view).reads():
         for batch in twin.store(tier).iter_documents():
             for doc in batch:
                 doc.title, doc.meta = share.text(doc.title), share.value(doc.meta)
@@ -98,7 +93,7 @@ def _read_view_norms(twin: Twin, view: str, docs: list[Document]) -> dict[str, C
     by_id = {d.id: d for d in docs}
     out: dict[str, CleanText] = {}
     share = Sharer()
-    for tier in view_tiers(view):
+    for tier in Tier.parse(view).reads():
         for doc_id, data in twin.derived(tier).iter("text", ordered=False):
             doc = by_id.get(doc_id)
             if doc is None:
@@ -499,7 +494,7 @@ def graph_from(docs: list[Document], res: Resolution) -> nx.Graph:
                 },
             )
             p["weight"] += 1
-            p["tier"] = max_tier(p["tier"], d.tier)
+            p["tier"] = Tier.max_of(p["tier"], d.tier)
             if len(p["evidence"]) < MAX_EDGE_EVIDENCE:
                 p["evidence"].append(doc_id)
             if d.event_time:
@@ -576,7 +571,7 @@ def build_graph_metrics(twin: Twin, view: str, seed: int = 0) -> dict[str, int]:
                 {
                     "members": sorted(c),
                     "size": len(c),
-                    "tier": max_tier(*(eg.nodes[m]["tier"] for m in c)),
+                    "tier": Tier.max_of(*(eg.nodes[m]["tier"] for m in c)),
                     "graph_version": version,
                 },
                 [],

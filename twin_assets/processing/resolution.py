@@ -52,7 +52,7 @@ from twin_assets.processing.names import (
 )
 from twin_assets.processing.text import CleanText, normalise
 from twin_assets.records import Document
-from twin_assets.stores import max_tier
+from twin_assets.tiers import Tier
 
 _KEY_LABEL = {
     "email": "e-mail address",
@@ -746,7 +746,6 @@ class _Resolver:
             for name in names:
                 if name != canonical and has_strong and not any(mg.alias == name for mg in merges):
                     merges.append(Merge(name, "named so on a message or card carrying the same address or id", []))
-            tiers = sorted(cl.tiers) or []
             out.append(
                 Entity(
                     id=eid,
@@ -755,7 +754,7 @@ class _Resolver:
                     aliases=aliases,
                     confidence=round(cl.confidence if has_strong or kind != PERSON else min(cl.confidence, 0.6), 3),
                     merges=merges[: self.opts.max_merges],
-                    tier=max_tier(*tiers),
+                    tier=Tier.max_of(*cl.tiers),
                     evidence=sorted(cl.docs),
                 )
             )
@@ -874,7 +873,7 @@ def _text_links(
         if m.doc_id not in seen:
             seen.add(m.doc_id)
             entity.evidence.append(m.doc_id)
-            entity.tier = max_tier(entity.tier, tiers.get(m.doc_id, m.tier))
+            entity.tier = Tier.max_of(entity.tier, tiers.get(m.doc_id, m.tier))
     for entity in entities:
         entity.evidence.sort()
     return links

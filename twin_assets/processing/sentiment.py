@@ -23,7 +23,7 @@ import numpy as np
 from twin_assets.processing.resolution import Resolution
 from twin_assets.processing.text import CleanText, normalise
 from twin_assets.records import Document
-from twin_assets.stores import max_tier
+from twin_assets.tiers import Tier
 
 POSITIVE, NEGATIVE, NEUTRAL = "positive", "negative", "neutral"
 THRESHOLD = 0.05  # VADER's own cut-off for its compound score
@@ -255,7 +255,7 @@ def relationship_sentiment(
                 lowest_month=lowest,
                 sent=sum(m.sent for m in months),
                 received=sum(m.received for m in months),
-                tier=max_tier(*tiers[entity]),
+                tier=Tier.max_of(*tiers[entity]),
                 evidence=sorted({d for m in months for d in m.evidence}),
             )
         )

@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from twin_assets.processing.names import email_domain, fold, is_public_domain, normalise_email
 from twin_assets.processing.resolution import Resolution
 from twin_assets.records import Document
-from twin_assets.stores import max_tier
+from twin_assets.tiers import Tier
 
 _TRAVEL_WORDS = re.compile(
     r"\b(?:flight|flights|flug|flüge|vol|vuelo|airline|airlines|airways|air|boarding|booking|buchung|hotel|hostel|"
@@ -195,7 +195,7 @@ def series(evts: Sequence[TimelineEvent], docs: Sequence[Document]) -> list[Seri
                 last=items[-1].time,
                 rrule=rrule,
                 entity_ids=sorted({i for e in items for i in e.entity_ids}),
-                tier=max_tier(*(e.tier for e in items)),
+                tier=Tier.max_of(*(e.tier for e in items)),
                 evidence=[e.doc_id for e in items],
             )
         )
@@ -307,7 +307,7 @@ def detect_trips(docs: Sequence[Document], *, home: str | None = None) -> list[L
                 start=start,
                 end=end,
                 confidence=round(confidence, 2),
-                tier=max_tier(*tiers),
+                tier=Tier.max_of(*tiers),
                 evidence=evidence,
                 details={"destination": location or doc.title, "corroboration": sorted(kinds)},
             )
@@ -400,7 +400,7 @@ def detect_job_changes(docs: Sequence[Document], resolution: Resolution | None) 
                 start=start,
                 end=None,
                 confidence=confidence,
-                tier=max_tier(*tiers),
+                tier=Tier.max_of(*tiers),
                 evidence=evidence,
                 details=details,
             )
@@ -449,7 +449,7 @@ def _switches(
                 start=cur[0],
                 end=None,
                 confidence=0.7,
-                tier=max_tier(*(d.tier for d in docs)),
+                tier=Tier.max_of(*(d.tier for d in docs)),
                 evidence=[d.id for d in docs],
                 details={f"old_{label}": prev[2].title, f"new_{label}": cur[2].title},
             )
@@ -481,7 +481,7 @@ def detect_moves(docs: Sequence[Document]) -> list[LifeEvent]:
         if near:
             near[0].evidence.append(doc.id)
             near[0].confidence = 0.9
-            near[0].tier = max_tier(near[0].tier, doc.tier)
+            near[0].tier = Tier.max_of(near[0].tier, doc.tier)
         else:
             out.append(
                 LifeEvent(

@@ -21,7 +21,7 @@ import numpy as np
 
 from twin_assets.processing.text import CleanText, clean_text
 from twin_assets.records import Document
-from twin_assets.stores import max_tier
+from twin_assets.tiers import Tier
 
 RISING, DECLINING, BURST, STABLE = "rising", "declining", "burst", "stable"
 _GERMAN = (
@@ -357,7 +357,7 @@ def describe_topics(
                 months=shares,
                 trend=trend,
                 slope=slope,
-                tier=max_tier(*(d.tier for d in members)),
+                tier=Tier.max_of(*(d.tier for d in members)),
                 evidence=[d.id for d in members],
             )
         )

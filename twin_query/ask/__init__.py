@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from twin_assets.stores import TIERS
+from twin_assets.tiers import TIERS, view_for
 from twin_query import views
 from twin_query.ask import llm
 from twin_query.ask.intent import INTENTS, Intent, parse
@@ -41,7 +41,7 @@ def ask(
 ) -> dict[str, Any]:
     """``{"intent", "answer", "reasoning": [...], "evidence": [...], "slots", "answered_by"}``."""
     tiers = tuple(t for t in TIERS if t in set(tiers))
-    view = views.view_for(tiers)
+    view = view_for(tiers)
     vd = service.view_data(view) if view else None
     now = views.as_utc(as_of) or datetime.now(UTC)
     intent = parse(question, vd, now)

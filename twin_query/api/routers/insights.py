@@ -56,9 +56,9 @@ def get_insights(
         raise HTTPException(422, str(exc)) from None
     if kind is not None and kind not in KINDS:
         raise HTTPException(422, f"unknown kind; choose from {', '.join(KINDS)}")
-    if not caller.tiers:
+    view = caller.view
+    if view is None:
         return {"as_of": (when.isoformat() if when else ""), "source": "computed", "insights": []}
-    view = caller.tiers[0]  # the highest tier the token may read (TIERS runs HIGH, MEDIUM, LOW)
     stamp, items, source = insights_for(twin, view, when, kind)
     visible = [i for i in items if caller.can_read(i.get("tier"))]
     return {"as_of": stamp.isoformat(), "source": source, "insights": visible}

@@ -5,6 +5,7 @@ from fastapi.security import HTTPAuthorizationCredentials
 
 from twin_assets.db.models import Lineage, RecordRow
 from twin_assets.lifecycle.audit import log_high_read
+from twin_assets.tiers import HIGH
 from twin_assets.twin import Twin
 from twin_query.api.deps import Caller, bearer, get_caller, get_twin
 from twin_query.api.schemas import ErrorOut, RecordOut
@@ -28,7 +29,7 @@ def get_record(
     with twin.session() as s:
         row = s.get(RecordRow, record_id)
         lineage = [(lin.artifact_kind, lin.store) for lin in s.query(Lineage).filter_by(record_id=record_id)]
-    full = caller.can_read("HIGH")
+    full = caller.can_read(HIGH)
     # Below full scope, "absent" and "not yours" look the same, so the answer reveals nothing.
     if row is None or row.tier is None or not caller.can_read(row.tier):
         if full:
@@ -37,7 +38,7 @@ def get_record(
     doc = twin.store(row.tier).get(record_id)
     if doc is None:
         raise HTTPException(404 if full else 403, "no such record" if full else NOT_AVAILABLE)
-    if doc.tier == "HIGH":  # HIGH reads by id are logged: record id, token id, time (no content)
+    if doc.tier == HIGH:  # HIGH reads by id are logged: record id, token id, time (no content)
         from twin_query.tokens import _hash
 
         log_high_read(twin, record_id, _hash(creds.credentials) if creds else None)

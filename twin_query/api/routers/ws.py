@@ -30,6 +30,7 @@ from starlette.concurrency import run_in_threadpool
 
 from twin_assets.db.models import RecordRow
 from twin_assets.errors import TwinError
+from twin_assets.tiers import view_for
 from twin_query import views
 from twin_query.api.deps import Caller
 from twin_query.api.middleware import rate_key
@@ -71,7 +72,7 @@ def _visible_since(service: QueryService, tiers: tuple[str, ...], cutoff: dateti
 
 def start_watch(service: QueryService, tiers: tuple[str, ...]) -> Watch:
     """What exists now is the baseline; only what appears after it is pushed."""
-    w = Watch(tiers=tiers, view=views.view_for(tiers))
+    w = Watch(tiers=tiers, view=view_for(tiers))
     for row in _visible_since(service, tiers, w.high - LAG):
         w.seen[row[0]] = row[4]
     if w.view:
