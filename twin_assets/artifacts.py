@@ -12,14 +12,17 @@ from __future__ import annotations
 
 from dataclasses import fields
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from twin_assets.processing.resolution import Entity, Merge
 from twin_assets.processing.sentiment import DocSentiment, MonthStat, RelationshipSentiment
 from twin_assets.processing.timeline import LifeEvent, Series, TimelineEvent
 from twin_assets.stores.derived import ArtifactKind
 
-T = TypeVar("T")
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+T = TypeVar("T", bound="DataclassInstance")
 
 
 def time_of(value: Any) -> datetime | None:
@@ -31,8 +34,8 @@ def time_of(value: Any) -> datetime | None:
 
 def _build(cls: type[T], data: dict[str, Any], **parsed: Any) -> T:
     """``cls`` from stored data: the fields it has, parsed ones replaced."""
-    names = {f.name for f in fields(cls)}  # type: ignore[arg-type]
-    return cls(**{**{k: v for k, v in data.items() if k in names}, **parsed})  # type: ignore[call-arg]
+    names = {f.name for f in fields(cls)}
+    return cls(**{**{k: v for k, v in data.items() if k in names}, **parsed})
 
 
 def _entity(data: dict[str, Any]) -> Entity:

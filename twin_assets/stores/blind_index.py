@@ -67,4 +67,4 @@ class BlindIndexStore:
 
     def count_for(self, doc_id: str) -> int:
         """Entries of one document."""
-        return self.conn.execute("SELECT count(*) FROM blind_index WHERE doc_id = ?", (doc_id,)).fetchone()[0]
+        return int(self.conn.execute("SELECT count(*) FROM blind_index WHERE doc_id = ?", (doc_id,)).fetchone()[0])

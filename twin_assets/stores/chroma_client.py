@@ -22,6 +22,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
 from twin_assets.errors import ConfigError
@@ -37,8 +38,12 @@ _http_clients: dict[str, object] = {}
 _alive_at: dict[str, float] = {}
 _HAS_PROC = Path("/proc/self/stat").exists()
 
+if TYPE_CHECKING:  # chromadb is imported where it is used: it takes a second and most processes never need it
+    from chromadb.api import ClientAPI
+    from chromadb.config import Settings
 
-def _chroma_settings():
+
+def _chroma_settings() -> Settings:
     from chromadb.config import Settings
 
     return Settings(anonymized_telemetry=False, allow_reset=False)
@@ -93,7 +98,7 @@ def is_shared(client: object) -> bool:
     return any(c is client for c in _http_clients.values())
 
 
-def _new_http_client(url: str):
+def _new_http_client(url: str) -> ClientAPI:
     import chromadb
 
     parsed = urlparse(url)

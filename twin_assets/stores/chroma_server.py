@@ -45,7 +45,8 @@ EXIT_NO_START = 4
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        port: int = s.getsockname()[1]
+        return port
 
 
 def answers(url: str, timeout: float = 0.5) -> bool:

@@ -120,7 +120,8 @@ class DerivedStore:
             it = iter(artifacts)
             while batch := list(islice(it, BATCH)):
                 n += len(batch)
-                rows, evidence = [], []
+                rows: list[tuple[Any, ...]] = []
+                evidence: list[tuple[str, list[str]]] = []
                 for a in batch:
                     docs = list(dict.fromkeys(a.evidence))
                     body = dumps(a.data)
@@ -161,7 +162,7 @@ class DerivedStore:
             )
 
     def _write(
-        self, kind: str, rows: list[tuple], evidence: list[tuple[str, list[str]]], *, replace_evidence: bool
+        self, kind: str, rows: list[tuple[Any, ...]], evidence: list[tuple[str, list[str]]], *, replace_evidence: bool
     ) -> None:
         """In batches: one statement per artifact was half of storing a million-event timeline."""
         if not rows:
@@ -230,7 +231,8 @@ class DerivedStore:
             )
 
     def _load(self, payload: bytes) -> dict[str, Any]:
-        return loads(self.store._open_blob(payload))
+        data: dict[str, Any] = loads(self.store._open_blob(payload))
+        return data
 
     def get(self, kind: str, artifact_id: str) -> dict[str, Any] | None:
         row = self.conn.execute(
@@ -296,7 +298,7 @@ class DerivedStore:
             yield artifact_id, self.store._open_blob(payload)
 
     def count(self, kind: str) -> int:
-        return self.conn.execute("SELECT count(*) FROM artifacts WHERE kind = ?", (kind,)).fetchone()[0]
+        return int(self.conn.execute("SELECT count(*) FROM artifacts WHERE kind = ?", (kind,)).fetchone()[0])
 
     def kinds(self) -> dict[str, int]:
         return dict(self.conn.execute("SELECT kind, count(*) FROM artifacts GROUP BY kind").fetchall())

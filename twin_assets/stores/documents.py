@@ -320,7 +320,7 @@ class DocumentStore:
         ).fetchone()
         return self._row_to_doc(row) if row else None
 
-    def _by_ids(self, columns: str, ids: Sequence[str], where: str = "1") -> Iterator[list[tuple]]:
+    def _by_ids(self, columns: str, ids: Sequence[str], where: str = "1") -> Iterator[list[tuple[Any, ...]]]:
         """``columns`` of the rows with these ids (and matching ``where``), 500 ids per statement."""
         for start in range(0, len(ids), 500):
             chunk = list(ids[start : start + 500])
@@ -344,7 +344,7 @@ class DocumentStore:
         for rows in self._pages("id, source, kind, event_ts, payload", "1", batch):
             yield [self._row_to_doc(r) for r in rows]
 
-    def _pages(self, columns: str, where: str, batch: int) -> Iterator[list[tuple]]:
+    def _pages(self, columns: str, where: str, batch: int) -> Iterator[list[tuple[Any, ...]]]:
         """``columns`` of the rows matching ``where``, in storage order, ``batch`` rows at a time (keyset paging
         on rowid: no OFFSET rescans, nothing held between pages)."""
         last = 0
@@ -359,7 +359,7 @@ class DocumentStore:
             yield [r[1:] for r in rows]
 
     def count(self) -> int:
-        return self.conn.execute("SELECT count(*) FROM docs").fetchone()[0]
+        return int(self.conn.execute("SELECT count(*) FROM docs").fetchone()[0])
 
     def ids(self) -> list[str]:
         return [r[0] for r in self.conn.execute("SELECT id FROM docs ORDER BY rowid")]
@@ -538,7 +538,7 @@ class DocumentStore:
         return [self._row_to_doc(r) for r in rows]
 
     def pending_embedding_count(self) -> int:
-        return self.conn.execute("SELECT count(*) FROM docs WHERE embedded = 0").fetchone()[0]
+        return int(self.conn.execute("SELECT count(*) FROM docs WHERE embedded = 0").fetchone()[0])
 
     def mark_embedded(self, ids: Sequence[str], vectors: np.ndarray | None = None) -> None:
         """Flag documents as embedded; HIGH keeps its vectors here, encrypted (float16)."""
@@ -594,7 +594,7 @@ class DocumentStore:
     def vector_count(self, ids: Sequence[str] | None = None) -> int:
         """How many documents (all, or of these ids) keep their vector in the row (HIGH does)."""
         if ids is None:
-            return self.conn.execute("SELECT count(*) FROM docs WHERE vector IS NOT NULL").fetchone()[0]
+            return int(self.conn.execute("SELECT count(*) FROM docs WHERE vector IS NOT NULL").fetchone()[0])
         return sum(len(rows) for rows in self._by_ids("id", ids, "vector IS NOT NULL"))
 
     def row_state(self, doc_id: str) -> RowState | None:

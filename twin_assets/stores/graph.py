@@ -17,6 +17,7 @@ import os
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any, TypeAlias
 
 import networkx as nx
 import orjson
@@ -28,6 +29,10 @@ KEEP_VERSIONS = 3
 _NAME = re.compile(r"^v(\d+)\.(jsonl|json)\.gz\.fenc$")
 _LINES_PER_WRITE = 2000
 _DUMP = orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
+
+# Node ids are strings (a DiGraph is a Graph too); quoted: networkx classes take no type arguments at run time.
+Graph: TypeAlias = "nx.Graph[str]"
+Item = dict[str, Any]  # one line of a snapshot
 
 
 def _dump(obj: object) -> bytes:
@@ -53,7 +58,7 @@ class GraphSnapshots:
     def path(self, version: int) -> Path:
         return self._files().get(version) or self.dir / f"v{version}.jsonl.gz.fenc"
 
-    def save(self, graph: nx.Graph) -> int:
+    def save(self, graph: Graph) -> int:
         self.dir.mkdir(parents=True, exist_ok=True)
         version = (self.versions() or [0])[-1] + 1
         self._write(self.dir / f"v{version}.jsonl.gz.fenc", graph)
@@ -61,7 +66,7 @@ class GraphSnapshots:
             self.path(old).unlink(missing_ok=True)
         return version
 
-    def _write(self, dest: Path, graph: nx.Graph) -> None:
+    def _write(self, dest: Path, graph: Graph) -> None:
         if graph.is_multigraph():
             raise TypeError("graph snapshots hold simple graphs (nx.Graph or nx.DiGraph)")
         tmp = dest.with_suffix(".tmp")
@@ -74,21 +79,25 @@ class GraphSnapshots:
             sealed.close()
         os.replace(tmp, dest)
 
-    def load(self, version: int | None = None) -> tuple[int, nx.Graph] | None:
+    def load(self, version: int | None = None) -> tuple[int, Graph] | None:
         versions = self.versions()
         if not versions:
             return None
         version = version or versions[-1]
+        return version, self._read(version)
+
+    def _read(self, version: int) -> Graph:
         path = self.path(version)
         if path.name.endswith(".jsonl.gz.fenc"):
-            return version, self._read_lines(path)
+            return self._read_lines(path)
         data = json.loads(gzip.decompress(self.keyring.decrypt(path.read_bytes())))
-        return version, nx.node_link_graph(data, edges="links")
+        graph: Graph = nx.node_link_graph(data, edges="links")
+        return graph
 
-    def _read_lines(self, path: Path) -> nx.Graph:
+    def _read_lines(self, path: Path) -> Graph:
         items = self._items(path)
         head = next(items)
-        g: nx.Graph = nx.DiGraph() if head.get("directed") else nx.Graph()
+        g: Graph = nx.DiGraph() if head.get("directed") else nx.Graph()
         g.graph.update(head.get("graph") or {})
         for item in items:
             if "n" in item:
@@ -98,14 +107,14 @@ class GraphSnapshots:
         nx._clear_cache(g)
         return g
 
-    def load_entity_graph(self, version: int | None = None) -> tuple[int, nx.Graph] | None:
+    def load_entity_graph(self, version: int | None = None) -> tuple[int, Graph] | None:
         """The entities and their 'related' edges only, read line by line: what centrality and communities are
         about, without the records' nodes and mention edges (over a gigabyte at a million records)."""
         versions = self.versions()
         if not versions:
             return None
         version = version or versions[-1]
-        eg = nx.Graph()
+        eg: Graph = nx.Graph()
         for item in self.items(version):
             if "n" in item:
                 if item["a"].get("type") == "entity":
@@ -114,19 +123,19 @@ class GraphSnapshots:
                 eg.add_edge(item["u"], item["v"], **item["a"])
         return version, eg
 
-    def items(self, version: int) -> Iterator[dict]:
+    def items(self, version: int) -> Iterator[Item]:
         """A snapshot's lines one at a time: the graph's head, then ``{"n", "a"}`` per node and ``{"u", "v", "a"}``
         per edge (ids and flat attribute dicts shared), for readers that keep less than the whole graph."""
         path = self.path(version)
         if path.name.endswith(".jsonl.gz.fenc"):
             yield from self._items(path)
             return
-        _, g = self.load(version)  # type: ignore[misc]
+        g = self._read(version)
         yield {"directed": g.is_directed(), "graph": g.graph}
         yield from ({"n": n, "a": a} for n, a in g.nodes(data=True))
         yield from ({"u": u, "v": v, "a": a} for u, v, a in g.edges(data=True))
 
-    def _items(self, path: Path) -> Iterator[dict]:
+    def _items(self, path: Path) -> Iterator[Item]:
         with (
             path.open("rb") as src,
             gzip.GzipFile(fileobj=io.BufferedReader(DecryptingReader(self.keyring, src), 1 << 20), mode="rb") as gz,
@@ -140,12 +149,12 @@ class GraphSnapshots:
                 else:
                     yield {"u": share.text(item["u"]), "v": share.text(item["v"]), "a": share.value(item["a"])}
 
-    def rewrite_all(self, transform: Callable[[nx.Graph], nx.Graph]) -> int:
+    def rewrite_all(self, transform: Callable[[Graph], Graph]) -> int:
         """Apply ``transform`` to every kept version in place (forget reaches old snapshots too)."""
         n = 0
         for version in self.versions():
             old = self.path(version)
-            _, graph = self.load(version)
+            graph = self._read(version)
             new = self.dir / f"v{version}.jsonl.gz.fenc"
             self._write(new, transform(graph))
             if old != new:
@@ -164,7 +173,7 @@ class GraphSnapshots:
         return usage
 
 
-def add_shared_edge(g: nx.Graph, u: str, v: str, attrs: dict) -> None:
+def add_shared_edge(g: Graph, u: str, v: str, attrs: dict[str, Any]) -> None:
     """``g.add_edge(u, v, **attrs)``, except that ``attrs`` itself becomes the edge's data: networkx copies it, and
     a million mention edges with the same four attributes then held a million equal dicts (~230 B each). Callers
     pass a dict shared only when it holds no list or dict (see ``Sharer``), and nothing updates such edges in
@@ -173,14 +182,16 @@ def add_shared_edge(g: nx.Graph, u: str, v: str, attrs: dict) -> None:
         g.add_edge(u, v, **attrs)
         return
     for n in (u, v):
-        if n not in g._node:
+        if n not in g:
             g.add_node(n)
-    old = g._adj[u].get(v)
+    # networkx's own adjacency dicts (``g.adj`` is a read-only view of them), which its stubs leave out.
+    adj: dict[str, dict[str, dict[str, Any]]] = g._adj  # type: ignore[attr-defined]
+    old = adj[u].get(v)
     # An existing edge's data is updated as add_edge would, into a dict of its own: the old one may be shared.
-    g._adj[u][v] = g._adj[v][u] = attrs if old is None else {**old, **attrs}
+    adj[u][v] = adj[v][u] = attrs if old is None else {**old, **attrs}
 
 
-def _lines(graph: nx.Graph) -> Iterator[bytes]:
+def _lines(graph: Graph) -> Iterator[bytes]:
     yield _dump({"directed": graph.is_directed(), "graph": graph.graph}) + b"\n"
     for node, attrs in graph.nodes(data=True):
         yield _dump({"n": node, "a": attrs}) + b"\n"

@@ -127,7 +127,8 @@ class ChromaVectors:
         return n
 
     def count(self, tier: str) -> int:
-        return self.collection(tier).count()
+        n: int = self.collection(tier).count()
+        return n
 
 
 _shared: dict[int, tuple[Any, ChromaVectors]] = {}
@@ -200,7 +201,7 @@ class HighVectorIndex:
 
     def __init__(self, ann_min: int = ANN_MIN_VECTORS) -> None:
         self.ann_min = ann_min
-        self._token: tuple[int, int] | None = None
+        self._token: tuple[str, int] | None = None  # DocumentStore.state_token() when the index was built
         self._ids: list[str] = []
         self._matrix: np.ndarray | None = np.zeros((0, 0), dtype=np.float32)
         self._rows: dict[str, int] | None = None
