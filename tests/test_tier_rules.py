@@ -171,6 +171,13 @@ def test_tiers_order_by_sensitivity_not_alphabet() -> None:
 )
 def test_max_of_is_the_highest_evidence(tiers: tuple[str, ...], top: Tier) -> None:
     assert Tier.max_of(*tiers) is top
+    assert Tier.max_of(*(t.lower() for t in tiers)) is top  # the lenient spelling takes the slow path, same answer
+
+
+@pytest.mark.parametrize("bad", ["SECRET", None, ["HIGH"]])
+def test_max_of_refuses_what_is_no_tier(bad: object) -> None:
+    with pytest.raises(UnknownTierError):
+        Tier.max_of("LOW", bad)  # type: ignore[arg-type]
 
 
 def test_stored_strings_read_unchanged() -> None:

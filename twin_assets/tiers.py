@@ -60,16 +60,21 @@ class Tier(StrEnum):
     def parse(cls, name: object) -> Tier:
         """The tier a name (any case, e.g. from ``classification.yaml``) stands for; an error for any other."""
         if isinstance(name, str):
-            try:
-                return cls(name.strip().upper())
-            except ValueError:
-                pass
+            # Called per verdict and per piece of evidence: a dict lookup first, the lenient spelling only after.
+            tier = _BY_NAME.get(name) or _BY_NAME.get(name.strip().upper())
+            if tier is not None:
+                return tier
         raise UnknownTierError(f"unknown tier {_shown(name)}", hint="use HIGH, MEDIUM or LOW")
 
     @classmethod
     def max_of(cls, *tiers: str) -> Tier:
         """The highest of ``tiers`` (LOW for none): derived data inherits the highest tier of its evidence."""
-        return max((cls.parse(t) for t in tiers), key=_RANK.__getitem__, default=cls.LOW)
+        if not tiers:
+            return cls.LOW
+        try:  # the common case, stored names: one pass, no parsing (this runs per derived item)
+            return _BY_NAME[max(tiers, key=_RANK.__getitem__)]
+        except (KeyError, TypeError):  # another spelling, or no name at all: parse says which
+            return max((cls.parse(t) for t in tiers), key=_RANK.__getitem__)
 
     @classmethod
     def highest_first(cls) -> tuple[Tier, ...]:
@@ -92,7 +97,9 @@ class Tier(StrEnum):
         return any(Tier.parse(t).readable_by(self) for t in tiers)
 
 
-_RANK = {Tier.LOW: 0, Tier.MEDIUM: 1, Tier.HIGH: 2}
+# Keyed by the plain strings (a Tier hashes and compares as its value), so stored names rank without parsing.
+_RANK = {Tier.LOW.value: 0, Tier.MEDIUM.value: 1, Tier.HIGH.value: 2}
+_BY_NAME: dict[str, Tier] = {t.value: t for t in Tier}
 TIERS: tuple[Tier, ...] = tuple(Tier)
 # Short names for the stores' and classifiers' code, which says HIGH far more often than it ranks tiers.
 HIGH, MEDIUM, LOW = Tier.HIGH, Tier.MEDIUM, Tier.LOW
