@@ -28,7 +28,7 @@ import networkx as nx
 from twin_assets.processing.names import fold
 from twin_assets.records import Document
 from twin_assets.sharing import Sharer
-from twin_assets.stores import TIER_RANK, TIERS
+from twin_assets.tiers import Tier
 from twin_assets.twin import Twin
 
 SNIPPET = 200
@@ -88,12 +88,6 @@ class RecordLinks:
                 }
             )
         return out
-
-
-def view_for(tiers: tuple[str, ...] | list[str]) -> str | None:
-    """The highest tier the caller may read: the view they get."""
-    readable = [t for t in TIERS if t in set(tiers)]
-    return max(readable, key=TIER_RANK.__getitem__) if readable else None
 
 
 def as_utc(value: datetime | None) -> datetime | None:
@@ -397,7 +391,7 @@ def fetch_docs(twin: Twin, tiers: tuple[str, ...], ids: list[str]) -> dict[str, 
     """Documents by id from the stores the caller may read (nothing else is even opened)."""
     wanted = list(dict.fromkeys(ids))
     found: dict[str, Document] = {}
-    for tier in reversed(TIERS):  # LOW first: cheapest to open
+    for tier in Tier.lowest_first():  # LOW first: cheapest to open
         if tier not in tiers or not wanted:
             continue
         got = twin.store(tier).get_many(wanted)
@@ -411,7 +405,7 @@ def newest(twin: Twin, tiers: tuple[str, ...], ids: list[str], n: int) -> list[s
     edge keeps up to 50 evidence ids, and opening all of them to show three was most of a neighbours request."""
     times: dict[str, float | None] = {}
     wanted = list(dict.fromkeys(ids))
-    for tier in reversed(TIERS):
+    for tier in Tier.lowest_first():
         if tier not in tiers or not wanted:
             continue
         times.update(twin.store(tier).event_times(wanted))

@@ -17,7 +17,7 @@ import time
 from sqlalchemy import select
 
 from twin_assets.db.models import ApiToken
-from twin_assets.stores import SCOPE_TIERS, TIER_RANK, TIERS
+from twin_assets.tiers import Grant, Tier
 from twin_assets.twin import Twin
 from twin_query.service import QueryService
 
@@ -31,16 +31,12 @@ def enabled() -> bool:
     return get_settings().api.warm
 
 
-def served_views(twin: Twin) -> list[str]:
+def served_views(twin: Twin) -> list[Tier]:
     """The view each active token reads (its highest tier), highest first."""
     with twin.session() as s:
         scopes = s.scalars(select(ApiToken.scopes).where(ApiToken.revoked.is_(False))).all()
-    views = set()
-    for token_scopes in scopes:
-        tiers = {t for scope in token_scopes.split(",") for t in SCOPE_TIERS.get(scope.strip(), ())}
-        if tiers:
-            views.add(max(tiers, key=TIER_RANK.__getitem__))
-    return sorted(views, key=TIER_RANK.__getitem__, reverse=True)
+    views = {Grant(tuple(token_scopes.split(","))).view for token_scopes in scopes}
+    return [v for v in Tier.highest_first() if v in views]
 
 
 def warm(service: QueryService) -> dict[str, float]:
@@ -61,7 +57,7 @@ def warm(service: QueryService) -> dict[str, float]:
         if served:
             t0 = time.perf_counter()
             # A search over the widest served view loads the query model and, with HIGH, the vector index.
-            service.search("warm up", tiers=[t for t in TIERS if TIER_RANK[t] <= TIER_RANK[served[0]]], k=1)
+            service.search("warm up", tiers=list(Tier.max_of(*served).reads()), k=1)
             took["search"] = round(time.perf_counter() - t0, 2)
     finally:
         service.release()  # this thread ends here; requests read through their own handles

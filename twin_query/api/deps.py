@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from twin_assets.stores import SCOPE_TIERS, TIERS
+from twin_assets.tiers import Grant
 from twin_assets.twin import Twin
 from twin_query.service import QueryService
 from twin_query.tokens import lookup
@@ -32,17 +31,8 @@ def get_twin(service: Service) -> Twin:
 TwinHandle = Annotated[Twin, Depends(get_twin)]
 
 
-@dataclass(frozen=True)
-class Caller:
-    scopes: tuple[str, ...]
-
-    @property
-    def tiers(self) -> tuple[str, ...]:
-        allowed = {t for s in self.scopes for t in SCOPE_TIERS.get(s, ())}
-        return tuple(t for t in TIERS if t in allowed)
-
-    def can_read(self, tier: str | None) -> bool:
-        return tier in self.tiers
+class Caller(Grant):
+    """The bearer of the request's token: its tiers, its view and ``can_read`` come from ``twin_assets.tiers``."""
 
 
 def get_caller(twin: TwinHandle, creds: HTTPAuthorizationCredentials | None = Depends(bearer)) -> Caller:

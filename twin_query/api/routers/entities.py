@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query
 
+from twin_assets.tiers import HIGH
 from twin_query import views
 from twin_query.api.deps import Caller, Service, get_caller
 from twin_query.api.schemas import EntityList, EntityMatch, EntityProfile, ErrorOut, NeighborOut, NeighborsOut
@@ -15,13 +16,13 @@ ERRORS = {401: {"model": ErrorOut}, 403: {"model": ErrorOut}, 404: {"model": Err
 
 def caller_view(service: Service, caller: Caller = Depends(get_caller)) -> views.ViewData | None:
     """The view of the highest tier the token may read."""
-    view = views.view_for(caller.tiers)
+    view = caller.view
     return service.view_data(view) if view else None
 
 
 def unavailable(caller: Caller) -> HTTPException:
     # Below full scope, "absent" and "above your scope" must look the same.
-    if caller.can_read("HIGH"):
+    if caller.can_read(HIGH):
         return HTTPException(404, "no such entity")
     return HTTPException(403, NOT_AVAILABLE)
 
