@@ -10,19 +10,26 @@ from twin_assets.settings import settings_or_exit
 
 settings_or_exit()
 
-from dagster import Definitions
+import warnings
+from pathlib import Path
 
-from twin_assets.defs.index import documents, embeddings
-from twin_assets.defs.insights import insights
-from twin_assets.defs.processing import processing_assets, processing_checks
+from dagster import ComponentTree, Definitions, PreviewWarning
+
+import twin_assets.defs as areas
 from twin_assets.defs.resources import RefuseValuesIOManager, TwinResource
-from twin_assets.defs.sensors import api_schedule, automation_sensor, inbox_sensor, webhook_sensor
-from twin_assets.defs.sources import source_assets
 
-defs = Definitions(
-    assets=[*source_assets, documents, embeddings, *processing_assets, insights],
-    asset_checks=processing_checks,
-    sensors=[inbox_sensor, webhook_sensor, automation_sensor],
-    schedules=[api_schedule],
-    resources={"twin": TwinResource(), "io_manager": RefuseValuesIOManager()},
+
+def _load_areas() -> Definitions:
+    """Every area module under defs/ (sources, index, processing, insights, sensors), loaded the way a `dg`
+    project loads its defs folder, so an asset, check, sensor or schedule is listed only where it is defined.
+    This is the tree ``load_from_defs_folder`` builds once it has found the project's pyproject.toml, which an
+    installed wheel lacks; like that function, it keeps the loader's preview warnings off the console."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PreviewWarning)
+        return ComponentTree.from_module(defs_module=areas, project_root=Path(areas.__file__).parents[2]).build_defs()
+
+
+defs = Definitions.merge(
+    _load_areas(),
+    Definitions(resources={"twin": TwinResource(), "io_manager": RefuseValuesIOManager()}),
 )

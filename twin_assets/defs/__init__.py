@@ -1,1 +1,2 @@
-"""Dagster definitions by area (sources, index, ...); ``twin_assets.definitions`` merges them."""
+"""Dagster definitions, one module per area (sources, index, processing, insights, sensors) beside the shared
+resources and partitions; ``twin_assets.definitions`` loads every module here, as a `dg` defs folder."""

@@ -192,7 +192,3 @@ def no_cross_person_merge(context: AssetCheckExecutionContext, twin: TwinResourc
 @asset_check(asset=timeline, description="Every dated record is on the timeline.")
 def every_dated_record_on_timeline(context: AssetCheckExecutionContext, twin: TwinResource) -> AssetCheckResult:
     return _check_views(context, twin, checks.timeline_coverage)
-
-
-processing_assets = [text, entities, sentiment, timeline, topics, knowledge_graph, graph_metrics]
-processing_checks = [no_evidence_above_view, no_orphan_mentions, no_cross_person_merge, every_dated_record_on_timeline]

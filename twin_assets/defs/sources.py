@@ -80,6 +80,3 @@ def api_source(twin: TwinResource) -> MaterializeResult:
             "quarantined": sum(r.quarantined for r in results),
         }
     )
-
-
-source_assets = [*file_source_assets, webhooks_source, api_source]
