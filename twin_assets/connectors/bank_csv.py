@@ -674,9 +674,11 @@ def row_to_fields(row: list[str], layout: Layout) -> dict[str, object] | str:
 
 def transaction_key(fields: dict[str, object]) -> list[object]:
     """The normalised fields that identify a transaction, independent of the export's layout."""
+    day, amount = fields["date"], fields["amount"]
+    assert isinstance(day, date) and isinstance(amount, Decimal)  # as row_to_fields sets them
     return [
-        fields["date"].isoformat(),  # type: ignore[union-attr]
-        amount_string(fields["amount"]),  # type: ignore[arg-type]
+        day.isoformat(),
+        amount_string(amount),
         fields["currency"] or "",
         fields["payee"],
         fields["description"],

@@ -486,7 +486,8 @@ class _Decoder:
         if self._card_guess is False:
             raw = "\n".join(self._lines).encode(self.proxy, errors="replace")
             self._card_guess = _legacy_encoding(raw)
-        return self._card_guess or None
+        guess = self._card_guess
+        return guess if isinstance(guess, str) and guess else None
 
     def text(self, prop: _Prop) -> str | None:
         """The decoded value (escapes still in place), None for binary values."""

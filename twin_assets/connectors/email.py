@@ -22,7 +22,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
-from email import _parseaddr  # tolerant date parser that tells "no zone" apart from "+0000"
+from email import _parseaddr  # type: ignore[attr-defined]  # tolerant date parser ("no zone" vs "+0000"); typeshed omits this private module
 from pathlib import Path
 from typing import Any, BinaryIO, ClassVar
 
@@ -602,7 +602,7 @@ class _Headers:
 
 def _getaddresses(value: str) -> list[tuple[str, str]]:
     try:
-        return email.utils.getaddresses([value], strict=False)  # type: ignore[call-arg]
+        return email.utils.getaddresses([value], strict=False)
     except TypeError:  # Python builds without the strict parameter
         return email.utils.getaddresses([value])
 
@@ -659,7 +659,9 @@ class _StructureCachingPolicy(email.policy.EmailPolicy):
     def header_fetch_parse(self, name: str, value: Any) -> Any:
         if hasattr(value, "name") or name.lower() not in _STRUCTURE_HEADERS:
             return super().header_fetch_parse(name, value)
-        return _structure_header(self.header_factory, name, "".join(email.policy.linesep_splitter.split(value)))
+        # linesep_splitter is what email.policy's own header_fetch_parse uses; typeshed leaves it out.
+        unfolded = "".join(email.policy.linesep_splitter.split(value))  # type: ignore[attr-defined]
+        return _structure_header(self.header_factory, name, unfolded)
 
 
 MODERN_POLICY = _StructureCachingPolicy()
@@ -846,7 +848,7 @@ def _parse_parallel(
     from concurrent.futures.process import BrokenProcessPool
 
     chunks = _chunks(items)
-    pending: collections.deque = collections.deque()
+    pending: collections.deque[tuple[list[tuple[str, bytes | None]], Any]] = collections.deque()
 
     def ready(keep: int) -> Iterator[Record | ParseIssue]:
         while len(pending) > keep:

@@ -180,7 +180,7 @@ def parse_users(items: Any) -> dict[str, User]:
     for item in items if isinstance(items, list) else []:
         if not isinstance(item, dict) or not isinstance(item.get("id"), str):
             continue
-        profile = item.get("profile") if isinstance(item.get("profile"), dict) else {}
+        profile = p if isinstance(p := item.get("profile"), dict) else {}
         real = profile.get("real_name") or item.get("real_name") or None
         display = profile.get("display_name") or None
         users[item["id"]] = User(
@@ -199,7 +199,7 @@ def parse_conversations(kind: str, items: Any) -> list[Conversation]:
             continue
         cid = item["id"]
         # DM folders are named by id; everything else by name.
-        name = item.get("name") if isinstance(item.get("name"), str) and kind != "dms.json" else cid
+        name = n if isinstance(n := item.get("name"), str) and kind != "dms.json" else cid
         found.append(Conversation(folder=name, id=cid, name=name, is_dm=kind in ("dms.json", "mpims.json")))
     return found
 
@@ -251,14 +251,14 @@ def render_text(text: str, directory: Directory) -> tuple[str, list[str], list[s
 def _author(msg: dict[str, Any], directory: Directory, is_bot: bool) -> Party | None:
     uid = msg.get("user") if isinstance(msg.get("user"), str) else None
     user = directory.users.get(uid) if uid else None
-    embedded = msg.get("user_profile") if isinstance(msg.get("user_profile"), dict) else {}
+    embedded = p if isinstance(p := msg.get("user_profile"), dict) else {}
     if user is not None:
         return Party(role="from", name=user.name, handle=uid, email=user.email)
     if uid:
         name = embedded.get("real_name") or embedded.get("display_name") or embedded.get("name") or None
         return Party(role="from", name=name, handle=uid)
     if is_bot:
-        bot_profile = msg.get("bot_profile") if isinstance(msg.get("bot_profile"), dict) else {}
+        bot_profile = p if isinstance(p := msg.get("bot_profile"), dict) else {}
         name = msg.get("username") or bot_profile.get("name") or None
         return Party(role="from", name=name, handle=msg.get("bot_id") or None)
     return None
@@ -285,7 +285,7 @@ def message_record(msg: Any, conv: Conversation, directory: Directory) -> Record
     when = parse_ts(ts)
     if when is None:
         return "ts missing or unparseable"
-    raw_text = msg.get("text") if isinstance(msg.get("text"), str) else ""
+    raw_text = t if isinstance(t := msg.get("text"), str) else ""
     if not raw_text.strip():
         raw_text = _attachment_text(msg)
     body, mentioned, links = render_text(raw_text, directory)

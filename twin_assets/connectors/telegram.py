@@ -99,7 +99,7 @@ def chat_key(header: dict[str, Any]) -> str:
     if isinstance(chat_id, int | str) and str(chat_id).strip():
         return str(chat_id)
     # Saved messages and some old exports have no id; the name is the next best stable key.
-    name = header.get("name") if isinstance(header.get("name"), str) else ""
+    name = n if isinstance(n := header.get("name"), str) else ""
     return "name:" + hashlib.sha256(name.encode()).hexdigest()[:12]
 
 

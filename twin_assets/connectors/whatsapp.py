@@ -406,7 +406,7 @@ class WhatsAppConnector(Connector):
             if len(sample) < len(head) or len(head) >= 64 * 1024:
                 lines = lines[:-1]  # the sample may end mid-line
             lines = [ln for ln in lines[:40] if ln.strip(MARKS + " ")]
-            if not lines or match_header(lines[0]) is None or not match_header(lines[0]).group("rest"):
+            if not lines or (header := match_header(lines[0])) is None or not header.group("rest"):
                 return False
             # One header could be chance; a chat has more, unless it is a one-message chat.
             return sum(1 for ln in lines if match_header(ln)) >= min(2, len(lines))
