@@ -9,7 +9,7 @@ from dagster import DagsterInstance, build_sensor_context
 
 from tests.test_slice import ICS, MBOX
 from twin_assets.definitions import defs
-from twin_assets.defs.sensors import inbox_sensor
+from twin_assets.defs.sources.sensors import inbox_sensor
 from twin_assets.pipeline.sync import sync_source
 
 

@@ -93,7 +93,7 @@ def test_bad_requests_are_refused_and_not_stored(twin, client_and_secret, case, 
 
 
 def test_sensor_then_run_turn_events_into_records(twin, client_and_secret):
-    from twin_assets.defs.sensors import webhook_sensor
+    from twin_assets.defs.sources.sensors import webhook_sensor
     from twin_assets.pipeline.documents import build_documents
 
     client, secret = client_and_secret

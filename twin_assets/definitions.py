@@ -20,8 +20,9 @@ from twin_assets.defs.resources import RefuseValuesIOManager, TwinResource
 
 
 def _load_areas() -> Definitions:
-    """Every area module under defs/ (sources, index, processing, insights, sensors), loaded the way a `dg`
-    project loads its defs folder, so an asset, check, sensor or schedule is listed only where it is defined.
+    """Every area folder under defs/ (sources, index, processing, insights) and the shared automation, loaded the
+    way a `dg` project loads its defs folder, so an asset, check, sensor or schedule is listed only where it is
+    defined.
     This is the tree ``load_from_defs_folder`` builds once it has found the project's pyproject.toml, which an
     installed wheel lacks; like that function, it keeps the loader's preview warnings off the console."""
     with warnings.catch_warnings():

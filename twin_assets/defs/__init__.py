@@ -1,2 +1,3 @@
-"""Dagster definitions, one module per area (sources, index, processing, insights, sensors) beside the shared
-resources and partitions; ``twin_assets.definitions`` loads every module here, as a `dg` defs folder."""
+"""Dagster definitions, one folder per area (sources, index, processing, insights) beside the shared
+automation sensor, resources and partitions; ``twin_assets.definitions`` loads everything here as a `dg` defs
+folder."""

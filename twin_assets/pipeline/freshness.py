@@ -5,7 +5,7 @@ tiers, the list of suppressed entities and the model's code: ``insights`` too, s
 after the latest record. :func:`code_version` (a hash of the model's code) is each model asset's Dagster
 ``code_version``; :func:`fingerprint` (a hash of that and of counters of what the view reads) is the
 ``DataVersion`` it materializes with. An asset whose current fingerprint equals the data version of its last
-materialization would rebuild the same thing, so it is skipped (``defs/processing.py``). A HIGH-only drop then
+materialization would rebuild the same thing, so it is skipped (``defs/processing/assets.py``). A HIGH-only drop then
 leaves the LOW and MEDIUM views alone, which also stops a LOW reader from seeing, by when its view changes, that
 HIGH data arrived. Both values are hashes of code, counters and keyed hashes: nothing private.
 """

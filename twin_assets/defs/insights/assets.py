@@ -3,7 +3,7 @@
 from dagster import AssetExecutionContext, AutomationCondition, MaterializeResult, asset
 
 from twin_assets.defs.partitions import tier_partitions
-from twin_assets.defs.processing import entities, run_model_step, sentiment
+from twin_assets.defs.processing.assets import entities, run_model_step, sentiment
 from twin_assets.defs.resources import TwinResource, content_safe
 from twin_assets.insights.store import build_insights
 from twin_assets.pipeline import freshness

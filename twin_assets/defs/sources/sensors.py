@@ -1,4 +1,5 @@
-"""Sensors: the inbox folder starts runs for the sources that received new data.
+"""What starts the sources: the inbox folder and waiting webhook events start runs for the sources that received
+new data; a schedule pulls the REST API sources.
 
 Cursors and run keys are opaque (hashes of input ids), never file names.
 """
@@ -12,7 +13,6 @@ from typing import TypeVar
 from dagster import (
     AssetKey,
     AssetSelection,
-    AutomationConditionSensorDefinition,
     DefaultScheduleStatus,
     DefaultSensorStatus,
     RunRequest,
@@ -23,7 +23,7 @@ from dagster import (
     sensor,
 )
 
-from twin_assets.defs.sources import source_asset_key
+from twin_assets.defs.sources.assets import source_asset_key
 from twin_assets.errors import TwinError
 from twin_assets.pipeline.inbox import scan_inbox
 from twin_assets.twin import Twin, open_twin
@@ -85,15 +85,6 @@ def webhook_sensor(context: SensorEvaluationContext) -> SensorResult | SkipReaso
     return SensorResult(
         run_requests=[RunRequest(run_key=f"wh-{pending.newest}", asset_selection=selection)], cursor=pending.newest
     )
-
-
-automation_sensor = AutomationConditionSensorDefinition(
-    "twin_automation",
-    target=AssetSelection.all(),
-    default_status=DefaultSensorStatus.RUNNING,
-    minimum_interval_seconds=15,
-    description="Materializes each tier's partitioned assets after their upstream documents change.",
-)
 
 
 api_schedule = ScheduleDefinition(

@@ -5,7 +5,7 @@ from dagster import AssetExecutionContext, AutomationCondition, MaterializeResul
 from twin_assets.connectors.registry import connectors
 from twin_assets.defs.partitions import tier_partitions
 from twin_assets.defs.resources import TwinResource, content_safe
-from twin_assets.defs.sources import source_asset_key
+from twin_assets.defs.sources.assets import source_asset_key
 from twin_assets.pipeline.documents import build_documents
 from twin_assets.pipeline.embeddings import embed_pending
 from twin_assets.progress import reporter

@@ -1,0 +1,1 @@
+"""Predictive insights, one partition per tier view."""
