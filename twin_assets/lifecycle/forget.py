@@ -46,6 +46,7 @@ from twin_assets.db.models import (
     Source,
     SyncBatch,
     WebhookEvent,
+    table_of,
 )
 from twin_assets.errors import TwinError
 from twin_assets.pipeline import blind_index, suppress
@@ -288,9 +289,9 @@ def forget_source(twin: Twin, name: str) -> ForgetReport:
         batches = list(s.scalars(select(SyncBatch.id).where(SyncBatch.source == name)))
         if batches:
             # Records of this source are gone; anything else pointing at its batches loses the link only.
-            s.execute(Quarantine.__table__.update().where(Quarantine.batch_id.in_(batches)).values(batch_id=None))
-            s.execute(Input.__table__.update().where(Input.batch_id.in_(batches)).values(batch_id=None))
-            s.execute(RecordRow.__table__.update().where(RecordRow.batch_id.in_(batches)).values(batch_id=None))
+            s.execute(table_of(Quarantine).update().where(Quarantine.batch_id.in_(batches)).values(batch_id=None))
+            s.execute(table_of(Input).update().where(Input.batch_id.in_(batches)).values(batch_id=None))
+            s.execute(table_of(RecordRow).update().where(RecordRow.batch_id.in_(batches)).values(batch_id=None))
             report.add("sync_batches", s.execute(delete(SyncBatch).where(SyncBatch.id.in_(batches))).rowcount)
         report.add("api_state", s.execute(delete(ApiState).where(ApiState.name == name)).rowcount)
         report.add("sources", s.execute(delete(Source).where(Source.name == name)).rowcount)

@@ -157,13 +157,13 @@ def key_usage(twin: Twin) -> dict[str, dict[str, int]]:
         for table_name, col_name in encrypted_columns():
             table = Base.metadata.tables[table_name]
             col = table.c[col_name]
-            counts: Counter[str] = Counter()
+            heads: Counter[str] = Counter()
             for (head,) in conn.execute(select(func.substr(col, 1, 40)).where(col.is_not(None))):
-                counts[Keyring.key_id_of(bytes(head))] += 1
-            usage[f"metadata#{table_name}.{col_name}"] = dict(counts)
-        for model, col in KEY_ID_COLUMNS:
+                heads[Keyring.key_id_of(bytes(head))] += 1
+            usage[f"metadata#{table_name}.{col_name}"] = dict(heads)
+        for model, key_col in KEY_ID_COLUMNS:
             usage[f"metadata#{model.__tablename__}.key_id"] = {
-                (k or "none"): n for k, n in conn.execute(select(col, func.count()).group_by(col))
+                (k or "none"): n for k, n in conn.execute(select(key_col, func.count()).group_by(key_col))
             }
     for path, stream in fenc_files(settings):
         loc = file_location(settings, path)

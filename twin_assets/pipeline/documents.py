@@ -11,7 +11,7 @@ from sqlalchemy import bindparam, select, update
 
 from twin_assets.classify import classify
 from twin_assets.db.engine import bulk_writes
-from twin_assets.db.models import RecordRow
+from twin_assets.db.models import RecordRow, table_of
 from twin_assets.pipeline.blind_index import index_documents
 from twin_assets.pipeline.lineage import add_lineage_many
 from twin_assets.records import Document, Record
@@ -50,7 +50,7 @@ def build_documents(twin: Twin, progress: Callable[[int], None] | None = None) -
 
 def _build_documents(twin: Twin, progress: Callable[[int], None] | None) -> dict[str, int]:
     counts = dict.fromkeys(TIERS, 0)
-    records = RecordRow.__table__
+    records = table_of(RecordRow)
     # One statement for the batch's rows, not the ORM's loading and per-object flush (a fifth of the step).
     mark_stored = (
         update(records)

@@ -64,6 +64,7 @@ def scan_inbox(twin: Twin, budget_seconds: float = 30.0, now: float | None = Non
                 remove_plaintext(entry)
             result.duplicates += 1
         else:
+            assert reg.input_id is not None  # a new input always gets an id
             result.registered.append(reg.input_id)
             result.kinds.add(connector.kind)
     return result

@@ -335,7 +335,7 @@ def _vector_matrix(twin: Twin, docs: list[Document], dtype: type = np.float32) -
     from twin_assets.embedding import DIM
 
     row = {d.id: i for i, d in enumerate(docs)}
-    mat = np.zeros((len(docs), DIM), dtype=dtype)
+    mat: np.ndarray = np.zeros((len(docs), DIM), dtype=dtype)
     have = np.zeros(len(docs), dtype=bool)
     tiers = {d.tier for d in docs}
     if HIGH in tiers:
@@ -454,7 +454,7 @@ MAX_EDGE_EVIDENCE = 50
 
 def graph_from(docs: list[Document], res: Resolution) -> nx.Graph:
     """Entities and records as nodes; mentions, co-occurrence and reply edges, each with its tier."""
-    g = nx.Graph()
+    g: nx.Graph = nx.Graph()
     doc_by_id = {d.id: d for d in docs}
     for e in res.entities:
         g.add_node(e.id, type="entity", kind=e.kind, name=e.name, tier=e.tier, is_self=e.is_self)

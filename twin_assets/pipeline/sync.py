@@ -18,7 +18,7 @@ from sqlalchemy import insert, select
 
 from twin_assets.connectors.registry import get_connector
 from twin_assets.db.engine import bulk_writes
-from twin_assets.db.models import Input, Quarantine, RecordRow, Source, SyncBatch
+from twin_assets.db.models import Input, Quarantine, RecordRow, Source, SyncBatch, table_of
 from twin_assets.pipeline.inputs import archive_raw, remove_plaintext
 from twin_assets.records import ParseIssue, Record
 from twin_assets.twin import Twin
@@ -93,7 +93,7 @@ def stage_records(twin: Twin, session, records: list[Record], batch_id: int, inp
     for r in new:
         r["staged_enc"] = twin.keyring.encrypt(json.dumps(r.pop("_record").to_json(), default=str).encode())
     if new:
-        session.execute(insert(RecordRow.__table__), new)  # Core: plain rows, no ORM bulk-insert bookkeeping
+        session.execute(insert(table_of(RecordRow)), new)  # Core: plain rows, no ORM bulk-insert bookkeeping
     return len(new)
 
 
