@@ -115,11 +115,11 @@ def workload(home: Path, n: int, seed: int) -> dict[str, list]:
             if d.title and len(d.title.split()) >= 2:
                 titles.append(" ".join(d.title.split()[:6]))
     vd = service.view_data("HIGH")
-    people = [e for e in vd.entities.values() if e["kind"] == "person" and not e.get("is_self")]
-    people.sort(key=lambda e: -vd.weight(e["id"]))
+    people = [e for e in vd.entities.values() if e.kind == "person" and not e.is_self]
+    people.sort(key=lambda e: -vd.weight(e.id))
     people = people[:30] or list(vd.entities.values())
     service.close()
-    names = [p["name"] for p in people]
+    names = [p.name for p in people]
     questions = [
         "who will I meet next week?",
         "how much did I spend on travel last year?",

@@ -9,6 +9,8 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.test_api_scopes import api_home, auth, client  # noqa: F401  (fixtures)
+from twin_assets.artifacts import ENTITY
+from twin_assets.processing.resolution import Entity
 from twin_query.ask.intent import INTENTS, parse, parse_amounts, parse_time
 from twin_query.views import ViewData, _load_view
 
@@ -21,44 +23,42 @@ def _d(s: str) -> datetime:
 
 def _view() -> ViewData:
     """A hand-made view: two people (one with a nickname), an organisation and the owner."""
+
+    def person(eid: str, name: str, aliases: dict[str, list[str]], evidence: list[str], **kw: bool) -> Entity:
+        return Entity(eid, "person", name, aliases, 1.0, [], "HIGH", evidence, **kw)
+
     entities = {
-        "per_a": {
-            "id": "per_a",
-            "kind": "person",
-            "name": "Jekaterina Roth",
-            "is_self": False,
-            "aliases": {"names": ["Katja", "Katja Roth"], "emails": ["katja@example.org"], "handles": []},
-            "evidence": ["r1", "r2", "r3"],
-        },
-        "per_b": {
-            "id": "per_b",
-            "kind": "person",
-            "name": "Will Smith",
-            "is_self": False,
-            "aliases": {"names": ["Will Smith"], "emails": [], "handles": ["slack:wsmith"]},
-            "evidence": ["r4"],
-        },
-        "org_c": {
-            "id": "org_c",
-            "kind": "organisation",
-            "name": "Helio Labs GmbH",
-            "is_self": False,
-            "aliases": {"names": ["Helio Labs GmbH"], "emails": [], "handles": []},
-            "evidence": ["r5"],
-        },
-        "per_me": {
-            "id": "per_me",
-            "kind": "person",
-            "name": "Lena Brandt",
-            "is_self": True,
-            "aliases": {"names": ["Lena Brandt", "Lena"], "emails": [], "handles": []},
-            "evidence": ["r1"],
-        },
+        "per_a": person(
+            "per_a",
+            "Jekaterina Roth",
+            {"names": ["Katja", "Katja Roth"], "emails": ["katja@example.org"], "handles": []},
+            ["r1", "r2", "r3"],
+        ),
+        "per_b": person(
+            "per_b", "Will Smith", {"names": ["Will Smith"], "emails": [], "handles": ["slack:wsmith"]}, ["r4"]
+        ),
+        "org_c": Entity(
+            "org_c",
+            "organisation",
+            "Helio Labs GmbH",
+            {"names": ["Helio Labs GmbH"], "emails": [], "handles": []},
+            1.0,
+            [],
+            "HIGH",
+            ["r5"],
+        ),
+        "per_me": person(
+            "per_me",
+            "Lena Brandt",
+            {"names": ["Lena Brandt", "Lena"], "emails": [], "handles": []},
+            ["r1"],
+            is_self=True,
+        ),
     }
 
     class FakeDerived:
-        def iter(self, kind):
-            return iter(entities.items()) if kind == "entity" else iter(())
+        def read_all(self, kind, **_):
+            return iter(entities.values()) if kind is ENTITY else iter(())
 
         def get(self, kind, _id):
             return {"self_id": "per_me"} if kind == "resolution" else None
@@ -145,11 +145,11 @@ def test_intents(question, intent):
 def test_slots_resolve_entities_in_the_view():
     vd = _view()
     it = parse("how do I know Katja?", vd, NOW)
-    assert [e["id"] for e in it.entities] == ["per_a"]
+    assert [e.id for e in it.entities] == ["per_a"]
     it = parse("how is katja@example.org connected to Will Smith", vd, NOW)
-    assert {e["id"] for e in it.entities} == {"per_a", "per_b"}
+    assert {e.id for e in it.entities} == {"per_a", "per_b"}
     it = parse("how much did I pay Helio Labs in 2023", vd, NOW)
-    assert [e["id"] for e in it.entities] == ["org_c"] and it.time.label.endswith("2023")
+    assert [e.id for e in it.entities] == ["org_c"] and it.time.label.endswith("2023")
     # "will" is a verb here, not Will Smith; "I"/"me" never resolve to anyone.
     assert parse("who will I meet next week", vd, NOW).entities == []
     it = parse("how much did I spend on flights over 100 euros last year?", vd, NOW)

@@ -70,6 +70,7 @@ def test_stored_events_read_back_like_the_dicts_the_timeline_step_stores(twin):
 
 
 def test_an_entity_without_a_relationship_is_rated_on_its_own_records_scores_only(twin, monkeypatch):
+    from twin_assets.processing.resolution import Entity
     from twin_assets.stores import HIGH
     from twin_assets.stores.derived import Artifact
     from twin_query import views
@@ -82,7 +83,7 @@ def test_an_entity_without_a_relationship_is_rated_on_its_own_records_scores_onl
     )
     derived.upsert_many("doc_sentiment", [Artifact("doc_sentiment", "other", {"compound": -1.0}, ["other"])])
     vd = views.ViewData(HIGH, (), {}, None, {}, {})
-    shop = {"id": "org_1", "evidence": [f"d{i}" for i in range(6)]}
+    shop = Entity("org_1", "organisation", "Shop", {}, 1.0, [], HIGH, [f"d{i}" for i in range(6)])
     got = views.sentiment_summary(twin, vd, shop)
     assert got == {"basis": "documents", "mean": 0.2, "documents": 5}, "the unreliable d5 and other records left out"
     assert "doc_sentiment" not in vd._lazy, "the view's scores are not all loaded for one entity"

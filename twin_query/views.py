@@ -16,6 +16,7 @@ through its own :class:`Twin` (SQLite connections are per thread).
 from __future__ import annotations
 
 import bisect
+import re
 import threading
 from array import array
 from collections import Counter, defaultdict
@@ -25,7 +26,9 @@ from typing import Any
 
 import networkx as nx
 
-from twin_assets.processing.names import fold
+from twin_assets.artifacts import ENTITY
+from twin_assets.processing.names import fold, normalise_phone
+from twin_assets.processing.resolution import Entity
 from twin_assets.records import Document
 from twin_assets.sharing import Sharer
 from twin_assets.tiers import Tier
@@ -137,27 +140,31 @@ class ViewData:
 
     view: str
     signature: tuple[int, ...]
-    entities: dict[str, dict[str, Any]]
+    entities: dict[str, Entity]
     self_id: str | None
-    alias_index: dict[str, set[str]]  # folded name/alias -> entity ids
+    alias_index: dict[str, set[str]]  # folded name, or an address, number, handle or uid as it is -> entity ids
     first_names: dict[str, set[str]]  # folded first name -> person ids
     _lazy: dict[str, Any] = field(default_factory=dict)
     # Re-entrant: one lazy load may need another. Held while loading, so a request that arrives during the
     # server's warm-up waits for that load instead of making a second copy of a million events.
     _loading: threading.RLock = field(default_factory=threading.RLock, repr=False, compare=False)
 
-    def entity(self, entity_id: str) -> dict[str, Any] | None:
+    def entity(self, entity_id: str) -> Entity | None:
         return self.entities.get(entity_id)
 
     def weight(self, entity_id: str) -> int:
-        return len(self.entities[entity_id].get("evidence") or [])
+        return len(self.entities[entity_id].evidence)
 
-    def resolve(self, text: str) -> dict[str, Any] | None:
-        """An entity by id, name, alias, e-mail or handle; the best-evidenced one if several match."""
+    def resolve(self, text: str) -> Entity | None:
+        """An entity by id, name or any alias (e-mail, phone number, handle, uid); the best-evidenced one if
+        several match."""
         text = text.strip()
         if text in self.entities:
             return self.entities[text]
-        ids: set[str] = set(self.alias_index.get(text.lower(), set()))  # e-mail addresses are kept as is
+        ids: set[str] = set(self.alias_index.get(text.lower(), set()))  # addresses, numbers, uids as they are
+        phone = normalise_phone(text) if _PHONE_LIKE.match(text) else None
+        if phone:
+            ids |= self.alias_index.get(phone, set())
         for key in _name_keys(text):
             ids |= self.alias_index.get(key, set())
         if not ids:
@@ -166,17 +173,17 @@ class ViewData:
             return None
         return self.entities[max(ids, key=lambda i: (self.weight(i), i))]
 
-    def find(self, query: str, kind: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
+    def find(self, query: str, kind: str | None = None, limit: int = 20) -> list[Entity]:
         """Entities whose name or an alias matches: exact, then word prefix, then substring."""
         q = fold(query)
         if not q:
             return []
         scored: list[tuple[int, int, str]] = []
         for eid, e in self.entities.items():
-            if kind and e["kind"] != kind:
+            if kind and e.kind != kind:
                 continue
             best = 0
-            for alias in _aliases(e):
+            for alias in (e.name, *e.all_aliases):
                 a = fold(alias)
                 if not a:
                     continue
@@ -200,30 +207,33 @@ class ViewData:
         return self._lazy[key]
 
 
-def _aliases(e: dict[str, Any]) -> list[str]:
-    a = e.get("aliases") or {}
-    return [e["name"], *a.get("names", []), *a.get("emails", []), *a.get("handles", [])]
+_PHONE_LIKE = re.compile(r"^\s*(?:tel:)?\+?[\d\s().\-/]{6,}$", re.IGNORECASE)
 
 
 def _load_view(twin: Twin, view: str, signature: tuple[int, ...]) -> ViewData:
     derived = twin.derived(view)
     share = Sharer()  # a record's id recurs in the evidence of every entity it mentions
-    entities = {eid: share.value(data) for eid, data in derived.iter("entity")}
+    entities = {e.id: e for e in derived.read_all(ENTITY, share=share.value)}
     meta = derived.get("resolution", "meta") or {}
     alias_index: dict[str, set[str]] = defaultdict(set)
     firsts: dict[str, set[str]] = defaultdict(set)
     for eid, e in entities.items():
-        for alias in [e["name"], *(e.get("aliases") or {}).get("names", [])]:
+        names = [e.name, *e.aliases.get("names", [])]
+        for alias in names:
             for key in _name_keys(alias):
                 alias_index[key].add(eid)
-            if e["kind"] == "person":
+            if e.kind == "person":
                 words = fold(alias).split()
                 if len(words) > 1 and len(words[0]) > 2:
                     firsts[words[0]].add(eid)
-        for alias in (e.get("aliases") or {}).get("emails", []):
+        # Every other alias (e-mail, phone, handle, uid: ``Entity.all_aliases``) is found as it is; a handle
+        # ("slack:U123") also by its id alone.
+        for alias in e.all_aliases:
+            if alias in names:
+                continue
             alias_index[alias.lower()].add(eid)
-        for alias in (e.get("aliases") or {}).get("handles", []):
-            alias_index[fold(alias.split(":", 1)[-1])].add(eid)
+            if ":" in alias:
+                alias_index[fold(alias.split(":", 1)[-1])].add(eid)
     return ViewData(view, signature, entities, meta.get("self_id"), dict(alias_index), dict(firsts))
 
 
@@ -382,8 +392,8 @@ def community_of(twin: Twin, vd: ViewData) -> dict[str, str]:
     return vd.lazy("community_of", load)
 
 
-def brief(e: dict[str, Any]) -> dict[str, Any]:
-    return {"id": e["id"], "kind": e["kind"], "name": e["name"], "is_self": bool(e.get("is_self"))}
+def brief(e: Entity) -> dict[str, Any]:
+    return {"id": e.id, "kind": e.kind, "name": e.name, "is_self": bool(e.is_self)}
 
 
 # ---- evidence ---------------------------------------------------------------------------------
@@ -450,11 +460,11 @@ def evidence(
     return [evidence_item(docs[i], terms) for i in dict.fromkeys(ids) if i in docs]
 
 
-def entity_terms(e: dict[str, Any] | None) -> list[str]:
+def entity_terms(e: Entity | None) -> list[str]:
     """Strings to centre a snippet on: the entity's names, longest first."""
     if not e:
         return []
-    names = [e["name"], *(e.get("aliases") or {}).get("names", [])]
+    names = [e.name, *e.aliases.get("names", [])]
     return sorted({n for n in names if n}, key=len, reverse=True)
 
 
@@ -489,8 +499,8 @@ def related(eg: nx.Graph | None, vd: ViewData, entity_id: str, limit: int) -> li
 SENTIMENT_SAMPLE = 2000  # records whose scores rate an entity that has no relationship artifact
 
 
-def sentiment_summary(twin: Twin, vd: ViewData, entity: dict[str, Any]) -> dict[str, Any] | None:
-    rel = artifacts(twin, vd, "relationship").get(entity["id"])
+def sentiment_summary(twin: Twin, vd: ViewData, entity: Entity) -> dict[str, Any] | None:
+    rel = artifacts(twin, vd, "relationship").get(entity.id)
     if rel:
         months = [m for m in rel.get("months", []) if m.get("mean") is not None]
         return {
@@ -505,7 +515,7 @@ def sentiment_summary(twin: Twin, vd: ViewData, entity: dict[str, Any]) -> dict[
     # No relationship (an organisation, a place): the mean of its records' own scores, read for those records
     # only. Loading every score of the view for this was ~30 s and ~0.5 GB of the server at a million records.
     # Evidence ids are content hashes, so every n-th of a long list is an unbiased sample.
-    evidence = list(entity.get("evidence") or [])
+    evidence = list(entity.evidence)
     step = -(-len(evidence) // SENTIMENT_SAMPLE)
     scores = twin.derived(vd.view).get_many("doc_sentiment", evidence[::step] if step > 1 else evidence)
     values = [d["compound"] for d in scores.values() if d.get("compound") is not None and d.get("reliable", True)]
@@ -518,40 +528,40 @@ def sentiment_summary(twin: Twin, vd: ViewData, entity: dict[str, Any]) -> dict[
 def profile(
     twin: Twin,
     vd: ViewData,
-    entity: dict[str, Any],
+    entity: Entity,
     graph: Graph | None,
     related_limit: int = 10,
     now: datetime | None = None,
 ) -> dict[str, Any]:
     """The entity's profile; ``graph`` is the view's (:meth:`ViewCache.graph`), None when it has none yet."""
     g, eg = (graph[1], graph[2]) if graph else (None, None)
-    records = record_neighbours(g, entity["id"])
+    records = record_neighbours(g, entity.id)
     now = now or datetime.now(UTC)
     dated = sorted(t for r in records if (t := parse_time(r.get("time"))))
     times = [t for t in dated if t <= now]
     upcoming = [t for t in dated if t > now]
     by_source = Counter(r.get("source") for r in records if r.get("source"))
-    mentions = twin.derived(vd.view).get("mentions", entity["id"]) or {}
-    centrality = artifacts(twin, vd, "centrality").get(entity["id"])
-    cid = community_of(twin, vd).get(entity["id"])
+    mentions = twin.derived(vd.view).get("mentions", entity.id) or {}
+    centrality = artifacts(twin, vd, "centrality").get(entity.id)
+    cid = community_of(twin, vd).get(entity.id)
     community = artifacts(twin, vd, "community").get(cid) if cid else None
-    aliases = entity.get("aliases") or {}
+    aliases = entity.aliases
     return {
         **brief(entity),
         "aliases": {k: list(v) for k, v in aliases.items() if v},
-        "confidence": entity.get("confidence"),
+        "confidence": entity.confidence,
         "counts": {
-            "records": len(records) or len(entity.get("evidence") or []),
+            "records": len(records) or len(entity.evidence),
             # columns with a count (pipeline.model.mention_columns), or a list from before
             "mentions": mentions["n"] if "n" in mentions else len(mentions.get("mentions", [])),
             "by_source": dict(sorted(by_source.items())),
-            "related": eg.degree(entity["id"]) if eg is not None and entity["id"] in eg else 0,
+            "related": eg.degree(entity.id) if eg is not None and entity.id in eg else 0,
         },
         "first_seen": times[0].isoformat() if times else None,
         "last_seen": times[-1].isoformat() if times else None,
         "next_scheduled": upcoming[0].isoformat() if upcoming else None,
         "top_related": [
-            {k: v for k, v in r.items() if k != "evidence_ids"} for r in related(eg, vd, entity["id"], related_limit)
+            {k: v for k, v in r.items() if k != "evidence_ids"} for r in related(eg, vd, entity.id, related_limit)
         ],
         "sentiment": sentiment_summary(twin, vd, entity),
         "centrality": {k: centrality.get(k) for k in ("pagerank", "betweenness", "degree")} if centrality else None,

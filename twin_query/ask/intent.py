@@ -19,6 +19,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from twin_assets.processing.names import fold
+from twin_assets.processing.resolution import Entity
 
 INTENTS = ("search", "person_profile", "relationship", "timeline", "aggregate", "prediction", "topic")
 
@@ -393,7 +394,7 @@ class TimeRange:
 class Intent:
     name: str
     question: str
-    entities: list[dict[str, Any]] = field(default_factory=list)
+    entities: list[Entity] = field(default_factory=list)
     time: TimeRange | None = None
     amounts: list[float] = field(default_factory=list)
     amount_op: str | None = None  # ">" or "<"
@@ -407,7 +408,7 @@ class Intent:
 
     def slots(self) -> dict[str, Any]:
         return {
-            "entities": [{k: e[k] for k in ("id", "kind", "name")} for e in self.entities],
+            "entities": [{"id": e.id, "kind": e.kind, "name": e.name} for e in self.entities],
             "time": self.time.as_dict() if self.time else None,
             "amounts": self.amounts,
             "amount_op": self.amount_op,
@@ -619,7 +620,7 @@ def _words(q: str) -> list[_Word]:
     return words
 
 
-def match_entities(question: str, vd: Any, blank: list[tuple[int, int]]) -> tuple[list[dict[str, Any]], set[int], str]:
+def match_entities(question: str, vd: Any, blank: list[tuple[int, int]]) -> tuple[list[Entity], set[int], str]:
     """Entities named in the question, longest match first.
 
     Returns them, the positions of the raw tokens they used, and the text those positions refer to
@@ -631,7 +632,7 @@ def match_entities(question: str, vd: Any, blank: list[tuple[int, int]]) -> tupl
     text = "".join(chars)
     if vd is None:
         return [], set(), text
-    found: list[dict[str, Any]] = []
+    found: list[Entity] = []
     used: set[int] = set()
     for m in re.finditer(r"[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+", text):
         ids = vd.alias_index.get(m[0].lower().rstrip("."))
@@ -659,7 +660,7 @@ def match_entities(question: str, vd: Any, blank: list[tuple[int, int]]) -> tupl
             if not ids:
                 continue
             eid = max(ids, key=lambda i: (vd.weight(i), i))
-            if all(e["id"] != eid for e in found):
+            if all(e.id != eid for e in found):
                 found.append(vd.entities[eid])
             for w in span:
                 w.used = True
@@ -694,7 +695,7 @@ def _category(q: str) -> str | None:
 
 
 def classify(
-    q: str, entities: list[dict[str, Any]], time: TimeRange | None, now: datetime, rest: list[str] | None = None
+    q: str, entities: list[Entity], time: TimeRange | None, now: datetime, rest: list[str] | None = None
 ) -> str:
     """The intent, by rules in priority order; ``rest`` is what is left once names and times are taken out."""
     if _RELATIONSHIP.search(q) and entities:

@@ -12,6 +12,7 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Any
 
+from twin_assets.processing.resolution import Entity
 from twin_query import views
 from twin_query.ask.retrieve import Found
 
@@ -32,8 +33,8 @@ def _money(value: float, currency: str) -> str:
     return f"{value:,.2f} {currency}".strip()
 
 
-def _names(entities: list[dict[str, Any]]) -> str:
-    names = [e["name"] for e in entities]
+def _names(entities: list[Entity]) -> str:
+    names = [e.name for e in entities]
     if len(names) <= 1:
         return "".join(names)
     return ", ".join(names[:-1]) + " and " + names[-1]
@@ -94,17 +95,18 @@ def _fallback(found: Found, a: Answer, what: str) -> None:
 
 
 def _profile(found: Found, a: Answer) -> None:
-    p, e = found.profile or {}, found.entity or {}
-    aliases = [n for n in (p.get("aliases") or {}).get("names", []) if n != e.get("name")][:3]
+    p, e = found.profile or {}, found.entity
+    name, kind = (e.name, e.kind) if e is not None else (None, None)
+    aliases = [n for n in (p.get("aliases") or {}).get("names", []) if n != name][:3]
     aka = f" (also {', '.join(aliases)})" if aliases else ""
     counts = p.get("counts") or {}
     sources = ", ".join(f"{s} {n}" for s, n in sorted((counts.get("by_source") or {}).items(), key=lambda x: -x[1])[:3])
     ids = [i for _, step_ids in found.steps for i in step_ids]
-    a.step(f"Resolved the name to {e.get('name')}, a {e.get('kind')}{aka}.", [])
+    a.step(f"Resolved the name to {name}, a {kind}{aka}.", [])
     first, last = p.get("first_seen"), p.get("last_seen")
     a.step(f"{counts.get('records', 0)} record(s) mention them, from {_day(first)} to {_day(last)} ({sources}).", ids)
     text = [
-        f"{e.get('name')} is a {e.get('kind')}{aka}, in {counts.get('records', 0)} of your records "
+        f"{name} is a {kind}{aka}, in {counts.get('records', 0)} of your records "
         f"from {_day(first)} to {_day(last)}" + (f", mostly {sources}" if sources else "") + "."
     ]
     if found.edges:
@@ -128,12 +130,14 @@ def _profile(found: Found, a: Answer) -> None:
 
 
 def _relationship(found: Found, a: Answer) -> None:
-    b, other = found.entity or {}, found.other
-    you = "you" if other is None or other.get("is_self") else other["name"]
+    b = found.entity
+    assert b is not None  # asked only when the question named someone
+    other = found.other if isinstance(found.other, Entity) else None
+    you = "you" if other is None or other.is_self else other.name
     edges = found.edges
-    names = {e["id"]: e["name"] for e in found.path}
-    if other is not None and other.get("is_self"):
-        names[other["id"]] = "you"
+    names = {e.id: e.name for e in found.path}
+    if other is not None and other.is_self:
+        names[other.id] = "you"
     for e in edges:
         a.step(
             f"{names.get(e['source'], '?')} – {names.get(e['target'], '?')}: {int(e['weight'])} shared record(s), "
@@ -143,34 +147,32 @@ def _relationship(found: Found, a: Answer) -> None:
     earliest = [i for text, ids in found.steps if text.startswith("earliest") for i in ids]
     if earliest:
         a.step(
-            f"The earliest record mentioning {b.get('name')}: {_title(found, earliest[0])} "
+            f"The earliest record mentioning {b.name}: {_title(found, earliest[0])} "
             f"({_day(found.docs[earliest[0]].event_time if earliest[0] in found.docs else None)}).",
             earliest[:1],
         )
     if len(found.path) == 2 and edges:
         e = edges[0]
         a.text = (
-            f"{you.capitalize()} know {b.get('name')} directly: {int(e['weight'])} shared record(s) from "
+            f"{you.capitalize()} know {b.name} directly: {int(e['weight'])} shared record(s) from "
             f"{_day(e['first'])} to {_day(e['last'])}"
             + (f", starting with {_title(found, e['evidence_ids'][0])}." if e["evidence_ids"] else ".")
         )
-        if other is not None and not other.get("is_self"):
-            a.text = f"{other['name']} and {b.get('name')} are directly linked: {int(e['weight'])} shared record(s)."
+        if other is not None and not other.is_self:
+            a.text = f"{other.name} and {b.name} are directly linked: {int(e['weight'])} shared record(s)."
     elif len(found.path) > 2:
         via = _names(found.path[1:-1])
-        chain = " → ".join(names.get(e["id"], e["name"]) for e in found.path)
-        a.text = f"{you.capitalize()} are connected to {b.get('name')} through {via}: {chain}."
+        chain = " → ".join(names.get(e.id, e.name) for e in found.path)
+        a.text = f"{you.capitalize()} are connected to {b.name} through {via}: {chain}."
     else:
         first = f" The earliest record mentioning them is {_title(found, earliest[0])}." if earliest else ""
-        a.text = (
-            f"No chain of shared records links {you} and {b.get('name')} in the records this token can read.{first}"
-        )
+        a.text = f"No chain of shared records links {you} and {b.name} in the records this token can read.{first}"
 
 
 def _timeline(found: Found, a: Answer) -> None:
     it = found.intent
     label = it.time.label if it.time else "over all time"
-    who = f" with {found.entity['name']}" if found.entity else ""
+    who = f" with {found.entity.name}" if found.entity else ""
     src = ", ".join(f"{n} {s}" for s, n in found.by_source.items())
     a.step(
         f"{found.n_events} timeline item(s) {label}{who}" + (f": {src}." if src else "."),
@@ -204,7 +206,7 @@ def _aggregate(found: Found, a: Answer) -> None:
     label = it.time.label if it.time else "over all time"
     if it.measure == "count":
         kind = (it.count_kind or "record").replace("_", " ")
-        who = f" involving {found.entity['name']}" if found.entity else ""
+        who = f" involving {found.entity.name}" if found.entity else ""
         src = ", ".join(f"{n} {s}" for s, n in found.by_source.items())
         ids = [i for _, step_ids in found.steps for i in step_ids]
         a.step(f"Counted {found.considered} {kind} record(s) {label}{who}" + (f" ({src})." if src else "."), ids)
@@ -265,7 +267,7 @@ def _prediction(found: Found, vd: views.ViewData | None, a: Answer) -> None:
             continue
         for eid in e.get("entity_ids") or []:
             ent = vd.entity(eid) if vd else None
-            if ent and ent["kind"] == "person" and not ent.get("is_self"):
+            if ent and ent.kind == "person" and not ent.is_self:
                 people[eid].append(e)
 
     def likelihood(kv: tuple[str, list[dict[str, Any]]]) -> tuple:
@@ -275,7 +277,7 @@ def _prediction(found: Found, vd: views.ViewData | None, a: Answer) -> None:
 
     lines = []
     for eid, evs in sorted(people.items(), key=likelihood):
-        name = vd.entities[eid]["name"] if vd else eid
+        name = vd.entities[eid].name if vd else eid
         first = evs[0]
         why = "scheduled"
         s = found.series.get(first.get("series_id") or "")

@@ -20,6 +20,7 @@ import networkx as nx
 from twin_assets.connectors.base import MAIL
 from twin_assets.connectors.registry import traits_for
 from twin_assets.processing.names import fold
+from twin_assets.processing.resolution import Entity
 from twin_assets.records import Document
 from twin_assets.twin import Twin
 from twin_query import views
@@ -37,10 +38,10 @@ class Found:
     intent: Intent
     steps: list[tuple[str, list[str]]] = field(default_factory=list)  # how it was looked up, with ids
     hits: list[Hit] = field(default_factory=list)
-    entity: dict[str, Any] | None = None
-    other: dict[str, Any] | None = None
+    entity: Entity | None = None
+    other: Entity | dict[str, Any] | None = None  # the other entity of a relationship; an aggregate's range
     profile: dict[str, Any] | None = None
-    path: list[dict[str, Any]] = field(default_factory=list)
+    path: list[Entity] = field(default_factory=list)
     edges: list[dict[str, Any]] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
     n_events: int = 0
@@ -65,7 +66,7 @@ def do_search(service: QueryService, tiers: tuple[str, ...], found: Found, k: in
     it = found.intent
     text = it.text
     if it.entities and it.keywords:
-        text = " ".join([*it.keywords, *(e["name"] for e in it.entities)])
+        text = " ".join([*it.keywords, *(e.name for e in it.entities)])
     since, until = (it.time.since, it.time.until) if it.time else (None, None)
     found.hits = service.search(text, tiers=tiers, k=k, mode=mode, since=since, until=until)
     label = "hybrid keyword + vector search" + (f", {it.time.label}" if it.time else "")
@@ -97,9 +98,9 @@ def do_profile(service: QueryService, tiers: tuple[str, ...], vd: views.ViewData
     graph = service.view_graph(vd.view)
     found.profile = views.profile(twin, vd, entity, graph, related_limit=5, now=found.intent.now)
     g = graph[1] if graph else None
-    first = views.latest_records(g, entity["id"], 1, oldest=True)
-    recent = views.latest_records(g, entity["id"], 3)
-    found.edges = views.related(graph[2] if graph else None, vd, entity["id"], 3)
+    first = views.latest_records(g, entity.id, 1, oldest=True)
+    recent = views.latest_records(g, entity.id, 3)
+    found.edges = views.related(graph[2] if graph else None, vd, entity.id, 3)
     linked = [r["evidence_ids"][0] for r in found.edges if r["evidence_ids"]]
     found.docs.update(views.fetch_docs(twin, tiers, first + recent + linked))
     found.steps.append(("first and latest records mentioning the entity", first + recent))
@@ -196,8 +197,8 @@ def do_relationship(service: QueryService, tiers: tuple[str, ...], vd: views.Vie
         a, b = (vd.entity(vd.self_id) if vd.self_id else None), ents[0]
     found.entity, found.other = b, a
     found.terms = views.entity_terms(b)
-    if a is not None and a["id"] != b["id"]:
-        found.path, found.edges, docs = graph_path(service, tiers, vd, a["id"], b["id"], now=found.intent.now)
+    if a is not None and a.id != b.id:
+        found.path, found.edges, docs = graph_path(service, tiers, vd, a.id, b.id, now=found.intent.now)
         found.docs.update(docs)
         found.steps.append(
             (
@@ -206,7 +207,7 @@ def do_relationship(service: QueryService, tiers: tuple[str, ...], vd: views.Vie
             )
         )
     graph = service.view_graph(vd.view)
-    first = views.latest_records(graph[1] if graph else None, b["id"], 2, oldest=True)
+    first = views.latest_records(graph[1] if graph else None, b.id, 2, oldest=True)
     found.docs.update(views.fetch_docs(twin, tiers, first))
     found.steps.append(("earliest records mentioning them", first))
     found.profile = views.profile(twin, vd, b, graph, related_limit=3, now=found.intent.now)
@@ -222,7 +223,7 @@ def do_timeline(twin: Twin, tiers: tuple[str, ...], vd: views.ViewData, found: F
     evs = views.events_in(twin, vd, since, until)
     entity = it.entities[0] if it.entities else None
     if entity:
-        evs = [e for e in evs if entity["id"] in (e.get("entity_ids") or [])]
+        evs = [e for e in evs if entity.id in (e.get("entity_ids") or [])]
         found.entity = entity
         found.terms = views.entity_terms(entity)
     evs = [e for e in evs if e.get("tier") in tiers]
@@ -242,7 +243,7 @@ def do_timeline(twin: Twin, tiers: tuple[str, ...], vd: views.ViewData, found: F
             break
     found.events = sorted(distinct, key=lambda e: e["_t"])
     lifes = []
-    mine = set(entity.get("evidence") or []) if entity else set()
+    mine = set(entity.evidence) if entity else set()
     for _, le in views.artifacts(twin, vd, "life_event").items():
         start = views.parse_time(le.get("start"))
         end = views.parse_time(le.get("end")) or start
@@ -282,7 +283,7 @@ def doc_words(doc: Document) -> str:
 
 def payee_is_person(vd: views.ViewData, doc: Document) -> bool:
     ids = vd.alias_index.get(fold(doc.title or ""), set())
-    return any(vd.entities[i]["kind"] == "person" for i in ids)
+    return any(vd.entities[i].kind == "person" for i in ids)
 
 
 def matches_terms(words: str, terms: tuple[str, ...] | list[str]) -> bool:
@@ -302,7 +303,7 @@ def do_aggregate(twin: Twin, tiers: tuple[str, ...], vd: views.ViewData, found: 
         evs = [e for e in evs if e.get("kind") == kind]
     entity = it.entities[0] if it.entities else None
     if entity and kind != "transaction":
-        evs = [e for e in evs if entity["id"] in (e.get("entity_ids") or [])]
+        evs = [e for e in evs if entity.id in (e.get("entity_ids") or [])]
     evs = [e for e in evs if e.get("tier") in tiers]
     label = it.time.label if it.time else "all time"
     if it.measure == "count":
@@ -363,7 +364,7 @@ def do_prediction(twin: Twin, tiers: tuple[str, ...], vd: views.ViewData, found:
     evs = [e for e in views.events_in(twin, vd, since, until) if e.get("kind") == "event" and e.get("tier") in tiers]
     entity = it.entities[0] if it.entities else None
     if entity:
-        evs = [e for e in evs if entity["id"] in (e.get("entity_ids") or [])]
+        evs = [e for e in evs if entity.id in (e.get("entity_ids") or [])]
         found.entity = entity
     series = views.artifacts(twin, vd, "series")
     found.series = {sid: s for sid, s in series.items() if s.get("tier") in tiers}
@@ -391,7 +392,7 @@ def do_topic(service: QueryService, tiers: tuple[str, ...], vd: views.ViewData, 
         for cid, c in sorted(views.artifacts(twin, vd, "community").items(), key=lambda kv: -kv[1].get("size", 0)):
             if c.get("tier") not in tiers or c.get("size", 0) < 2:
                 continue
-            members = [m for m in c.get("members", []) if m in vd.entities and not vd.entities[m].get("is_self")]
+            members = [m for m in c.get("members", []) if m in vd.entities and not vd.entities[m].is_self]
             members.sort(key=lambda m: -(centrality.get(m) or {}).get("pagerank", 0))
             strongest: list[str] = []
             if eg is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query
 
+from twin_assets.processing.resolution import Entity
 from twin_assets.tiers import HIGH
 from twin_query import views
 from twin_query.api.deps import Caller, Service, get_caller
@@ -27,7 +28,7 @@ def unavailable(caller: Caller) -> HTTPException:
     return HTTPException(403, NOT_AVAILABLE)
 
 
-def resolve_or_fail(vd: views.ViewData | None, caller: Caller, ref: str) -> dict:
+def resolve_or_fail(vd: views.ViewData | None, caller: Caller, ref: str) -> Entity:
     entity = vd.resolve(ref) if vd is not None else None
     if entity is None:
         raise unavailable(caller)
@@ -53,12 +54,12 @@ def list_entities(
     if q and q.strip():
         found = vd.find(q, kind=kind, limit=limit)
     else:
-        ranked = sorted(vd.entities.values(), key=lambda e: (-vd.weight(e["id"]), e["id"]))
-        found = [e for e in ranked if not kind or e["kind"] == kind][:limit]
+        ranked = sorted(vd.entities.values(), key=lambda e: (-vd.weight(e.id), e.id))
+        found = [e for e in ranked if not kind or e.kind == kind][:limit]
     out = []
     for e in found:
-        names = [n for n in (e.get("aliases") or {}).get("names", []) if n != e["name"]]
-        out.append(EntityMatch(**views.brief(e), aliases=names[:20], records=vd.weight(e["id"])))
+        names = [n for n in e.aliases.get("names", []) if n != e.name]
+        out.append(EntityMatch(**views.brief(e), aliases=names[:20], records=vd.weight(e.id)))
     return EntityList(entities=out)
 
 

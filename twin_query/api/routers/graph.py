@@ -33,12 +33,12 @@ def get_path(
     a = resolve_or_fail(vd, caller, source)
     b = resolve_or_fail(vd, caller, target)
     assert vd is not None  # resolve_or_fail raised otherwise
-    if a["id"] == b["id"]:
+    if a.id == b.id:
         return PathOut(
             found=True, source=views.brief(a), target=views.brief(b), hops=0, path=[views.brief(a)], edges=[]
         )
-    path, edges, docs = graph_path(service, caller.tiers, vd, a["id"], b["id"], evidence)
-    terms = {e["id"]: views.entity_terms(e) for e in path}
+    path, edges, docs = graph_path(service, caller.tiers, vd, a.id, b.id, evidence)
+    terms = {e.id: views.entity_terms(e) for e in path}
     out_edges = [
         PathEdgeOut(
             source=e["source"],

@@ -45,7 +45,7 @@ def get_timeline(
         if caller.can_read(e.get("tier"))
         and (not source or e.get("source") == source)
         and (not kind or e.get("kind") == kind)
-        and (who is None or who["id"] in (e.get("entity_ids") or []))
+        and (who is None or who.id in (e.get("entity_ids") or []))
     ]
     page = evs[offset : offset + limit]
     out = []
@@ -64,7 +64,7 @@ def get_timeline(
                 series_id=e.get("series_id"),
             )
         )
-    mine = set(who.get("evidence") or []) if who else set()
+    mine = set(who.evidence) if who else set()
     lifes = []
     for _, le in sorted(views.artifacts(twin, vd, "life_event").items()):
         start = views.parse_time(le.get("start"))
