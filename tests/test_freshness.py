@@ -66,6 +66,25 @@ def test_every_kind_of_change_moves_the_fingerprint_of_the_views_that_read_it(tw
     assert twin.store(HIGH).generation() > 0
 
 
+def test_homes_with_equal_counters_have_different_fingerprints(twin, tmp_path, monkeypatch):
+    """Two homes may share one Dagster instance (DAGSTER_HOME set for both): one's recorded data version must
+    not make the other's views skip their build."""
+    from twin_assets.settings import get_settings
+    from twin_assets.twin import open_twin
+    from twin_query.setup import init_home
+
+    monkeypatch.setenv("TWIN_HOME", str(tmp_path / "other"))
+    init_home(get_settings())
+    other = open_twin(get_settings())
+    try:
+        for t in (twin, other):
+            t.store(LOW).put_many(_rent(LOW, range(1, 3), -400.0))
+        assert twin.store(LOW).generation() == other.store(LOW).generation()
+        assert _fp(twin, LOW) != _fp(other, LOW)
+    finally:
+        other.close()
+
+
 def test_code_changes_are_part_of_the_fingerprint(twin, monkeypatch):
     first = _fp(twin, LOW)
     freshness.code_version.cache_clear()

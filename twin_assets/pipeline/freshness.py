@@ -40,7 +40,9 @@ def code_version() -> str:
 
 def fingerprint(twin: Twin, tiers: tuple[str, ...]) -> str:
     """What a build over ``tiers`` reads, as one opaque value (counters and hashes only, no content)."""
-    parts = [code_version()]
+    # Which home: change counters of two homes sharing one Dagster instance (DAGSTER_HOME set for both) can
+    # agree, and one home's recorded version must not let the other's views skip their build.
+    parts = [code_version(), twin.keyring.keyed_hash("freshness", b"home")]
     parts += [f"{tier}:{twin.store(tier).generation()}:{_stale_marks(twin, tier)}" for tier in tiers]
     parts.append(hashlib.sha256("\n".join(sorted(suppress.load(twin))).encode()).hexdigest())
     return hashlib.sha256("|".join(parts).encode()).hexdigest()
