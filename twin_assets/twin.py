@@ -27,6 +27,8 @@ from twin_assets.stores.graph import GraphSnapshots
 from twin_assets.stores.vectors import ChromaVectors, vectors_for
 
 if TYPE_CHECKING:  # a handle only carries the run's cache; the pipeline, which fills it, sits above the handle
+    from sqlalchemy.orm import Session
+
     from twin_assets.pipeline.run_cache import RunCache
 
 STORE_FILES = {HIGH: "high.sqlcipher", MEDIUM: "medium.sqlcipher", LOW: "low.sqlite"}
@@ -42,7 +44,7 @@ class Twin:
         self.engine: Engine = get_engine(settings.metadata_url)
         self._stores: dict[str, DocumentStore] = {}
 
-    def session(self):
+    def session(self) -> contextlib.AbstractContextManager[Session]:
         return session_scope(self.engine)
 
     def store_path(self, tier: str) -> Path:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
@@ -120,7 +121,7 @@ def create_app(settings: TwinSettings | None = None, *, warm_up: bool = False) -
     return app
 
 
-def _openapi(app: FastAPI) -> dict:
+def _openapi(app: FastAPI) -> dict[str, Any]:
     """The generated schema, with every 422 documented as the {"detail": "..."} the handler above sends."""
     if app.openapi_schema is None:
         from fastapi.openapi.utils import get_openapi
@@ -160,6 +161,7 @@ def _token_id_resolver(app: FastAPI) -> Callable[[str], str | None]:
 
         service: QueryService = app.state.service
         with service.twin().session() as s:
-            return s.scalars(select(ApiToken.id).where(ApiToken.token_hash == digest)).first()
+            found: str | None = s.scalars(select(ApiToken.id).where(ApiToken.token_hash == digest)).first()
+            return found
 
     return resolve

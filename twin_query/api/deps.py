@@ -17,7 +17,8 @@ bearer = HTTPBearer(auto_error=False, description="An API token from `twin token
 
 def get_service(request: Request) -> QueryService:
     """The app's query service, created in its lifespan (see ``twin_query.api.app``)."""
-    return request.app.state.service
+    service: QueryService = request.app.state.service
+    return service
 
 
 Service = Annotated[QueryService, Depends(get_service)]

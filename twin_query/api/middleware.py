@@ -98,11 +98,12 @@ def token_from(scope: Scope) -> str | None:
     """The bearer token of a request, or ``?token=`` on a WebSocket handshake."""
     for name, value in scope.get("headers") or []:
         if name == b"authorization":
-            parts = value.decode("latin-1").split(None, 1)
+            header: str = value.decode("latin-1")
+            parts = header.split(None, 1)
             if len(parts) == 2 and parts[0].lower() == "bearer":
                 return parts[1].strip()
     if scope.get("type") == "websocket":
-        qs = parse_qs((scope.get("query_string") or b"").decode("latin-1"))
+        qs: dict[str, list[str]] = parse_qs((scope.get("query_string") or b"").decode("latin-1"))
         if qs.get("token"):
             return qs["token"][0]
     return None
@@ -203,7 +204,7 @@ class RequestGuard:
         finally:
             self._record(scope, state["status"] or 500, time.perf_counter() - start, token)
 
-    async def _http(self, scope: Scope, receive: Receive, send: Send, token: str | None, state: dict) -> None:
+    async def _http(self, scope: Scope, receive: Receive, send: Send, token: str | None, state: dict[str, Any]) -> None:
         limit = self.config.max_body
         for name, value in scope.get("headers") or []:
             if name == b"content-length":

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Depends, HTTPException, Path, Query
 
 from twin_assets.processing.resolution import Entity
@@ -12,7 +14,13 @@ from twin_query.api.schemas import EntityList, EntityMatch, EntityProfile, Error
 
 router = APIRouter(prefix="/v1", tags=["entities"])
 NOT_AVAILABLE = "entity not available to this token"
-ERRORS = {401: {"model": ErrorOut}, 403: {"model": ErrorOut}, 404: {"model": ErrorOut}, 429: {"model": ErrorOut}}
+# FastAPI takes responses as dict[int | str, dict[str, Any]]; the annotation keeps the literal that type.
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorOut},
+    403: {"model": ErrorOut},
+    404: {"model": ErrorOut},
+    429: {"model": ErrorOut},
+}
 
 
 def caller_view(service: Service, caller: Caller = Depends(get_caller)) -> views.ViewData | None:

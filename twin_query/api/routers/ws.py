@@ -154,7 +154,7 @@ class Connection:
         self.metrics = getattr(ws.app.state, "metrics", None)
         self.limiter = getattr(ws.app.state, "limiter", None)
         self.lock = asyncio.Lock()
-        self.poller: asyncio.Task | None = None
+        self.poller: asyncio.Task[None] | None = None
         self.caller: Caller | None = None
         self.key = ""
 
