@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from twin_assets.connectors.base import SNIFF_BYTES, TRANSACTIONS, Connector, SourceTraits
+from twin_assets.connectors.toolkit import Decoded, decode
 from twin_assets.records import TRANSACTION, ParseIssue, Party, Record
 from twin_assets.settings import get_settings
 from twin_assets.tiers import HIGH
@@ -144,7 +145,6 @@ CURRENCY_SYMBOLS = {"€": "EUR", "$": "USD", "£": "GBP", "¥": "JPY", "₹": "
 # charset-normalizer cannot tell the Western single-byte code pages apart on a
 # few hundred bytes (it calls French cp1252 "cp1250" or "mac_iceland"), so any
 # guess from this family is replaced by cp1252, the de-facto default of banks.
-_LATIN_FAMILY = re.compile(r"^(cp125[0278]|cp775|cp85\d|cp437|latin_1|iso8859_(1|2|3|4|9|10|13|14|15|16)|mac_.*)$")
 
 LINE_RE = re.compile(r"\r\n|\r|\n")
 DATE_RE = re.compile(r"^\s*(\d{1,4})([./\-:])(\d{1,2})\2(\d{1,4})(?!\d)")
@@ -158,51 +158,14 @@ HEADER_CODE_RE = re.compile(r"\S[\s(\[]+([A-Z]{3})[)\]]?\s*$")
 # --------------------------------------------------------------------------- decoding
 
 
-def decode_bytes(raw: bytes, declared: str | None = None) -> tuple[str, str]:
+def decode_bytes(raw: bytes, declared: str | None = None) -> Decoded:
     """Text and the encoding used: BOM, strict UTF-8, the declared charset, then a guess.
 
     Valid UTF-8 beats a declared single-byte charset because exports often
     declare cp1252 while writing UTF-8, and non-ASCII cp1252 is almost never
-    valid UTF-8 by accident.
+    valid UTF-8 by accident; a Latin-family guess loses to cp1252 (see ``toolkit.decode``).
     """
-    for bom, enc in ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16")):
-        if raw.startswith(bom):
-            return raw.decode(enc, errors="replace"), enc
-    try:
-        return raw.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        pass
-    if declared:
-        try:
-            return raw.decode(declared), declared
-        except (UnicodeDecodeError, LookupError):
-            pass
-    guess = _guess_encoding(raw)
-    if guess and not _LATIN_FAMILY.match(guess):
-        try:
-            return raw.decode(guess), guess
-        except (UnicodeDecodeError, LookupError):
-            pass
-    try:
-        return raw.decode("cp1252"), "cp1252"
-    except UnicodeDecodeError:
-        pass
-    if guess:
-        try:
-            return raw.decode(guess), guess
-        except (UnicodeDecodeError, LookupError):
-            pass
-    return raw.decode("utf-8", errors="replace"), "utf-8"
-
-
-def _guess_encoding(raw: bytes) -> str | None:
-    try:
-        from charset_normalizer import from_bytes
-
-        best = from_bytes(raw[: 256 * 1024]).best()
-    except Exception:  # a detector failure only means "no guess"
-        return None
-    return best.encoding if best is not None else None
+    return decode(raw, declared, western=True)
 
 
 # --------------------------------------------------------------------------- headers

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from twin_assets.connectors.base import CALENDAR, Connector, SourceTraits
+from twin_assets.connectors.toolkit import decode, zone_named
 from twin_assets.records import EVENT, ParseIssue, Party, Record
 from twin_assets.settings import get_settings
 from twin_assets.tiers import MEDIUM
@@ -85,24 +86,6 @@ def default_window(today: date | None = None) -> tuple[datetime, datetime]:
 
 # ---------------------------------------------------------------------------
 # Repairing the text
-
-
-def _decode(data: bytes) -> str:
-    if data.startswith(BOM):
-        data = data[len(BOM) :]
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    try:
-        from charset_normalizer import from_bytes
-
-        best = from_bytes(data[:65536]).best()
-        if best is not None and best.encoding:
-            return data.decode(best.encoding, errors="replace")
-    except Exception:  # detection is best-effort
-        pass
-    return data.decode("utf-8", errors="replace")
 
 
 def repair_ics(text: str) -> str:
@@ -293,11 +276,9 @@ def resolve_tzid(tzid: str) -> ZoneGuess:
         name = next(
             (cities[w.strip().lower()] for w in re.split(r"[,;()]", clean) if w.strip().lower() in cities), None
         )
-    if name is not None:
-        try:
-            return ZoneGuess(zoneinfo.ZoneInfo(name), name, True)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            pass
+    zone = zone_named(name)
+    if zone is not None:
+        return ZoneGuess(zone, name, True)
     match = _OFFSET_IN_TZID.search(clean)
     if match:
         sign = -1 if match.group(1) == "-" else 1
@@ -655,7 +636,7 @@ class CalendarConnector(Connector):
 
     def parse_bytes(self, data: bytes, prefix: str = "") -> Iterator[Record | ParseIssue]:
         """Records for every event occurrence in iCalendar bytes."""
-        raw_text = _decode(data)
+        raw_text = decode(data).text
         text = repair_ics(raw_text)
         if "BEGIN:VEVENT" not in text.upper():
             if "BEGIN:" not in raw_text.upper():

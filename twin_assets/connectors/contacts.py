@@ -24,11 +24,11 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import ClassVar, TextIO
 
-from charset_normalizer import from_bytes
 from dateutil import parser as dateparser
 from vobject.base import parseLine as vobject_parse_line
 
 from twin_assets.connectors.base import CONTACTS, Connector, SourceTraits
+from twin_assets.connectors.toolkit import decode, guess_encoding, is_utf8, wide_encoding
 from twin_assets.records import CONTACT, ParseIssue, Party, Record
 from twin_assets.tiers import MEDIUM
 
@@ -112,7 +112,7 @@ class ContactsConnector(Connector):
         try:
             if not head:
                 return False
-            encoding = _wide_encoding(head)
+            encoding = wide_encoding(head)
             text = head.decode(encoding or "latin-1", errors="ignore")
             for line in _NEWLINE.split(text[:4096]):
                 stripped = line.strip().lstrip("\ufeff").removeprefix(_UTF8_BOM_AS_LATIN1).strip()
@@ -162,7 +162,7 @@ def _parse_file(path: Path, prefix: str, seen_uids: set[str]) -> Iterator[Record
         except OSError as exc:
             yield ParseIssue(where=file_where, reason=f"unreadable: {type(exc).__name__}")
             return
-        wide = _wide_encoding(head)
+        wide = wide_encoding(head)
         if wide:
             stream: TextIO = io.TextIOWrapper(fh, encoding=wide, errors="replace", newline="")
             proxy = "utf-8"
@@ -207,39 +207,11 @@ def _parse_stream(
 # --- reading and splitting -------------------------------------------------------------
 
 
-def _wide_encoding(head: bytes) -> str | None:
-    """The codec of a UTF-16/32 file (BOM or NUL pattern), None for byte-oriented files."""
-    if head.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
-        return "utf-32"
-    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return "utf-16"
-    sample = head[:1024]
-    half = len(sample) // 2
-    if half >= 8:
-        even_nuls = sample[0::2].count(0)
-        odd_nuls = sample[1::2].count(0)
-        if odd_nuls > half * 0.4 and even_nuls < half * 0.05:
-            return "utf-16-le"
-        if even_nuls > half * 0.4 and odd_nuls < half * 0.05:
-            return "utf-16-be"
-    return None
-
-
-def _is_utf8(data: bytes) -> bool:
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        # A head cut in the middle of a multi-byte character is still UTF-8.
-        return exc.start >= len(data) - 3 and "unexpected end" in exc.reason
-    return True
-
-
 def _legacy_encoding(data: bytes) -> str | None:
     """charset-normalizer's guess for bytes that are not UTF-8, else None."""
-    if not data or _is_utf8(data):
+    if not data or is_utf8(data, truncated=True):
         return None
-    best = from_bytes(data).best()
-    encoding = best.encoding if best else None
+    encoding = guess_encoding(data)
     if encoding and encoding.startswith(("utf_16", "utf_32")) and b"\x00" not in data:
         return None
     return encoding
@@ -482,7 +454,8 @@ class _Decoder:
         self._lines = card_lines
         self._card_guess: str | bool | None = False  # False: not computed yet
 
-    def _card_fallback(self) -> str | None:
+    def _card_fallback(self, _value: bytes = b"") -> str | None:
+        """The encoding guessed from the whole card: one value is too short to guess from."""
         if self._card_guess is False:
             raw = "\n".join(self._lines).encode(self.proxy, errors="replace")
             self._card_guess = _legacy_encoding(raw)
@@ -502,22 +475,7 @@ class _Decoder:
         return text.replace("\r\n", "\n").replace("\r", "\n")
 
     def _decode(self, raw: bytes, declared: list[str]) -> str:
-        if raw.isascii():
-            return raw.decode("ascii")
-        for encoding in (*declared, "utf-8", self.fallback):
-            if not encoding:
-                continue
-            try:
-                return raw.decode(encoding)
-            except (LookupError, UnicodeDecodeError):
-                continue
-        guess = self._card_fallback()
-        if guess:
-            try:
-                return raw.decode(guess)
-            except (LookupError, UnicodeDecodeError):
-                pass
-        return raw.decode("utf-8", errors="replace")
+        return decode(raw, declared, trust_declared=True, fallback=self.fallback, guess=self._card_fallback).text
 
 
 _ESCAPES = {"n": "\n", "N": "\n", ",": ",", ";": ";", "\\": "\\", ":": ":"}

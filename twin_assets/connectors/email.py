@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import codecs
 import email
 import email.message
 import email.policy
@@ -27,6 +26,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, ClassVar
 
 from twin_assets.connectors.base import MAIL, Connector, SourceTraits
+from twin_assets.connectors.toolkit import decode, normalise_charset
 from twin_assets.records import MESSAGE, ParseIssue, Party, Record
 from twin_assets.tiers import HIGH
 
@@ -46,7 +46,6 @@ MAX_TITLE_CHARS = 2000  # a subject longer than this is garbage or an attack, no
 ADDRESS_HEADERS = (("from", "From"), ("to", "To"), ("cc", "Cc"), ("bcc", "Bcc"), ("reply_to", "Reply-To"))
 
 BOM = b"\xef\xbb\xbf"
-_TIE_BREAK_CHARSETS = ("utf_8", "cp1252", "latin_1", "iso8859_15")
 
 # Headers that mark a block as an RFC 822 message; one alone is not enough.
 _MAIL_HEADERS = frozenset(
@@ -237,41 +236,12 @@ def iter_mbox(fh: BinaryIO, max_bytes: int | None = None) -> Iterator[bytes | No
 # Decoding helpers
 
 
-def _normalise_charset(charset: str | None) -> str | None:
-    if not charset:
-        return None
-    charset = charset.strip().strip("\"'").lower()
-    try:
-        info = codecs.lookup(charset)
-    except (LookupError, ValueError):
-        return None
-    # bytes-to-bytes codecs (base64, zlib, ...) are not text encodings.
-    return info.name if getattr(info, "_is_text_encoding", True) else None
-
-
 def decode_bytes(data: bytes, charset: str | None = None) -> str:
-    """Decode with the declared charset, then UTF-8, then a detected charset, then UTF-8 lossy."""
-    declared = _normalise_charset(charset)
-    for candidate in (declared, "utf-8"):
-        if candidate:
-            try:
-                return data.decode(candidate)
-            except (UnicodeError, LookupError):
-                pass
-    try:
-        from charset_normalizer import from_bytes
+    """Decode with the declared charset, then UTF-8, then a detected charset, then UTF-8 lossy.
 
-        matches = list(from_bytes(data[:65536]))
-        if matches:
-            best = matches[0]
-            # Short Western text often scores the same in cp1250 and cp1252; the latter
-            # is what a mislabelled Western message almost always is.
-            tied = {m.encoding for m in matches if (m.chaos, m.coherence) == (best.chaos, best.coherence)}
-            encoding = next((e for e in _TIE_BREAK_CHARSETS if e in tied), best.encoding)
-            return data.decode(encoding, errors="replace")
-    except Exception:  # detection is best-effort; a failure here only costs accuracy
-        pass
-    return data.decode("utf-8", errors="replace")
+    A MIME part says what it is, so its charset is believed before UTF-8 (``toolkit.decode``).
+    """
+    return decode(data, charset, trust_declared=True).text
 
 
 def _header_text(raw: str, charset: str | None = None) -> str:
@@ -279,7 +249,7 @@ def _header_text(raw: str, charset: str | None = None) -> str:
     raw = _FOLD.sub("", raw).replace("\r", "").replace("\n", " ")
     if _SURROGATES.search(raw):
         data = raw.encode("utf-8", errors="surrogateescape")
-        for candidate in ("utf-8", _normalise_charset(charset), "cp1252"):
+        for candidate in ("utf-8", normalise_charset(charset), "cp1252"):
             if candidate:
                 try:
                     raw = data.decode(candidate)
@@ -298,7 +268,7 @@ def _encoded_word_bytes(encoding: str, text: str, charset: str) -> bytes | None:
             text = text[: len(text) - len(text) % 4] if len(text) % 4 == 1 else text
             return base64.b64decode(text + "=" * (-len(text) % 4))
         # Raw 8-bit bytes inside a Q word are common; give them back in the word's own charset.
-        codec = _normalise_charset(charset) or "latin-1"
+        codec = normalise_charset(charset) or "latin-1"
         return binascii.a2b_qp(text.replace("_", " ").encode(codec, errors="replace"))
     except (binascii.Error, ValueError):
         return None

@@ -11,7 +11,6 @@ should not lose it. Links and tags follow Obsidian's rules: wikilinks and embeds
 
 from __future__ import annotations
 
-import codecs
 import math
 import os
 import re
@@ -21,13 +20,12 @@ from datetime import UTC, date, datetime, time
 from pathlib import Path, PurePosixPath
 from typing import Any, ClassVar
 from urllib.parse import unquote
-from zoneinfo import ZoneInfo
 
 import frontmatter
-from charset_normalizer import from_bytes
 from dateutil import parser as dateparser
 
 from twin_assets.connectors.base import NOTES, Connector, SourceTraits
+from twin_assets.connectors.toolkit import bom_encoding, decode, zone_named
 from twin_assets.records import NOTE, ParseIssue, Party, Record
 from twin_assets.tiers import MEDIUM
 
@@ -61,13 +59,6 @@ _ATX_H1 = re.compile(r"^ {0,3}#[ \t]+(.+?)(?:[ \t]+#+)?[ \t]*$")
 _SETEXT_H1 = re.compile(r"^ {0,3}=+[ \t]*$")
 _DAILY = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:$|[ _.T-])")
 _BRACKET_ZONE = re.compile(r"^(.*?)\[([A-Za-z0-9_+\-/]+)\]\s*$")
-_BOMS = (
-    (codecs.BOM_UTF8, "utf-8-sig"),
-    (codecs.BOM_UTF32_LE, "utf-32"),
-    (codecs.BOM_UTF32_BE, "utf-32"),
-    (codecs.BOM_UTF16_LE, "utf-16"),
-    (codecs.BOM_UTF16_BE, "utf-16"),
-)
 
 
 class NotesConnector(Connector):
@@ -85,7 +76,7 @@ class NotesConnector(Connector):
             if not path.name.lower().endswith(NOTE_SUFFIXES):
                 return False
             # Markdown is text: a NUL byte means binary, unless it is UTF-16/32.
-            return b"\x00" not in head[:8192] or any(head.startswith(bom) for bom, _ in _BOMS)
+            return b"\x00" not in head[:8192] or bom_encoding(head) is not None
         except Exception:  # detection must never raise
             return False
 
@@ -244,21 +235,8 @@ def _read_note(file: Path, rel: str, where: str) -> Iterator[Record | ParseIssue
 
 
 def decode_text(raw: bytes) -> str:
-    """BOM, then UTF-8, then charset-normalizer's guess, then UTF-8 with replacement."""
-    for bom, codec in _BOMS:
-        if raw.startswith(bom):
-            return raw.decode(codec, errors="replace")
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    best = from_bytes(raw).best()
-    if best is not None and best.encoding:
-        try:
-            return raw.decode(best.encoding)
-        except (LookupError, UnicodeDecodeError):
-            pass
-    return raw.decode("utf-8", errors="replace")
+    """BOM, then UTF-8, then charset-normalizer's guess (see ``toolkit.decode``)."""
+    return decode(raw).text
 
 
 def note_record(text: str, rel_path: str) -> tuple[Record, list[str]]:
@@ -571,9 +549,8 @@ def to_datetime(value: Any) -> tuple[datetime | None, str | None]:
                 return None, None
             parsed = first
         if zone_name:
-            try:
-                zone = ZoneInfo(zone_name)
-            except Exception:  # unknown or malformed zone key
+            zone = zone_named(zone_name)
+            if zone is None:  # unknown or malformed zone key
                 zone_name = None
             else:
                 parsed = parsed.replace(tzinfo=zone) if parsed.tzinfo is None else parsed

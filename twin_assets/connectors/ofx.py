@@ -25,8 +25,8 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import ClassVar
 
-from twin_assets.connectors.bank_csv import decode_bytes
 from twin_assets.connectors.base import TRANSACTIONS, Connector, SourceTraits
+from twin_assets.connectors.toolkit import decode
 from twin_assets.records import TRANSACTION, ParseIssue, Party, Record
 from twin_assets.tiers import HIGH
 
@@ -89,8 +89,7 @@ def decode_ofx(raw: bytes) -> str:
     head = raw[:4096].decode("latin-1")
     start = OFX_START_RE.search(head)
     declared = declared_charset(head[: start.start()] if start else head)
-    text, _ = decode_bytes(raw, declared)
-    return text
+    return decode(raw, declared, western=True).text
 
 
 # --------------------------------------------------------------------------- dates & amounts

@@ -23,9 +23,10 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any, ClassVar
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from twin_assets.connectors.base import CHAT, Connector, SourceTraits
+from twin_assets.connectors.toolkit import Zone, configured_zone, head_text
 from twin_assets.records import CHAT_MESSAGE, ParseIssue, Party, Record
 from twin_assets.settings import get_settings
 from twin_assets.tiers import HIGH
@@ -280,12 +281,9 @@ def events_from_stream(fh: IO[str]) -> Iterator[Event]:
         yield ("issue", "not a Telegram Desktop export (no messages list)")
 
 
-def resolve_zone() -> tuple[ZoneInfo, str, str | None]:
-    name = get_settings().telegram.tz
-    try:
-        return ZoneInfo(name), name, None
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC"), "UTC", f"{ENV_TZ} is not a known time zone; using UTC"
+def resolve_zone() -> Zone:
+    """The zone the export's local times are in (the owner's setting), UTC when unset or unknown."""
+    return configured_zone(get_settings().telegram.tz, ENV_TZ)
 
 
 def records_from_events(events: Iterator[Event]) -> Iterator[Record | ParseIssue]:
@@ -329,7 +327,7 @@ class TelegramConnector(Connector):
 
     def recognizes(self, path: Path, head: bytes) -> bool:
         try:
-            text = head.decode("utf-8", errors="ignore").lstrip("\ufeff \t\r\n")
+            text = head_text(head).lstrip("\ufeff \t\r\n")
             if not text.startswith("{"):
                 return False
             if FULL_EXPORT_RE.search(text):

@@ -18,6 +18,7 @@ does not duplicate messages.
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import io
 import json
@@ -30,10 +31,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import IO, ClassVar
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from twin_assets.connectors.bank_csv import decode_bytes
 from twin_assets.connectors.base import CHAT, Connector, SourceTraits
+from twin_assets.connectors.toolkit import Zone, configured_zone, decode, is_utf8
 from twin_assets.records import CHAT_MESSAGE, ParseIssue, Party, Record
 from twin_assets.settings import get_settings
 from twin_assets.tiers import HIGH
@@ -200,18 +200,12 @@ class OpenText:
 
 
 def detect_encoding(head: bytes) -> str:
-    if head.startswith(b"\xef\xbb\xbf"):
+    """The codec to stream the chat with: a BOM's, UTF-8 (the sample may end inside a character), else a guess."""
+    if head.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
-    # The sample may end inside a multi-byte character; trim up to 3 bytes.
-    for cut in range(4):
-        chunk = head[: len(head) - cut] if cut else head
-        try:
-            chunk.decode("utf-8")
-            return "utf-8"
-        except UnicodeDecodeError:
-            continue
-    _, encoding = decode_bytes(head)
-    return encoding
+    if is_utf8(head, truncated=True):
+        return "utf-8"
+    return decode(head, western=True).encoding
 
 
 class ZipRefused(Exception):
@@ -280,12 +274,9 @@ def classify(text: str) -> dict[str, object]:
     return attributes
 
 
-def resolve_zone() -> tuple[ZoneInfo, str, str | None]:
-    name = get_settings().whatsapp.tz
-    try:
-        return ZoneInfo(name), name, None
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC"), "UTC", f"{ENV_TZ} is not a known time zone; using UTC"
+def resolve_zone() -> Zone:
+    """The zone the export's local times are in (the owner's setting), UTC when unset or unknown."""
+    return configured_zone(get_settings().whatsapp.tz, ENV_TZ)
 
 
 def parse_chat(source: OpenText, name: str) -> Iterator[Record | ParseIssue]:
