@@ -19,10 +19,10 @@ from bisect import bisect_left, bisect_right
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from twin_assets.connectors.toolkit import zone_or_offset
 from twin_assets.processing.names import email_domain, fold, is_public_domain, normalise_email
 from twin_assets.processing.resolution import Resolution
 from twin_assets.records import Document
@@ -107,17 +107,8 @@ class Timeline:
 
 
 @functools.lru_cache(maxsize=512)  # a handful of zone names, a million events
-def _zone(name: str | None) -> timezone | ZoneInfo | None:
-    if not name or name in ("floating",):
-        return None
-    m = re.fullmatch(r"([+-])(\d{2}):?(\d{2})", name)
-    if m:
-        delta = timedelta(hours=int(m.group(2)), minutes=int(m.group(3)))
-        return timezone(-delta if m.group(1) == "-" else delta)
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return None
+def _zone(name: str | None) -> tzinfo | None:
+    return None if name == "floating" else zone_or_offset(name)  # "floating": the source gave no zone
 
 
 def _end_time(doc: Document) -> datetime | None:
