@@ -106,9 +106,9 @@ def _ingest(
     with twin.session() as s:
         for inp in s.scalars(select(Input).where(Input.id.in_(input_ids))):
             by_source[inp.source] += inp.records
-            path = twin.keyring.decrypt_str(inp.path_enc) if inp.path_enc else "?"
+            where = twin.keyring.decrypt_str(inp.path_enc) if inp.path_enc else "?"
             for q in s.scalars(select(Quarantine).where(Quarantine.input_id == inp.id).order_by(Quarantine.id)):
-                quarantined.append({"path": path, "error": f"{q.location}: {q.reason}"})
+                quarantined.append({"path": where, "error": f"{q.location}: {q.reason}"})
     twin.close()
     return _summary(n_files, by_source, quarantined)
 

@@ -160,12 +160,12 @@ def search(
     docs: dict[str, Document] = {}
     for tier, ids in by_tier.items():
         docs.update(twin.store(tier).get_many(ids))
-    hits: list[Hit] = []
+    results: list[Hit] = []
     for doc_id, score in fused:
         doc = docs.get(doc_id)
         if doc is None:  # removed between ranking and fetching (forget, supersede)
             continue
-        hits.append(
+        results.append(
             Hit(doc.id, doc.source, doc.kind, doc.tier, round(score, 6), doc.event_time, doc.title, snippet(doc, query))
         )
-    return hits
+    return results

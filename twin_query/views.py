@@ -288,7 +288,8 @@ class ViewCache:
 def _load_graph(twin: Twin, view: str, version: int) -> Graph | None:
     graphs = twin.graphs(view)
     try:
-        eg, links = nx.Graph(), RecordLinks()
+        eg: nx.Graph = nx.Graph()
+        links = RecordLinks()
         position: dict[str, int] = {}
         for item in graphs.items(version):
             if "n" in item:
