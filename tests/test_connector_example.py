@@ -74,4 +74,5 @@ def test_readme_example_installs_and_ingests(tmp_path):
             check=True,
         ).stdout
     )
-    assert hits[0]["source"] == "journal" and hits[0]["tier"] == "HIGH"
+    # The plugin declares its own default tier (MEDIUM, like notes); without it the records would be HIGH.
+    assert hits[0]["source"] == "journal" and hits[0]["tier"] == "MEDIUM"
