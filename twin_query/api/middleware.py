@@ -31,6 +31,7 @@ from urllib.parse import parse_qs
 
 from starlette.exceptions import HTTPException
 
+from twin_assets.connectors.toolkit.ratelimit import TokenBucket
 from twin_assets.settings import get_settings
 from twin_query.api.metrics import Metrics
 
@@ -66,29 +67,23 @@ def cors_origins() -> list[str]:
 
 
 class RateLimiter:
-    """A token bucket per key, in memory (one server process)."""
+    """A token bucket per key (the connectors' ``TokenBucket``), in memory (one server process)."""
 
     MAX_KEYS = 10_000
 
     def __init__(self, rate: float, burst: float) -> None:
         self.rate, self.burst = rate, burst
-        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
+        self._buckets: OrderedDict[str, TokenBucket] = OrderedDict()
         self._lock = threading.Lock()
 
     def take(self, key: str, cost: float = 1.0) -> float:
         """0.0 if allowed, else the seconds to wait before retrying."""
         if self.rate <= 0:
             return 0.0
-        now = time.monotonic()
         with self._lock:
-            tokens, last = self._buckets.pop(key, (self.burst, now))
-            tokens = min(self.burst, tokens + (now - last) * self.rate)
-            wait = 0.0
-            if tokens >= cost:
-                tokens -= cost
-            else:
-                wait = (cost - tokens) / self.rate
-            self._buckets[key] = (tokens, now)
+            bucket = self._buckets.pop(key, None) or TokenBucket(self.rate, self.burst)
+            wait = bucket.take(cost)
+            self._buckets[key] = bucket  # most recently used last: the oldest key is dropped first
             while len(self._buckets) > self.MAX_KEYS:
                 self._buckets.popitem(last=False)
             return wait
