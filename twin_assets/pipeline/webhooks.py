@@ -24,6 +24,7 @@ from dateutil import parser as dateparser
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from twin_assets.connectors.webhook import WEBHOOK_SOURCE
 from twin_assets.db.models import Quarantine, Source, SyncBatch, WebhookEvent, WebhookSource
 from twin_assets.errors import TwinError
 from twin_assets.pipeline.sync import SyncResult, stage_record
@@ -33,7 +34,7 @@ from twin_assets.twin import Twin
 MAX_BODY_BYTES = 1 << 20
 REPLAY_WINDOW_SECONDS = 300
 SOURCE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
-RECORD_SOURCE = "webhook"
+RECORD_SOURCE = WEBHOOK_SOURCE  # every sender's events are records of this one source
 
 
 class WebhookRejected(Exception):
