@@ -83,10 +83,6 @@ NOT_YET_OWNED = {
     "twin_assets.progress:_reporter",
     # TWIN_HOME resolved against the working directory: the settings object
     "twin_assets.settings:_resolved_home",
-    # Chroma HTTP clients, liveness checks and collection handles: a client pool the service/resource owns
-    "twin_assets.stores.chroma_client:_http_clients",
-    "twin_assets.stores.chroma_client:_alive_at",
-    "twin_assets.stores.vectors:_shared",
 }
 
 EMPTY_CALLS = {"dict", "list", "set", "OrderedDict", "defaultdict", "deque", "Counter", "WeakSet"}

@@ -13,6 +13,7 @@ def test_the_resource_sets_up_a_cache_per_run_and_releases_it(home):
         first, second = resources.twin.open(), resources.twin.open()
         cache = first.run_cache
         assert isinstance(cache, RunCache) and second.run_cache is cache, "every handle of the run shares it"
+        assert second.chroma is first.chroma, "and its Chroma clients"
         cache.cached("key", "documents", lambda: [1, 2])
         first.close(), second.close()
     assert not cache.holds(), "torn down with the run"

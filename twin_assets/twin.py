@@ -20,11 +20,11 @@ from twin_assets.home import require_home
 from twin_assets.keys import Keyring, load_keyring, set_store_key_id, store_key_ids
 from twin_assets.settings import TwinSettings, get_settings
 from twin_assets.stores import HIGH, LOW, MEDIUM, TIERS
-from twin_assets.stores.chroma_client import open_chroma
+from twin_assets.stores.chroma_client import ChromaClients, open_chroma
 from twin_assets.stores.derived import DerivedStore
 from twin_assets.stores.documents import DocumentStore
 from twin_assets.stores.graph import GraphSnapshots
-from twin_assets.stores.vectors import ChromaVectors, vectors_for
+from twin_assets.stores.vectors import ChromaVectors
 
 if TYPE_CHECKING:  # a handle only carries the run's cache; the pipeline, which fills it, sits above the handle
     from sqlalchemy.orm import Session
@@ -35,11 +35,15 @@ STORE_FILES = {HIGH: "high.sqlcipher", MEDIUM: "medium.sqlcipher", LOW: "low.sql
 
 
 class Twin:
-    def __init__(self, settings: TwinSettings, run_cache: RunCache | None = None) -> None:
+    def __init__(
+        self, settings: TwinSettings, run_cache: RunCache | None = None, chroma: ChromaClients | None = None
+    ) -> None:
         require_home(settings)
         self.settings = settings
         # The Dagster run's cache, when a run's resource opened this handle (see twin_assets.pipeline.run_cache).
         self.run_cache = run_cache
+        # Chroma clients, shared with the other handles of whoever opened this one (the query service, a run).
+        self.chroma = chroma if chroma is not None else ChromaClients()
         self.keyring: Keyring = load_keyring(settings)
         self.engine: Engine = get_engine(settings.metadata_url)
         self._stores: dict[str, DocumentStore] = {}
@@ -98,8 +102,8 @@ class Twin:
 
     @contextlib.contextmanager
     def vectors(self) -> Iterator[ChromaVectors]:
-        with open_chroma(self.settings) as client:
-            yield vectors_for(client)
+        with open_chroma(self.settings, clients=self.chroma) as client:
+            yield self.chroma.vectors(client)
 
     def __enter__(self) -> Twin:
         return self
@@ -113,5 +117,7 @@ class Twin:
         self._stores.clear()
 
 
-def open_twin(settings: TwinSettings | None = None, *, run_cache: RunCache | None = None) -> Twin:
-    return Twin(settings or get_settings(), run_cache)
+def open_twin(
+    settings: TwinSettings | None = None, *, run_cache: RunCache | None = None, chroma: ChromaClients | None = None
+) -> Twin:
+    return Twin(settings or get_settings(), run_cache, chroma)

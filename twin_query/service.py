@@ -7,7 +7,8 @@ one for its run. It holds:
 - each thread's :class:`Twin`: SQLite connections are per thread and the API answers in a thread pool, so every
   thread gets one handle (one connection set), used by the token lookup and the view reads alike;
 - the views' derived data and graphs (:class:`~twin_query.views.ViewCache`), shared by all threads;
-- the HIGH vector index (decrypted vectors, in memory only), rebuilt when the store changes.
+- the HIGH vector index (decrypted vectors, in memory only), rebuilt when the store changes;
+- the Chroma HTTP clients every handle searches LOW and MEDIUM vectors through.
 
 Nothing here outlives the service: :meth:`close` closes every handle it opened.
 """
@@ -23,6 +24,7 @@ import networkx as nx
 
 from twin_assets.settings import TwinSettings
 from twin_assets.stores import TIERS
+from twin_assets.stores.chroma_client import ChromaClients
 from twin_assets.stores.vectors import HighVectorIndex
 from twin_assets.twin import Twin, open_twin
 from twin_query.search import Hit, search
@@ -34,6 +36,7 @@ class QueryService:
         self.settings = settings
         self.views = ViewCache()
         self.high_index = HighVectorIndex()
+        self.chroma = ChromaClients()
         self._local = threading.local()
         # Weak: a worker thread the pool retires takes its handle with it, as before; close() gets the rest.
         self._opened: weakref.WeakSet[Twin] = weakref.WeakSet()
@@ -43,7 +46,7 @@ class QueryService:
         """This thread's handle on the home (opened on the thread's first call)."""
         twin = getattr(self._local, "twin", None)
         if twin is None:
-            twin = open_twin(self.settings)
+            twin = open_twin(self.settings, chroma=self.chroma)
             self._local.twin = twin
             with self._lock:
                 self._opened.add(twin)

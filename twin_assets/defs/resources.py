@@ -24,29 +24,32 @@ from pydantic import PrivateAttr
 
 from twin_assets.errors import TwinError
 from twin_assets.pipeline.run_cache import RunCache
+from twin_assets.stores.chroma_client import ChromaClients
 from twin_assets.twin import Twin, open_twin
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 class TwinResource(ConfigurableResource):
-    """Opens the twin home named by the environment (TWIN_HOME and friends), with the run's view cache.
+    """Opens the twin home named by the environment (TWIN_HOME and friends), with the run's view cache and
+    Chroma clients.
 
     Dagster calls ``setup_for_execution`` once per run per process, so every run has the cache however it was
     launched; with the multiprocess executor it spans one step (see :mod:`twin_assets.pipeline.run_cache`)."""
 
     _cache: RunCache | None = PrivateAttr(default=None)
+    _chroma: ChromaClients | None = PrivateAttr(default=None)
 
     def setup_for_execution(self, context: InitResourceContext) -> None:
-        self._cache = RunCache()
+        self._cache, self._chroma = RunCache(), ChromaClients()
 
     def teardown_after_execution(self, context: InitResourceContext) -> None:
         if self._cache is not None:
             self._cache.release()
-        self._cache = None
+        self._cache = self._chroma = None
 
     def open(self) -> Twin:
-        return open_twin(run_cache=self._cache)
+        return open_twin(run_cache=self._cache, chroma=self._chroma)
 
 
 class RefuseValuesIOManager(ConfigurableIOManager):

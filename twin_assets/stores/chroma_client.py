@@ -28,14 +28,10 @@ from urllib.parse import urlparse
 from twin_assets.errors import ConfigError
 from twin_assets.settings import TwinSettings
 from twin_assets.stores import chroma_server
+from twin_assets.stores.vectors import ChromaVectors
 
 LOCK_WAIT_SECONDS = 600.0
 ALIVE_TTL_SECONDS = 2.0  # a search must not pay a heartbeat round trip; a dead server fails the next call anyway
-
-# HTTP clients are cheap to keep and costly to make (each checks tenant and database over HTTP): one per URL
-# per process.
-_http_clients: dict[str, object] = {}
-_alive_at: dict[str, float] = {}
 _HAS_PROC = Path("/proc/self/stat").exists()
 
 if TYPE_CHECKING:  # chromadb is imported where it is used: it takes a second and most processes never need it
@@ -49,18 +45,48 @@ def _chroma_settings() -> Settings:
     return Settings(anonymized_telemetry=False, allow_reset=False)
 
 
-def _alive_cached(url: str) -> bool:
-    now = time.monotonic()
-    if now - _alive_at.get(url, -ALIVE_TTL_SECONDS) < ALIVE_TTL_SECONDS:
-        return True
-    if chroma_server.answers(url, timeout=1.0):
-        _alive_at[url] = now
-        return True
-    _alive_at.pop(url, None)
-    return False
+class ChromaClients:
+    """HTTP clients by URL, when each server last answered, and the collection handles kept on each client.
+
+    Clients are cheap to keep and costly to make (each checks tenant and database over HTTP), so whoever keeps a
+    process's twin handles owns one pool and hands it to every handle it opens: the API's query service, a
+    Dagster run's ``TwinResource``. A handle opened on its own gets a pool of its own.
+    """
+
+    def __init__(self) -> None:
+        self._clients: dict[str, ClientAPI] = {}
+        self._alive_at: dict[str, float] = {}
+        self._vectors: dict[int, tuple[ClientAPI, ChromaVectors]] = {}
+
+    def client(self, url: str) -> ClientAPI:
+        client = self._clients.get(url)
+        if client is None:
+            client = self._clients[url] = _new_http_client(url)
+        return client
+
+    def owns(self, url: str, client: object) -> bool:
+        return self._clients.get(url) is client
+
+    def vectors(self, client: ClientAPI) -> ChromaVectors:
+        """The vector handle of ``client``: its collection handles survive across calls, so a search costs one
+        round trip."""
+        entry = self._vectors.get(id(client))
+        if entry is None or entry[0] is not client:
+            entry = self._vectors[id(client)] = (client, ChromaVectors(client))
+        return entry[1]
+
+    def alive(self, url: str) -> bool:
+        now = time.monotonic()
+        if now - self._alive_at.get(url, -ALIVE_TTL_SECONDS) < ALIVE_TTL_SECONDS:
+            return True
+        if chroma_server.answers(url, timeout=1.0):
+            self._alive_at[url] = now
+            return True
+        self._alive_at.pop(url, None)
+        return False
 
 
-def registered_server(settings: TwinSettings) -> str | None:
+def registered_server(settings: TwinSettings, clients: ChromaClients | None = None) -> str | None:
     path = settings.run_dir / "chroma.json"
     try:
         info = json.loads(path.read_text())
@@ -68,7 +94,7 @@ def registered_server(settings: TwinSettings) -> str | None:
             return None
     except (OSError, ValueError, KeyError):
         return None
-    return info["url"] if _alive_cached(info["url"]) else None
+    return info["url"] if (clients or ChromaClients()).alive(info["url"]) else None
 
 
 def _pid_running(pid: int) -> bool:
@@ -84,18 +110,6 @@ def _pid_running(pid: int) -> bool:
     except OSError:
         return False
     return True
-
-
-def http_client(url: str):
-    client = _http_clients.get(url)
-    if client is None:
-        client = _http_clients[url] = _new_http_client(url)
-    return client
-
-
-def is_shared(client: object) -> bool:
-    """True for a cached HTTP client, whose collection handles may be kept too."""
-    return any(c is client for c in _http_clients.values())
 
 
 def _new_http_client(url: str) -> ClientAPI:
@@ -144,11 +158,11 @@ def _flock(fd: int, op: int, wait: float, what: str) -> None:
             time.sleep(0.05)
 
 
-def _start_server(settings: TwinSettings, wait: float) -> str:
+def _start_server(settings: TwinSettings, wait: float, clients: ChromaClients | None = None) -> str:
     """The home's server URL, starting the server when no process has."""
     deadline = time.monotonic() + wait
     while True:
-        url = registered_server(settings)
+        url = registered_server(settings, clients)
         if url:
             return url
         settings.stores_dir.mkdir(parents=True, exist_ok=True)
@@ -173,7 +187,7 @@ def _start_server(settings: TwinSettings, wait: float) -> str:
             start_new_session=True,  # outlives this process; a ^C here must not stop it
         )
         while proc.poll() is None and time.monotonic() < deadline:
-            url = registered_server(settings)
+            url = registered_server(settings, clients)
             if url:
                 return url
             time.sleep(0.05)
@@ -198,21 +212,26 @@ def _start_server(settings: TwinSettings, wait: float) -> str:
 
 
 @contextlib.contextmanager
-def open_chroma(settings: TwinSettings, wait: float = LOCK_WAIT_SECONDS) -> Iterator[object]:
-    """A Chroma client that is safe to use from this process for the duration of the block."""
+def open_chroma(
+    settings: TwinSettings, wait: float = LOCK_WAIT_SECONDS, clients: ChromaClients | None = None
+) -> Iterator[ClientAPI]:
+    """A Chroma client that is safe to use from this process for the duration of the block, from ``clients``
+    (the caller's pool; a new one when not given)."""
+    clients = clients if clients is not None else ChromaClients()
     if settings.chroma.url:
-        yield http_client(settings.chroma.url)
+        yield clients.client(settings.chroma.url)
         return
     with _lease(settings, wait):
-        yield http_client(_start_server(settings, wait))
+        yield clients.client(_start_server(settings, wait, clients))
 
 
-def home_server_dir(settings: TwinSettings, client: object) -> Path | None:
-    """The directory behind ``client`` when it is this home's own server (whose files we may reach)."""
+def home_server_dir(settings: TwinSettings, client: object, clients: ChromaClients) -> Path | None:
+    """The directory behind ``client`` (from ``clients``) when it is this home's own server (whose files we may
+    reach)."""
     if settings.chroma.url:
         return None
-    url = registered_server(settings)
-    return settings.chroma_dir if url and _http_clients.get(url) is client else None
+    url = registered_server(settings, clients)
+    return settings.chroma_dir if url and clients.owns(url, client) else None
 
 
 @contextlib.contextmanager

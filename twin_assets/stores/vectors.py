@@ -131,21 +131,6 @@ class ChromaVectors:
         return n
 
 
-_shared: dict[int, tuple[Any, ChromaVectors]] = {}
-
-
-def vectors_for(client: Any) -> ChromaVectors:
-    """Collection handles survive across calls on a shared (HTTP) client; a search then costs one round trip."""
-    from twin_assets.stores.chroma_client import is_shared
-
-    if not is_shared(client):
-        return ChromaVectors(client)
-    entry = _shared.get(id(client))
-    if entry is None or entry[0] is not client:
-        entry = _shared[id(client)] = (client, ChromaVectors(client))
-    return entry[1]
-
-
 def low_where(since: float | None, until: float | None, source: str | None) -> dict[str, Any] | None:
     """A Chroma filter on the LOW metadata (``ts`` seconds, ``source``); undated records have ts -1."""
     parts: list[dict[str, Any]] = []
