@@ -36,7 +36,6 @@ import networkx as nx
 from sqlalchemy import delete, func, select
 
 from twin_assets.connectors.registry import traits_for
-from twin_assets.db.engine import rowcount
 from twin_assets.db.models import (
     ApiState,
     HighRead,
@@ -219,9 +218,9 @@ def _forget_records(twin: Twin, ids: list[str], report: ForgetReport, *, source:
                     s.delete(ev)
                     report.add("webhook_events", 1)
         for chunk in _chunks(ids):
-            report.add("lineage", rowcount(s.execute(delete(Lineage).where(Lineage.record_id.in_(chunk)))))
-            report.add("high_reads", rowcount(s.execute(delete(HighRead).where(HighRead.record_id.in_(chunk)))))
-            report.add("records", rowcount(s.execute(delete(RecordRow).where(RecordRow.id.in_(chunk)))))
+            report.add("lineage", s.execute(delete(Lineage).where(Lineage.record_id.in_(chunk))).rowcount)
+            report.add("high_reads", s.execute(delete(HighRead).where(HighRead.record_id.in_(chunk))).rowcount)
+            report.add("records", s.execute(delete(RecordRow).where(RecordRow.id.in_(chunk))).rowcount)
         s.flush()
         for input_id in sorted(input_ids):
             _drop_input_archive(twin, s, input_id, report)
@@ -240,7 +239,7 @@ def _drop_input_archive(twin: Twin, s, input_id: str, report: ForgetReport) -> N
         inp.raw_location = None
     left = s.scalar(select(func.count()).select_from(RecordRow).where(RecordRow.input_id == input_id))
     if not left:
-        report.add("quarantine", rowcount(s.execute(delete(Quarantine).where(Quarantine.input_id == input_id))))
+        report.add("quarantine", s.execute(delete(Quarantine).where(Quarantine.input_id == input_id)).rowcount)
         s.delete(inp)
         report.add("inputs", 1)
 
@@ -286,16 +285,16 @@ def forget_source(twin: Twin, name: str) -> ForgetReport:
         for input_id in inputs:
             _drop_input_archive(twin, s, input_id, report)
         s.flush()
-        report.add("quarantine", rowcount(s.execute(delete(Quarantine).where(Quarantine.source == name))))
+        report.add("quarantine", s.execute(delete(Quarantine).where(Quarantine.source == name)).rowcount)
         batches = list(s.scalars(select(SyncBatch.id).where(SyncBatch.source == name)))
         if batches:
             # Records of this source are gone; anything else pointing at its batches loses the link only.
             s.execute(table_of(Quarantine).update().where(Quarantine.batch_id.in_(batches)).values(batch_id=None))
             s.execute(table_of(Input).update().where(Input.batch_id.in_(batches)).values(batch_id=None))
             s.execute(table_of(RecordRow).update().where(RecordRow.batch_id.in_(batches)).values(batch_id=None))
-            report.add("sync_batches", rowcount(s.execute(delete(SyncBatch).where(SyncBatch.id.in_(batches)))))
-        report.add("api_state", rowcount(s.execute(delete(ApiState).where(ApiState.name == name))))
-        report.add("sources", rowcount(s.execute(delete(Source).where(Source.name == name))))
+            report.add("sync_batches", s.execute(delete(SyncBatch).where(SyncBatch.id.in_(batches))).rowcount)
+        report.add("api_state", s.execute(delete(ApiState).where(ApiState.name == name)).rowcount)
+        report.add("sources", s.execute(delete(Source).where(Source.name == name)).rowcount)
     return report
 
 
@@ -341,7 +340,7 @@ def forget_entity(twin: Twin, entity_id: str) -> ForgetReport:
     report.views_rebuilt += rebuild_views(twin, rebuild)
     with twin.session() as s:
         if matched:
-            report.add("lineage", rowcount(s.execute(delete(Lineage).where(Lineage.artifact_id.in_(sorted(matched))))))
+            report.add("lineage", s.execute(delete(Lineage).where(Lineage.artifact_id.in_(sorted(matched)))).rowcount)
     report.add("entities", len(matched))
     _compact(twin, rebuild)
     return report
