@@ -11,12 +11,13 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, CursorResult, Engine, Result, create_engine, event
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -157,6 +158,13 @@ def _engine_for(url: str) -> Engine:
 def get_engine(url: str) -> Engine:
     """A migrated engine for ``url``, created once per process."""
     return _engine_for(url)
+
+
+def rowcount(result: Result[Any]) -> int:
+    """The rows a DML statement matched: ``Session.execute`` types its result as a ``Result``, and for DML it is
+    the ``CursorResult`` that has the count."""
+    assert isinstance(result, CursorResult)
+    return result.rowcount
 
 
 @contextmanager

@@ -124,12 +124,12 @@ def audit(twin: Twin, *, last: int = 10, with_vectors: bool = True) -> dict[str,
 
     with twin.session() as s:
         by_source: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
-        for source, tier, reason, n in s.execute(
+        for source, stored_tier, reason, n in s.execute(
             select(RecordRow.source, RecordRow.tier, RecordRow.classifier_reason, func.count()).group_by(
                 RecordRow.source, RecordRow.tier, RecordRow.classifier_reason
             )
         ):
-            slot = by_source[source].setdefault(tier or "staged", {"count": 0, "reasons": Counter()})
+            slot = by_source[source].setdefault(stored_tier or "staged", {"count": 0, "reasons": Counter()})
             slot["count"] += n
             for name in reason_names(reason):
                 slot["reasons"][name] += n
@@ -140,10 +140,10 @@ def audit(twin: Twin, *, last: int = 10, with_vectors: bool = True) -> dict[str,
         ):
             inputs[source][st] = n
         quarantine: dict[str, dict[str, int]] = defaultdict(dict)
-        for source, what, n in s.execute(
+        for quarantined_source, what, n in s.execute(
             select(Quarantine.source, Quarantine.what, func.count()).group_by(Quarantine.source, Quarantine.what)
         ):
-            quarantine[source or "unknown"][what] = n
+            quarantine[quarantined_source or "unknown"][what] = n
         webhook_events = dict(s.execute(select(WebhookEvent.status, func.count()).group_by(WebhookEvent.status)).all())
         reads = s.scalar(select(func.count()).select_from(HighRead)) or 0
         latest = [

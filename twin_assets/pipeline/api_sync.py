@@ -80,7 +80,7 @@ def sync_api_source(twin: Twin, config: ApiSourceConfig, connector: RestApiConne
             state.cursor_enc = twin.keyring.encrypt_str(connector.next_cursor)
         state.updated_at = datetime.now(UTC)
         s.merge(state)
-        batch = s.get(SyncBatch, batch_id)
+        batch = s.get_one(SyncBatch, batch_id)
         batch.status, batch.finished_at = "done", datetime.now(UTC)
         batch.cursor_enc = state.cursor_enc
         batch.inputs, batch.records_new = 1, result.records_new

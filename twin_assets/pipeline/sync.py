@@ -120,7 +120,7 @@ def sync_source(twin: Twin, source: str, progress: Progress | None = None) -> Sy
         for inp in inputs:
             _sync_input(twin, connector, inp, batch_id, result, progress)
     with twin.session() as s:
-        batch = s.get(SyncBatch, batch_id)
+        batch = s.get_one(SyncBatch, batch_id)
         batch.status = "done"
         batch.finished_at = datetime.now(UTC)
         batch.inputs = result.inputs
@@ -130,7 +130,7 @@ def sync_source(twin: Twin, source: str, progress: Progress | None = None) -> Sy
         # File connectors' cursor is the set of input hashes already done (the inputs
         # table); the batch keeps an opaque marker of how far it got.
         batch.cursor_enc = twin.keyring.encrypt(json.dumps({"last_input": inputs[-1].id}).encode())
-        src = s.get(Source, source)
+        src = s.get_one(Source, source)
         src.last_sync_at = batch.finished_at
     return result
 
@@ -164,7 +164,7 @@ def _sync_input(
     with twin.session() as s:
         if not path.exists():
             _quarantine(s, result, inp, path_text, batch_id, ParseIssue("file", "file no longer exists"), "file")
-            row = s.get(Input, inp.id)
+            row = s.get_one(Input, inp.id)
             row.status, row.processed_at, row.batch_id = "quarantined", datetime.now(UTC), batch_id
             return
         buffer: list[Record] = []
@@ -203,7 +203,7 @@ def _sync_input(
         raw = None
         if twin.settings.keep_raw or result.quarantined > quarantined_before:
             raw = archive_raw(twin, inp.id, path)
-        row = s.get(Input, inp.id)
+        row = s.get_one(Input, inp.id)
         row.status = "quarantined" if file_failed and not new and not seen else "done"
         row.processed_at = datetime.now(UTC)
         row.batch_id = batch_id
