@@ -42,7 +42,9 @@ PURE_MEMOS = {
     "twin_assets.connectors.email:_structure_header",
     # a dataclass's field names: pure
     "twin_assets.stores.derived:_field_names",
-    # the installed model code's hash and the settings model's fields: one value each, fixed by the code
+    # the installed model code's hash, the shipped embedding weights' hash and the settings model's fields: one
+    # value each, fixed by what is installed
+    "twin_assets.embedding:model_hash",
     "twin_assets.pipeline.freshness:code_version",
     "twin_assets.settings:fields_by_variable",
     # VADER's analyzer: its lexicon, read-only once loaded
@@ -75,7 +77,6 @@ NOT_YET_OWNED = {
     # loaded embedding models: the query service (query side) and a Dagster resource (embeddings asset)
     "twin_assets.embedding:_lock",
     "twin_assets.embedding:_models",
-    "twin_assets.embedding:_model_hash",
     # derived key-encryption keys and the passphrase given on the command line: the Keyring
     "twin_assets.keys:_argon2id",
     "twin_assets.keys:_passphrase_override",

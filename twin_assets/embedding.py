@@ -17,6 +17,7 @@ and model made a home's vectors and refuses one whose vectors differ.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -53,7 +54,6 @@ _RECIPES = {
 
 _lock = threading.Lock()
 _models: dict[tuple[str, int, str], Any] = {}
-_model_hash: str | None = None
 
 
 def _offline() -> None:
@@ -81,18 +81,16 @@ def resolve_backend(backend: str | None = None) -> str:
     return name
 
 
+@functools.cache
 def model_hash() -> str:
     """SHA-256 over the shipped model files (names and bytes); computed once per process."""
-    global _model_hash
-    if _model_hash is None:
-        root = model_dir()
-        h = hashlib.sha256()
-        for path in sorted(p for p in root.rglob("*") if p.is_file()):
-            h.update(path.relative_to(root).as_posix().encode() + b"\0")
-            with path.open("rb") as fh:
-                h.update(hashlib.file_digest(fh, "sha256").digest())
-        _model_hash = h.hexdigest()
-    return _model_hash
+    root = model_dir()
+    h = hashlib.sha256()
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        h.update(path.relative_to(root).as_posix().encode() + b"\0")
+        with path.open("rb") as fh:
+            h.update(hashlib.file_digest(fh, "sha256").digest())
+    return h.hexdigest()
 
 
 def cache_dir() -> Path:
