@@ -4,20 +4,26 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from twin_assets.processing.timeline import TimelineEvent
 from twin_query import views
 
 
 def _view(n: int) -> views.ViewData:
     vd = views.ViewData("HIGH", (), {}, None, {}, {})
     start = datetime(2024, 1, 1, tzinfo=UTC)
-    vd._lazy["events"] = [{"doc_id": f"d{i:03d}", "_t": start + timedelta(days=i)} for i in range(n)]
+    vd._lazy["events"] = [
+        TimelineEvent(
+            f"d{i:03d}", start + timedelta(days=i), None, None, None, "event", "calendar", "", [], None, "HIGH"
+        )
+        for i in range(n)
+    ]
     return vd
 
 
 def test_events_in_a_window_are_half_open_and_unbounded_sides_reach_the_ends():
     vd = _view(100)
     day = lambda i: datetime(2024, 1, 1, tzinfo=UTC) + timedelta(days=i)  # noqa: E731
-    assert [e["doc_id"] for e in views.events_in(None, vd, day(10), day(13))] == ["d010", "d011", "d012"]
+    assert [e.doc_id for e in views.events_in(None, vd, day(10), day(13))] == ["d010", "d011", "d012"]
     assert len(views.events_in(None, vd, None, day(5))) == 5
     assert len(views.events_in(None, vd, day(95), None)) == 5
     assert len(views.events_in(None, vd, None, None)) == 100
@@ -28,10 +34,7 @@ def test_events_in_a_window_are_half_open_and_unbounded_sides_reach_the_ends():
     assert vd._lazy["event_times"] is times
 
 
-def test_stored_events_read_back_like_the_dicts_the_timeline_step_stores(twin):
-    import pytest
-
-    from twin_assets.processing.timeline import TimelineEvent
+def test_stored_events_read_back_as_the_events_the_timeline_step_stores(twin):
     from twin_assets.stores.derived import Artifact, plain
 
     stored = [
@@ -54,19 +57,9 @@ def test_stored_events_read_back_like_the_dicts_the_timeline_step_stores(twin):
     twin.derived("HIGH").replace_kind("event", [Artifact("event", e.doc_id, plain(e), e.evidence) for e in stored])
     vd = views.ViewData("HIGH", (), {}, None, {}, {})
     got = views.events(twin, vd)
-    assert [e["doc_id"] for e in got] == ["d1", "d0"], "oldest first"
-    expected = plain(stored[1])
-    for key, value in expected.items():
-        if key == "time":
-            assert views.parse_time(got[0].get(key)) == value
-        elif key == "entity_ids":
-            assert list(got[0].get(key)) == value
-        else:
-            assert got[0].get(key) == value and got[0][key] == value, key
-    assert got[0]["_t"] == stored[1].time and got[0].get("nope", 7) == 7
-    assert got[0].entity_ids is got[1].entity_ids, "repeated values are held once"
-    with pytest.raises(KeyError):
-        got[0]["nope"]
+    assert [e.doc_id for e in got] == ["d1", "d0"], "oldest first"
+    assert got == [stored[1], stored[0]], "read back as the objects the timeline step stored"
+    assert got[0].source is got[1].source and got[0].entity_ids[1] is got[1].entity_ids[1], "repeated values held once"
 
 
 def test_an_entity_without_a_relationship_is_rated_on_its_own_records_scores_only(twin, monkeypatch):

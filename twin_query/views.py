@@ -26,9 +26,10 @@ from typing import Any
 
 import networkx as nx
 
-from twin_assets.artifacts import ENTITY
+from twin_assets.artifacts import ENTITY, EVENT
 from twin_assets.processing.names import fold, normalise_phone
 from twin_assets.processing.resolution import Entity
+from twin_assets.processing.timeline import TimelineEvent
 from twin_assets.records import Document
 from twin_assets.sharing import Sharer
 from twin_assets.tiers import Tier
@@ -314,69 +315,23 @@ def _load_graph(twin: Twin, view: str, version: int) -> Graph | None:
 
 
 # ---- artifacts --------------------------------------------------------------------------------
-_MISSING = object()
+def events(twin: Twin, vd: ViewData) -> list[TimelineEvent]:
+    """The view's timeline events (the event artifact kind), oldest first."""
 
-
-class TimelineEntry:
-    """One stored timeline event as the API holds it, read like the stored dict (``e.get("title")``, ``e["_t"]``
-    for the parsed time). Slots instead of a dict per event: a million events took ~1.6 GB as dicts."""
-
-    __slots__ = (
-        "_t",
-        "doc_id",
-        "end",
-        "entity_ids",
-        "kind",
-        "local_time",
-        "original_tz",
-        "series_id",
-        "source",
-        "tier",
-        "title",
-    )
-
-    def __init__(self, data: dict[str, Any], t: datetime, share: Sharer) -> None:
-        self.doc_id, self._t = data["doc_id"], t
-        for key in ("end", "original_tz", "local_time", "kind", "source", "title", "series_id", "tier"):
-            value = data.get(key)
-            setattr(self, key, share.text(value) if isinstance(value, str) else value)
-        self.entity_ids = share.tuple(data.get("entity_ids") or ())
-
-    def get(self, key: str, default: Any = None) -> Any:
-        if key == "evidence":
-            return [self.doc_id]  # what the timeline step stores for every event
-        if key == "time":
-            return self._t.isoformat()
-        return getattr(self, key) if key in self.__slots__ else default
-
-    def __getitem__(self, key: str) -> Any:
-        value = self.get(key, _MISSING)
-        if value is _MISSING:
-            raise KeyError(key)
-        return value
-
-
-def events(twin: Twin, vd: ViewData) -> list[TimelineEntry]:
-    """The view's timeline events, oldest first, each with a parsed ``_t``."""
-
-    def load() -> list[TimelineEntry]:
-        out = []
+    def load() -> list[TimelineEvent]:
         share = Sharer()  # kinds, sources, zones, entity ids and recurring titles repeat across events
-        for _, e in twin.derived(vd.view).iter("event", ordered=False):
-            t = parse_time(e.get("time"))
-            if t is not None:
-                out.append(TimelineEntry(e, t, share))
-        out.sort(key=lambda e: (e._t, e.doc_id))
+        out = list(twin.derived(vd.view).read_all(EVENT, ordered=False, share=share.value))
+        out.sort(key=lambda e: (e.time, e.doc_id))
         return out
 
     return vd.lazy("events", load)
 
 
-def events_in(twin: Twin, vd: ViewData, since: datetime | None, until: datetime | None) -> list[TimelineEntry]:
+def events_in(twin: Twin, vd: ViewData, since: datetime | None, until: datetime | None) -> list[TimelineEvent]:
     """The view's events in ``[since, until)``, found by bisecting a time list kept beside them (building that list
     on every call cost a pass over a million events per question)."""
     evs = events(twin, vd)
-    times = vd.lazy("event_times", lambda: [e["_t"] for e in evs])
+    times = vd.lazy("event_times", lambda: [e.time for e in evs])
     lo = bisect.bisect_left(times, since) if since else 0
     hi = bisect.bisect_left(times, until) if until else len(evs)
     return evs[lo:hi]

@@ -50,7 +50,7 @@ _MOVERS = re.compile(
 _NON_PLACES = re.compile(r"(?i)^(?:home|zuhause|office|büro|remote)$")
 
 
-@dataclass
+@dataclass(slots=True)  # a million of them are held by a server's view
 class TimelineEvent:
     doc_id: str
     time: datetime  # UTC

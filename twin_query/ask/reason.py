@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from twin_assets.processing.resolution import Entity
+from twin_assets.processing.timeline import TimelineEvent
 from twin_query import views
 from twin_query.ask.retrieve import Found
 
@@ -176,7 +177,7 @@ def _timeline(found: Found, a: Answer) -> None:
     src = ", ".join(f"{n} {s}" for s, n in found.by_source.items())
     a.step(
         f"{found.n_events} timeline item(s) {label}{who}" + (f": {src}." if src else "."),
-        [e["doc_id"] for e in found.events],
+        [e.doc_id for e in found.events],
     )
     head = label[:1].upper() + label[1:] if it.time else "Overall"
     parts = [f"{head}{who}: {found.n_events} item(s)" + (f" ({src})" if src else "") + "."]
@@ -195,7 +196,7 @@ def _timeline(found: Found, a: Answer) -> None:
         parts.append("Life events: " + "; ".join(lifes) + ".")
     if found.events:
         shown = found.events[:5]
-        parts.append("Highlights: " + "; ".join(f"{_title(found, e['doc_id'])} ({_day(e['_t'])})" for e in shown) + ".")
+        parts.append("Highlights: " + "; ".join(f"{_title(found, e.doc_id)} ({_day(e.time)})" for e in shown) + ".")
     if not found.n_events and not lifes:
         parts = [f"Nothing on the timeline this token can read {label}{who}."]
     a.text = " ".join(parts)
@@ -256,48 +257,48 @@ def _prediction(found: Found, vd: views.ViewData | None, a: Answer) -> None:
         a.text = f"Nothing is scheduled {label} ({span}) in the calendar this token can read."
         return
 
-    def freq(e: dict[str, Any]) -> str | None:
-        s = found.series.get(e.get("series_id") or "")
+    def freq(e: TimelineEvent) -> str | None:
+        s = found.series.get(e.series_id or "")
         m = re.search(r"FREQ=(\w+)", (s or {}).get("rrule") or "")
         return m[1] if m else ("RECURRING" if s else None)
 
-    people: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    people: dict[str, list[TimelineEvent]] = defaultdict(list)
     for e in found.upcoming:
         if freq(e) == "YEARLY":  # birthdays and anniversaries are dates to remember, not meetings
             continue
-        for eid in e.get("entity_ids") or []:
+        for eid in e.entity_ids:
             ent = vd.entity(eid) if vd else None
             if ent and ent.kind == "person" and not ent.is_self:
                 people[eid].append(e)
 
-    def likelihood(kv: tuple[str, list[dict[str, Any]]]) -> tuple:
+    def likelihood(kv: tuple[str, list[TimelineEvent]]) -> tuple:
         # A regular series is the best predictor, then how many meetings, then how soon.
         evs = kv[1]
-        return (not any(freq(e) for e in evs), -len(evs), evs[0]["_t"], kv[0])
+        return (not any(freq(e) for e in evs), -len(evs), evs[0].time, kv[0])
 
     lines = []
     for eid, evs in sorted(people.items(), key=likelihood):
         name = vd.entities[eid].name if vd else eid
         first = evs[0]
         why = "scheduled"
-        s = found.series.get(first.get("series_id") or "")
+        s = found.series.get(first.series_id or "")
         if s:
             m = re.search(r"FREQ=(\w+)", s.get("rrule") or "")
             freq = FREQ.get(m[1], "recurring") if m else "recurring"
             why = f"a {freq} series, {s.get('count', 0)} occurrence(s) since {_day(s.get('first'))}"
         a.step(
-            f"{name}: {len(evs)} event(s), first {_dow(first['_t'])} {_title(found, first['doc_id'])}, {why}.",
-            [e["doc_id"] for e in evs],
+            f"{name}: {len(evs)} event(s), first {_dow(first.time)} {_title(found, first.doc_id)}, {why}.",
+            [e.doc_id for e in evs],
         )
-        lines.append(f"{name} ({_dow(first['_t'])}, {_title(found, first['doc_id'])}, {why})")
+        lines.append(f"{name} ({_dow(first.time)}, {_title(found, first.doc_id)}, {why})")
     if lines:
         a.text = f"{label[:1].upper() + label[1:]} ({span}) you are likely to meet " + "; ".join(lines[:8]) + "."
     else:
         shown = found.upcoming[:5]
-        a.step(f"{found.n_events} event(s) planned, none with other people named.", [e["doc_id"] for e in shown])
+        a.step(f"{found.n_events} event(s) planned, none with other people named.", [e.doc_id for e in shown])
         a.text = (
             f"{found.n_events} event(s) are planned {label} ({span}), none naming other people: "
-            + "; ".join(f"{_title(found, e['doc_id'])} ({_dow(e['_t'])})" for e in shown)
+            + "; ".join(f"{_title(found, e.doc_id)} ({_dow(e.time)})" for e in shown)
             + "."
         )
 

@@ -21,6 +21,7 @@ from twin_assets.connectors.base import MAIL
 from twin_assets.connectors.registry import traits_for
 from twin_assets.processing.names import fold
 from twin_assets.processing.resolution import Entity
+from twin_assets.processing.timeline import TimelineEvent
 from twin_assets.records import Document
 from twin_assets.twin import Twin
 from twin_query import views
@@ -43,13 +44,13 @@ class Found:
     profile: dict[str, Any] | None = None
     path: list[Entity] = field(default_factory=list)
     edges: list[dict[str, Any]] = field(default_factory=list)
-    events: list[dict[str, Any]] = field(default_factory=list)
+    events: list[TimelineEvent] = field(default_factory=list)
     n_events: int = 0
     by_source: dict[str, int] = field(default_factory=dict)
     life_events: list[dict[str, Any]] = field(default_factory=list)
     transactions: list[tuple[Document, float, str]] = field(default_factory=list)
     considered: int = 0
-    upcoming: list[dict[str, Any]] = field(default_factory=list)
+    upcoming: list[TimelineEvent] = field(default_factory=list)
     series: dict[str, dict[str, Any]] = field(default_factory=dict)
     topics: list[dict[str, Any]] = field(default_factory=list)
     communities: list[dict[str, Any]] = field(default_factory=list)
@@ -223,25 +224,23 @@ def do_timeline(twin: Twin, tiers: tuple[str, ...], vd: views.ViewData, found: F
     evs = views.events_in(twin, vd, since, until)
     entity = it.entities[0] if it.entities else None
     if entity:
-        evs = [e for e in evs if entity.id in (e.get("entity_ids") or [])]
+        evs = [e for e in evs if entity.id in e.entity_ids]
         found.entity = entity
         found.terms = views.entity_terms(entity)
-    evs = [e for e in evs if e.get("tier") in tiers]
+    evs = [e for e in evs if e.tier in tiers]
     found.n_events = len(evs)
-    found.by_source = dict(Counter(e.get("source") or "?" for e in evs).most_common())
-    ranked = sorted(
-        evs, key=lambda e: (HIGHLIGHT_ORDER.get(e.get("kind"), 9), -len(e.get("entity_ids") or []), e["_t"])
-    )
+    found.by_source = dict(Counter(e.source or "?" for e in evs).most_common())
+    ranked = sorted(evs, key=lambda e: (HIGHLIGHT_ORDER.get(e.kind, 9), -len(e.entity_ids), e.time))
     if entity and not it.time:  # "what happened with X": the latest first
-        ranked = sorted(evs, key=lambda e: e["_t"], reverse=True)
+        ranked = sorted(evs, key=lambda e: e.time, reverse=True)
     distinct, seen = [], set()
     for e in ranked:  # highlights with distinct titles first: ten "Book club"s say little
-        if (e.get("title") or "") not in seen:
-            seen.add(e.get("title") or "")
+        if (e.title or "") not in seen:
+            seen.add(e.title or "")
             distinct.append(e)
         if len(distinct) >= k:
             break
-    found.events = sorted(distinct, key=lambda e: e["_t"])
+    found.events = sorted(distinct, key=lambda e: e.time)
     lifes = []
     mine = set(entity.evidence) if entity else set()
     for _, le in views.artifacts(twin, vd, "life_event").items():
@@ -253,10 +252,10 @@ def do_timeline(twin: Twin, tiers: tuple[str, ...], vd: views.ViewData, found: F
         if overlaps and (entity is None or mine & set(le.get("evidence") or [])):
             lifes.append({**le, "_t": start})
     found.life_events = sorted(lifes, key=lambda le: le["_t"])
-    ids = [e["doc_id"] for e in found.events] + [i for le in found.life_events for i in le.get("evidence", [])[:2]]
+    ids = [e.doc_id for e in found.events] + [i for le in found.life_events for i in le.get("evidence", [])[:2]]
     found.docs.update(views.fetch_docs(twin, tiers, ids))
     found.steps.append(
-        ("events from the timeline" + (f", {it.time.label}" if it.time else ""), [e["doc_id"] for e in found.events])
+        ("events from the timeline" + (f", {it.time.label}" if it.time else ""), [e.doc_id for e in found.events])
     )
 
 
@@ -296,28 +295,26 @@ def do_aggregate(twin: Twin, tiers: tuple[str, ...], vd: views.ViewData, found: 
     evs = views.events_in(twin, vd, since, until)
     kind = it.count_kind or "transaction"
     if kind == "message":
-        evs = [
-            e for e in evs if e.get("kind") in ("message", "chat_message") or traits_for(e.get("source")).medium == MAIL
-        ]
+        evs = [e for e in evs if e.kind in ("message", "chat_message") or traits_for(e.source).medium == MAIL]
     else:
-        evs = [e for e in evs if e.get("kind") == kind]
+        evs = [e for e in evs if e.kind == kind]
     entity = it.entities[0] if it.entities else None
     if entity and kind != "transaction":
-        evs = [e for e in evs if entity.id in (e.get("entity_ids") or [])]
-    evs = [e for e in evs if e.get("tier") in tiers]
+        evs = [e for e in evs if entity.id in e.entity_ids]
+    evs = [e for e in evs if e.tier in tiers]
     label = it.time.label if it.time else "all time"
     if it.measure == "count":
         found.considered = len(evs)
         found.events = evs
-        found.by_source = dict(Counter(e.get("source") or "?" for e in evs).most_common())
-        sample = [e["doc_id"] for e in evs[:3]] + [e["doc_id"] for e in evs[-2:]]
+        found.by_source = dict(Counter(e.source or "?" for e in evs).most_common())
+        sample = [e.doc_id for e in evs[:3]] + [e.doc_id for e in evs[-2:]]
         found.docs.update(views.fetch_docs(twin, tiers, sample))
         found.steps.append((f"counted {kind} records, {label}", sample))
         if entity:
             found.entity = entity
             found.terms = views.entity_terms(entity)
         return
-    docs = views.fetch_docs(twin, tiers, [e["doc_id"] for e in evs])
+    docs = views.fetch_docs(twin, tiers, [e.doc_id for e in evs])
     found.considered = len(docs)
     rows: list[tuple[Document, float, str]] = []
     terms: tuple[str, ...] = CATEGORY_TERMS.get(it.category or "", ())
@@ -326,7 +323,7 @@ def do_aggregate(twin: Twin, tiers: tuple[str, ...], vd: views.ViewData, found: 
         merchant_terms += views.entity_terms(entity)
         found.entity = entity
     for e in evs:
-        doc = docs.get(e["doc_id"])
+        doc = docs.get(e.doc_id)
         got = amount_of(doc) if doc else None
         if doc is None or got is None:
             continue
@@ -361,20 +358,20 @@ def do_prediction(twin: Twin, tiers: tuple[str, ...], vd: views.ViewData, found:
     else:
         since, until = now, now + timedelta(days=7)
     it.time = it.time if it.time and it.time.since and it.time.since >= now - timedelta(days=1) else None
-    evs = [e for e in views.events_in(twin, vd, since, until) if e.get("kind") == "event" and e.get("tier") in tiers]
+    evs = [e for e in views.events_in(twin, vd, since, until) if e.kind == "event" and e.tier in tiers]
     entity = it.entities[0] if it.entities else None
     if entity:
-        evs = [e for e in evs if entity.id in (e.get("entity_ids") or [])]
+        evs = [e for e in evs if entity.id in e.entity_ids]
         found.entity = entity
     series = views.artifacts(twin, vd, "series")
     found.series = {sid: s for sid, s in series.items() if s.get("tier") in tiers}
     found.upcoming = evs[: max(k, 20)]
     found.n_events = len(evs)
-    found.docs.update(views.fetch_docs(twin, tiers, [e["doc_id"] for e in found.upcoming]))
+    found.docs.update(views.fetch_docs(twin, tiers, [e.doc_id for e in found.upcoming]))
     found.steps.append(
         (
             f"calendar events from {since.date().isoformat()} to {until.date().isoformat()}",
-            [e["doc_id"] for e in found.upcoming],
+            [e.doc_id for e in found.upcoming],
         )
     )
     found.other = {"since": since, "until": until}

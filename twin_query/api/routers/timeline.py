@@ -42,26 +42,26 @@ def get_timeline(
     evs = [
         e
         for e in evs
-        if caller.can_read(e.get("tier"))
-        and (not source or e.get("source") == source)
-        and (not kind or e.get("kind") == kind)
-        and (who is None or who.id in (e.get("entity_ids") or []))
+        if caller.can_read(e.tier)
+        and (not source or e.source == source)
+        and (not kind or e.kind == kind)
+        and (who is None or who.id in e.entity_ids)
     ]
     page = evs[offset : offset + limit]
     out = []
     for e in page:
-        ents = [views.brief(x) for i in e.get("entity_ids") or [] if (x := vd.entity(i))]
+        ents = [views.brief(x) for i in e.entity_ids if (x := vd.entity(i))]
         out.append(
             TimelineEventOut(
-                id=e["doc_id"],
-                time=e["_t"],
-                end=views.parse_time(e.get("end")),
-                local_time=e.get("local_time"),
-                kind=e.get("kind") or "",
-                source=e.get("source") or "",
-                title=e.get("title") or "",
+                id=e.doc_id,
+                time=e.time,
+                end=views.as_utc(e.end),
+                local_time=e.local_time,
+                kind=e.kind or "",
+                source=e.source or "",
+                title=e.title or "",
                 entities=ents,
-                series_id=e.get("series_id"),
+                series_id=e.series_id,
             )
         )
     mine = set(who.evidence) if who else set()
