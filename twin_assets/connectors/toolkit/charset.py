@@ -144,8 +144,8 @@ def decode(
     order = [guessed]
     if western:
         order = [None if guessed and LATIN_FAMILY.match(guessed) else guessed, "cp1252", guessed]
-    for encoding in order:
-        if done := _strict(data, encoding):
+    for candidate in order:
+        if done := _strict(data, candidate):
             return done
     encoding = guessed or "utf-8"
     try:
