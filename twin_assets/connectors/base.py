@@ -12,10 +12,10 @@ Third-party packages add a connector by declaring an entry point in the
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from twin_assets.records import ParseIssue, Record
 from twin_assets.tiers import HIGH, Tier
@@ -64,7 +64,7 @@ class SourceTraits:
     #: Records are rebuilt from stored webhook events, which forgetting them must delete too.
     from_webhook_events: bool = False
 
-    def conversation(self, source: str, attributes: dict) -> str | None:
+    def conversation(self, source: str, attributes: Mapping[str, Any]) -> str | None:
         """``source:id`` of the conversation a record belongs to, or None."""
         for name in self.conversation_attributes:
             if attributes.get(name):
