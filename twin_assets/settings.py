@@ -81,6 +81,25 @@ def _comma_list(value: Any) -> Any:
     return [part.strip() for part in value.split(",") if part.strip()] if isinstance(value, str) else value
 
 
+# The fields a bank CSV column can be mapped to (TWIN_BANK_CSV_COLUMNS), in the order the bank_csv connector
+# assigns columns to them. Defined here, beside the setting that names them, so validating it at start needs
+# no import of the connector (which reads its settings from this module).
+BANK_CSV_FIELDS = (
+    "date",
+    "value_date",
+    "amount",
+    "debit",
+    "credit",
+    "direction",
+    "balance",
+    "currency",
+    "payee",
+    "description",
+    "memo",
+    "category",
+)
+
+
 def _column_mapping(value: Any) -> Any:
     if isinstance(value, str):
         try:
@@ -89,11 +108,9 @@ def _column_mapping(value: Any) -> Any:
             raise ValueError("is not valid JSON") from None
     if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
         raise ValueError('is not a JSON object of field to column name, e.g. {"date": "Booked", "amount": "EUR"}')
-    from twin_assets.connectors.bank_csv import FIELDS  # the connector knows which fields it reads
-
-    unknown = sorted(k for k in value if k not in FIELDS)
+    unknown = sorted(k for k in value if k not in BANK_CSV_FIELDS)
     if unknown:
-        raise ValueError(f"names unknown field(s) {', '.join(unknown)[:80]}; known: {', '.join(FIELDS)}")
+        raise ValueError(f"names unknown field(s) {', '.join(unknown)[:80]}; known: {', '.join(BANK_CSV_FIELDS)}")
     return {k: v for k, v in value.items() if v}
 
 

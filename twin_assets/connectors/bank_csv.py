@@ -33,7 +33,7 @@ from typing import ClassVar
 from twin_assets.connectors.base import SNIFF_BYTES, TRANSACTIONS, Connector, SourceTraits
 from twin_assets.connectors.toolkit import Decoded, decode
 from twin_assets.records import TRANSACTION, ParseIssue, Party, Record
-from twin_assets.settings import get_settings
+from twin_assets.settings import BANK_CSV_FIELDS, get_settings
 from twin_assets.tiers import HIGH
 
 # Bank exports are small; a bigger "CSV" is almost certainly not a statement and
@@ -43,20 +43,7 @@ HEADER_SCAN_ROWS = 60
 VALIDATION_ROWS = 200
 DELIMITERS = (",", ";", "\t", "|")
 
-FIELDS = (
-    "date",
-    "value_date",
-    "amount",
-    "debit",
-    "credit",
-    "direction",
-    "balance",
-    "currency",
-    "payee",
-    "description",
-    "memo",
-    "category",
-)
+FIELDS = BANK_CSV_FIELDS  # what a column can be mapped to, in the order columns are assigned (see settings)
 
 # Normalised header names (see ``normalise_header``) per field, best first.
 # "valuta" is a value date in German but the currency in Dutch: it is listed
