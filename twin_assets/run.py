@@ -6,12 +6,14 @@ shows what the CLI did.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from twin_assets.errors import TwinError
 from twin_assets.home import write_dagster_yaml
+from twin_assets.run_reaper import mark_resumed, process_tags, unresumed, wait_for_writer
 from twin_assets.settings import TwinSettings, default_env
 
 if TYPE_CHECKING:
@@ -71,14 +73,18 @@ def materialize(
 
     # Each run's steps share one view cache: the runs execute in process, where TwinResource sets it up once.
     with DagsterInstance.get() as instance:
+        to_resume = unresumed(instance)
         for run in plan_runs(graph, keys, None if views is None else set(views)):
             subset, partition = run.keys, run.partition
+            # A run killed earlier holds the writer slot until reaped; a live one is waited for, aloud.
+            wait_for_writer(instance, settings.writer_wait, _say)
             result = job.execute_in_process(
                 run_config=QUIET,
                 instance=instance,
                 asset_selection=subset,
                 partition_key=partition,
                 raise_on_error=False,
+                tags=process_tags(),  # a pid and a host name: how a later command knows this run died
             )
             outcome.run_ids.append(result.run_id)
             outcome.materialized += [
@@ -98,7 +104,19 @@ def materialize(
             if not result.success:
                 outcome.success = False
                 break
+        done = {m.partition("[")[0] for m in outcome.materialized}
+        covered = [r for r in to_resume if outcome.success and set(_keys_of(r)) <= done]
+        mark_resumed(instance, covered, outcome.run_ids[-1] if outcome.run_ids else "")
     return outcome
+
+
+def _keys_of(run) -> list[str]:
+    return sorted(k.to_user_string() for k in (run.asset_selection or ()))
+
+
+def _say(line: str) -> None:
+    sys.stderr.write(line + "\n")
+    sys.stderr.flush()
 
 
 def _failure_text(event) -> str:

@@ -396,6 +396,15 @@ class TwinSettings(BaseSettings):
         le=64,
         unit="runs",
     )
+    writer_wait: FiniteFloat = _setting(
+        "TWIN_WRITER_WAIT_SECONDS",
+        600.0,
+        "how long `twin ingest`/`materialize` wait for the writer slot held by another live run before giving up "
+        "(slots of runs whose process is gone are released at once)",
+        ge=0,
+        le=86400,
+        unit="seconds",
+    )
     chroma: ChromaSettings = Field(default_factory=ChromaSettings, description="Chroma server.")
     keys: KeySettings = Field(default_factory=KeySettings, description="Where the master key comes from.")
     embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings, description="The embedding model.")

@@ -98,6 +98,12 @@ def ingest(
         )
         for q in summary["quarantined"]:
             err.print(f"quarantined {q['path']}: {q['error']}")
+        resumed = summary["resumed"]
+        if any(resumed.values()):
+            out.print(
+                f"resumed what interrupted runs left: {resumed['inputs']} input(s), "
+                f"{resumed['staged_records']} staged record(s), {resumed['runs']} run(s)"
+            )
     if summary["files"] and not summary["records"] and summary["quarantined"]:
         raise typer.Exit(1)
 

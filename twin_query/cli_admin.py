@@ -201,7 +201,39 @@ def audit(
         _print_audit(data)
 
 
+def doctor(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only report; change nothing.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Check this home after a crash or a kill, and repair what is safe.
+
+    Runs whose process is gone (marked failed, their writer slot released), pending inputs and staged records
+    (resumed), each store's and the metadata DB's integrity (reported), orphaned files (removed).
+
+    One line per finding, ids and counts only. Exits 1 when something is wrong and was not repaired.
+    """
+    from twin_assets.home import require_home
+    from twin_assets.lifecycle.doctor import doctor as run_doctor
+    from twin_assets.twin import open_twin
+
+    settings = get_settings()
+    require_home(settings)
+    twin = open_twin(settings)
+    try:
+        report = run_doctor(twin, dry_run=dry_run)
+    finally:
+        twin.close()
+    if as_json:
+        _dump(report.as_dict())
+    else:
+        for finding in report.findings:
+            out.print(finding.line(), markup=False, highlight=False, soft_wrap=True)
+    if not report.healthy:
+        raise typer.Exit(1)
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(keys_app, name="keys")
     app.command("forget")(forget)
     app.command("audit")(audit)
+    app.command("doctor")(doctor)

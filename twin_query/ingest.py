@@ -29,7 +29,7 @@ def _progress(enabled: bool) -> Progress:
 def ingest_paths(
     settings: TwinSettings, paths: list[Path], *, source: str | None, dry_run: bool, show_progress: bool = True
 ) -> dict[str, Any]:
-    """Returns ``{"files", "records", "by_source", "quarantined": [{"path", "error"}]}``."""
+    """Returns ``{"files", "records", "by_source", "quarantined": [{"path", "error"}], "resumed"}``."""
     forced = get_connector(source) if source else None
     plan: list[tuple[Path, Any]] = []
     quarantined: list[dict[str, str]] = []
@@ -69,12 +69,14 @@ def _ingest(
     from twin_assets import progress
     from twin_assets.db.models import Input, Quarantine
     from twin_assets.home import require_home
+    from twin_assets.lifecycle.recover import leftovers, reap_dead_runs, selection
     from twin_assets.pipeline.inputs import register_input
     from twin_assets.run import materialize
     from twin_assets.twin import open_twin
 
     require_home(settings)
     twin = open_twin(settings)
+    reap_dead_runs(settings)  # a killed run gives its writer slot back, and its undone work is finished below
     input_ids: list[str] = []
     kinds: set[str] = set()
     by_source: Counter[str] = Counter()
@@ -84,7 +86,11 @@ def _ingest(
         if reg.input_id:
             input_ids.append(reg.input_id)
             kinds.add(connector.kind)
-    if kinds:
+    # Interrupted earlier (this file or another): pending inputs, staged records, reaped runs' assets.
+    left = leftovers(twin)
+    resumed_ids = [i for i in left.pending_ids if i not in input_ids]
+    keys = sorted({f"source_{k}" for k in kinds} | set(left.keys()))
+    if keys:
         with _progress(show_progress) as bar:
             tasks: dict[str, Any] = {}
 
@@ -95,14 +101,14 @@ def _ingest(
 
             progress.set_reporter(advance)
             try:
-                selection = " or ".join(f"key:source_{k}" for k in sorted(kinds))
-                outcome = materialize(settings, f"({selection})+")
+                outcome = materialize(settings, selection(keys))
             finally:
                 progress.set_reporter(None)
         if not outcome.success:
             raise TwinError(
                 "materialization failed: " + "; ".join(outcome.failures), hint="see the run in the Dagster UI"
             )
+    input_ids += resumed_ids  # their records count in this summary: no run reported them
     with twin.session() as s:
         for inp in s.scalars(select(Input).where(Input.id.in_(input_ids))):
             by_source[inp.source] += inp.records
@@ -110,13 +116,19 @@ def _ingest(
             for q in s.scalars(select(Quarantine).where(Quarantine.input_id == inp.id).order_by(Quarantine.id)):
                 quarantined.append({"path": where, "error": f"{q.location}: {q.reason}"})
     twin.close()
-    return _summary(n_files, by_source, quarantined)
+    resumed = {"inputs": len(resumed_ids), "staged_records": left.staged_records, "runs": len(left.reaped_runs)}
+    return _summary(n_files, by_source, quarantined, resumed)
 
 
-def _summary(files: int, by_source: Counter[str], quarantined: list[dict[str, str]]) -> dict[str, Any]:
+def _summary(
+    files: int, by_source: Counter[str], quarantined: list[dict[str, str]], resumed: dict[str, int] | None = None
+) -> dict[str, Any]:
+    """``resumed``: what interrupted runs had left and this one finished (inputs still pending, records still
+    staged, runs whose process died), counted as they were found."""
     return {
         "files": files,
         "records": sum(by_source.values()),
         "by_source": dict(sorted(by_source.items())),
         "quarantined": quarantined,
+        "resumed": resumed or {"inputs": 0, "staged_records": 0, "runs": 0},
     }

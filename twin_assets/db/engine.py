@@ -167,6 +167,16 @@ def rowcount(result: Result[Any]) -> int:
     return result.rowcount
 
 
+def quick_check(engine: Engine) -> list[str] | None:
+    """SQLite's ``quick_check`` of the metadata DB: ``[]`` when sound, its findings otherwise, None when the DB is
+    not SQLite (a server database checks itself)."""
+    if engine.dialect.name != "sqlite":
+        return None
+    with engine.connect() as conn:
+        rows = [str(r[0]) for r in conn.exec_driver_sql("PRAGMA quick_check")]
+    return [] if rows == ["ok"] else rows
+
+
 @contextmanager
 def session_scope(engine: Engine) -> Iterator[Session]:
     """A transaction: committed on success, rolled back on any error."""

@@ -53,6 +53,7 @@ class Registered:
     input_id: str | None  # None: the same content is already known
     duplicate: bool
     already_done: bool = False  # the known copy was fully processed (safe to drop this one)
+    pending_id: str | None = None  # the known copy still waits (an interrupted run left it): resume this input
 
 
 def register_input(twin: Twin, path: Path, source: str, origin: str) -> Registered:
@@ -65,7 +66,8 @@ def register_input(twin: Twin, path: Path, source: str, origin: str) -> Register
             )
         ).first()
         if existing is not None:
-            return Registered(None, True, already_done=existing.status == "done")
+            pending = existing.id if existing.status == "pending" else None
+            return Registered(None, True, already_done=existing.status == "done", pending_id=pending)
         row = Input(
             id=uuid.uuid4().hex,
             source=source,

@@ -361,6 +361,12 @@ class DocumentStore:
     def count(self) -> int:
         return int(self.conn.execute("SELECT count(*) FROM docs").fetchone()[0])
 
+    def quick_check(self) -> list[str]:
+        """SQLite's ``quick_check`` of the file (pages, indexes' order; decrypted with the store key): ``[]`` when
+        sound, else its findings (page and table numbers, never content)."""
+        rows = [r[0] for r in self.conn.execute("PRAGMA quick_check")]
+        return [] if rows == ["ok"] else rows
+
     def ids(self) -> list[str]:
         return [r[0] for r in self.conn.execute("SELECT id FROM docs ORDER BY rowid")]
 

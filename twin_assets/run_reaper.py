@@ -1,0 +1,237 @@
+"""Runs whose process is gone: find them, mark them failed and give back the writer slot they held.
+
+Dagster frees a pool slot when the step that claimed it ends; a run killed with ``kill -9`` (or by a timeout, or a
+power cut) never ends, so its ``twin_writer`` slot stays claimed and every later writer waits for it forever. Runs
+that :mod:`twin_assets.run` starts in-process carry their process id in their tags (a pid, its start time and the
+host name: nothing private), which is how a later command tells a live run from a dead one. Runs the Dagster daemon
+launches are watched by Dagster's own run monitoring instead; a run without our tags is never judged here.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from twin_assets.errors import TwinError
+
+if TYPE_CHECKING:
+    from dagster import DagsterInstance
+    from dagster._core.storage.dagster_run import DagsterRun
+
+POOL = "twin_writer"
+PID_TAG = "twin/pid"
+START_TAG = "twin/pid_start"  # the process's start time, so a reused pid is not taken for the run's process
+HOST_TAG = "twin/host"
+REAPED_TAG = "twin/reaped"  # set on a run this module marked failed; cleared of meaning once resumed
+RESUMED_TAG = "twin/resumed"  # the run id whose success covered a reaped run's assets
+SAY_EVERY = 10.0  # seconds between "waiting for the writer slot" lines
+
+
+def _start_time(pid: int) -> str | None:
+    """The process's start time in clock ticks since boot (Linux), or None where /proc does not say."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat.rpartition(")")[2].split()  # the command name may hold spaces and parentheses
+    if fields and fields[0] == "Z":  # a zombie: killed, only waiting for its parent to read its status
+        return "zombie"
+    return fields[19] if len(fields) > 19 else None
+
+
+def process_tags() -> dict[str, str]:
+    """Tags naming this process, for a run it executes in-process."""
+    pid = os.getpid()
+    tags = {PID_TAG: str(pid), HOST_TAG: socket.gethostname()}
+    start = _start_time(pid)
+    if start:
+        tags[START_TAG] = start
+    return tags
+
+
+def process_alive(tags: dict[str, str]) -> bool | None:
+    """Whether the process named by a run's tags still runs; None when the tags name none, or another host."""
+    if PID_TAG not in tags or tags.get(HOST_TAG) != socket.gethostname():
+        return None
+    try:
+        pid = int(tags[PID_TAG])
+    except ValueError:
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process holds the pid: not ours any more
+        return False
+    start = _start_time(pid)
+    if start == "zombie":
+        return False
+    # A start time that differs: the pid was reused by a later process.
+    return start is None or START_TAG not in tags or start == tags[START_TAG]
+
+
+@dataclass
+class Holder:
+    """A run holding (``claimed``) or waiting for a writer slot."""
+
+    run_id: str
+    claimed: bool
+    pid: str | None
+    alive: bool | None  # None: not ours to judge (no pid tag, or another host)
+    finished: bool
+
+
+@dataclass
+class StaleRun:
+    """A run to reap: its process is gone while Dagster thinks it runs, or it finished and still holds a slot."""
+
+    run_id: str
+    pid: str | None
+    status: str  # the Dagster status it had when found
+    holds_slot: bool
+    assets: list[str]  # the asset keys it was to materialize (what a resume covers)
+
+
+def _run(instance: DagsterInstance, run_id: str) -> DagsterRun | None:
+    return instance.get_run_by_id(run_id)
+
+
+def _holders(instance: DagsterInstance) -> list[Holder]:
+    storage = instance.event_log_storage
+    if not storage.supports_global_concurrency_limits or POOL not in storage.get_concurrency_keys():
+        return []
+    info = storage.get_concurrency_info(POOL)
+    claimed = {s.run_id for s in info.claimed_slots}
+    waiting = {p.run_id for p in info.pending_steps} - claimed
+    holders = []
+    for run_id in sorted(claimed) + sorted(waiting):
+        run = _run(instance, run_id)
+        tags = dict(run.tags) if run else {}
+        holders.append(
+            Holder(
+                run_id=run_id,
+                claimed=run_id in claimed,
+                pid=tags.get(PID_TAG),
+                alive=process_alive(tags) if run else False,
+                finished=run is None or run.is_finished,
+            )
+        )
+    return holders
+
+
+def slot_holders(instance: DagsterInstance) -> list[Holder]:
+    """Runs that hold or wait for a ``twin_writer`` slot."""
+    return _holders(instance)
+
+
+def find_stale(instance: DagsterInstance) -> list[StaleRun]:
+    """Unfinished runs of ours whose process is gone, and finished (or deleted) runs still holding a slot."""
+    from dagster import DagsterRunStatus, RunsFilter
+
+    stale: dict[str, StaleRun] = {}
+    holding = {h.run_id for h in _holders(instance)}
+    unfinished = [
+        DagsterRunStatus.NOT_STARTED,
+        DagsterRunStatus.STARTING,
+        DagsterRunStatus.STARTED,
+        DagsterRunStatus.CANCELING,
+    ]
+    for run in instance.get_runs(RunsFilter(statuses=unfinished)):
+        if process_alive(dict(run.tags)) is False:
+            stale[run.run_id] = StaleRun(
+                run.run_id, run.tags.get(PID_TAG), run.status.value, run.run_id in holding, _assets(run)
+            )
+    for run_id in holding - set(stale):
+        run = _run(instance, run_id)
+        if run is None or run.is_finished:
+            stale[run_id] = StaleRun(
+                run_id,
+                run.tags.get(PID_TAG) if run else None,
+                run.status.value if run else "DELETED",
+                True,
+                [],
+            )
+    return sorted(stale.values(), key=lambda s: s.run_id)
+
+
+def _assets(run: DagsterRun) -> list[str]:
+    keys = run.asset_selection or set()
+    return sorted(k.to_user_string() for k in keys)
+
+
+def reap(instance: DagsterInstance, stale: list[StaleRun] | None = None) -> list[StaleRun]:
+    """Mark each stale run failed (tagged ``twin/reaped``) and free its slots; returns what was reaped."""
+    found = find_stale(instance) if stale is None else stale
+    for s in found:
+        run = _run(instance, s.run_id)
+        if run is not None and not run.is_finished:
+            instance.report_run_failed(
+                run, message=f"The process running this run (pid {s.pid}) is gone; marked failed by twin."
+            )
+            instance.add_run_tags(s.run_id, {REAPED_TAG: "1"})
+        instance.event_log_storage.free_concurrency_slots_for_run(s.run_id)
+    return found
+
+
+def unresumed(instance: DagsterInstance) -> list[DagsterRun]:
+    """Reaped runs whose assets no later run has materialized yet."""
+    from dagster import RunsFilter
+
+    return [
+        r for r in instance.get_runs(RunsFilter(tags={REAPED_TAG: "1"})) if RESUMED_TAG not in r.tags and _assets(r)
+    ]
+
+
+def mark_resumed(instance: DagsterInstance, runs: list[DagsterRun], by_run_id: str) -> None:
+    for r in runs:
+        instance.add_run_tags(r.run_id, {RESUMED_TAG: by_run_id})
+
+
+def wait_for_writer(
+    instance: DagsterInstance,
+    timeout: float,
+    say: Callable[[str], None],
+    *,
+    poll: float = 0.5,
+    clock: Callable[[], float] = time.monotonic,
+) -> None:
+    """Return once a ``twin_writer`` slot is free, reaping dead runs meanwhile; say who holds it while waiting.
+
+    Dagster's own wait for a slot spins without a word and swallows SIGTERM; this one sleeps in plain Python, so
+    Ctrl-C and SIGTERM stop it, and it gives up after ``timeout`` seconds with an error naming ``twin doctor``.
+    """
+    started = clock()
+    said_at: float | None = None
+    while True:
+        reap(instance)
+        busy = [h for h in _holders(instance) if h.claimed and h.alive is not False and not h.finished]
+        limit = _limit(instance)
+        if limit is None or len(busy) < limit:
+            return
+        now = clock()
+        holder = busy[0]
+        who = f"run {holder.run_id[:8]}" + (f" (pid {holder.pid})" if holder.pid else " (started elsewhere)")
+        if now - started >= timeout:
+            raise TwinError(
+                f"gave up after {timeout:g}s waiting for the writer slot held by {who}",
+                hint="run `twin doctor` to see and release slots of runs that are gone, or stop that run",
+            )
+        if said_at is None or now - said_at >= SAY_EVERY:
+            say(f"waiting for the writer slot held by {who}…")
+            said_at = now
+        time.sleep(poll)
+
+
+def _limit(instance: DagsterInstance) -> int | None:
+    storage = instance.event_log_storage
+    if not storage.supports_global_concurrency_limits:
+        return None
+    if POOL in storage.get_concurrency_keys():
+        info = storage.get_concurrency_info(POOL)
+        return info.limit if info.limit is not None else info.slot_count
+    return instance.global_op_concurrency_default_limit
