@@ -160,6 +160,68 @@ def test_high_reads_by_id_are_logged_without_content(filled, start_api):
     assert high not in json.dumps(data)
 
 
+def _high_reads(twin) -> list[tuple[str, str | None]]:
+    from twin_assets.db.models import HighRead
+
+    with twin.session() as s:
+        return [(r.record_id, r.token_id) for r in s.query(HighRead).order_by(HighRead.id)]
+
+
+def test_high_items_shown_by_search_ask_and_the_websocket_are_audited_reads(filled, start_api):
+    """Search hits, ask evidence and WebSocket answers that show a HIGH record are each logged by record id and
+    token id, the same as a read by id; a LOW token's (which sees no HIGH) are not, and no content is logged."""
+    from twin_assets.db.models import ApiToken
+    from twin_assets.twin import open_twin
+    from twin_query.api.app import create_app
+    from twin_query.tokens import create_token, token_hash
+
+    twin = open_twin(filled)
+    high, low = create_token(twin, ["low", "medium", "high"]), create_token(twin, ["low"])
+    store = twin.store("HIGH")
+    (rid,) = [d.id for d in store.get_many(store.ids()).values() if HIGH_CANARY in d.body]
+    with twin.session() as s:
+        (high_id,) = [t.id for t in s.query(ApiToken) if t.token_hash == token_hash(high)]
+    client = start_api(create_app(filled))
+    as_high, as_low = {"Authorization": f"Bearer {high}"}, {"Authorization": f"Bearer {low}"}
+
+    hits = client.get("/v1/search", params={"q": "wifi password"}, headers=as_high).json()["hits"]
+    shown_high = [h["id"] for h in hits if h["tier"] == "HIGH"]
+    assert rid in shown_high
+    assert _high_reads(twin) == [(i, high_id) for i in shown_high]
+
+    before = len(_high_reads(twin))
+    answer = client.post("/v1/ask", json={"question": "what is the wifi password?"}, headers=as_high).json()
+    cited_high = [e["id"] for e in answer["evidence"] if e["tier"] == "HIGH"]
+    assert rid in cited_high
+    assert _high_reads(twin)[before:] == [(i, high_id) for i in cited_high]
+
+    before = len(_high_reads(twin))
+    with client.websocket_connect(f"/v1/ws?token={high}") as ws:
+        ws.receive_json()
+        ws.send_json({"type": "search", "q": "wifi password"})
+        ws_hits = ws.receive_json()["hits"]
+        ws.send_json({"type": "ask", "question": "what is the wifi password?"})
+        ws_evidence = ws.receive_json()["evidence"]
+    ws_shown = [h["id"] for h in ws_hits if h["tier"] == "HIGH"] + [e["id"] for e in ws_evidence if e["tier"] == "HIGH"]
+    assert rid in ws_shown
+    assert _high_reads(twin)[before:] == [(i, high_id) for i in ws_shown]
+
+    before = len(_high_reads(twin))
+    events = client.get("/v1/timeline", params={"limit": 1000}, headers=as_high).json()["events"]
+    logged = [i for i, _ in _high_reads(twin)[before:]]
+    assert logged and set(logged) <= {e["id"] for e in events}  # events show titles; their tier is looked up
+
+    before = len(_high_reads(twin))
+    assert client.get("/v1/search", params={"q": "wifi password"}, headers=as_low).status_code == 200
+    assert client.post("/v1/ask", json={"question": "what is the wifi password?"}, headers=as_low).status_code == 200
+    assert len(_high_reads(twin)) == before  # nothing HIGH was shown to the LOW token
+    twin.close()
+    data = json.loads(runner.invoke(app, ["audit", "--json"]).stdout)
+    assert data["high_reads"]["count"] == before >= 3
+    for needle in [*CONTENT, high, low]:
+        assert needle not in json.dumps(data), needle
+
+
 # ---- blind indexes -------------------------------------------------------------------------
 ICS_ATTENDEES = """BEGIN:VCALENDAR\r
 VERSION:2.0\r

@@ -146,3 +146,71 @@ def test_subscription_pushes_new_visible_records_and_insight_changes(ws_app):
         time.sleep(2.0)
         assert _until_pong(low) == []
         assert [m["id"] for m in _until_pong(high)] == ["rlater"]
+
+
+def _closed_with(ws) -> tuple[list[dict], int]:
+    """Every message until the server closes the socket, and the close code."""
+    from starlette.websockets import WebSocketDisconnect
+
+    got = []
+    with pytest.raises(WebSocketDisconnect) as closed:
+        while True:
+            got.append(ws.receive_json())
+    return got, closed.value.code
+
+
+def test_a_revoked_token_is_refused_on_its_next_message(ws_app):
+    """The token is checked on every message, not only at the handshake: after revocation a search gets a 401
+    and the socket is closed with 4401; no search answer is ever sent."""
+    from twin_query.tokens import revoke_token
+
+    client, tokens, twin = ws_app
+    with client.websocket_connect(f"/v1/ws?token={tokens['high']}") as ws:
+        ws.receive_json()
+        ws.send_json({"type": "search", "q": "", "id": "before"})
+        assert ws.receive_json()["id"] == "before"  # answered while the token stands
+        assert revoke_token(twin, tokens["high"])
+        ws.send_json({"type": "search", "q": "password", "id": "after"})
+        got, code = _closed_with(ws)
+    assert code == 4401
+    assert [m["type"] for m in got] == ["error"] and got[0]["status"] == 401 and "revoked" in got[0]["detail"]
+    assert tokens["high"] not in str(got)
+    with client.websocket_connect(f"/v1/ws?token={tokens['high']}") as ws:  # and it cannot connect again
+        got, code = _closed_with(ws)
+    assert code == 4401 and got[-1]["status"] == 401
+
+
+def test_a_revoked_tokens_subscription_stops_pushing(ws_app):
+    from twin_query.tokens import revoke_token
+
+    client, tokens, twin = ws_app
+    with client.websocket_connect(f"/v1/ws?token={tokens['high']}") as ws:
+        ws.receive_json()
+        ws.send_json({"type": "subscribe"})
+        assert ws.receive_json()["type"] == "subscribed"
+        time.sleep(1.5)  # the baseline is taken
+        revoke_token(twin, tokens["high"])
+        _add_record(twin, "rafter", "HIGH", source="email")
+        got, code = _closed_with(ws)
+    assert code == 4401
+    assert [m["type"] for m in got] == ["error"] and got[0]["status"] == 401  # no push of "rafter"
+
+
+def test_narrowed_scopes_apply_to_an_open_socket(ws_app):
+    """Scopes are read again too: a token cut down to LOW no longer gets HIGH pushes on its open socket."""
+    from twin_assets.db.models import ApiToken
+    from twin_query.tokens import token_hash
+
+    client, tokens, twin = ws_app
+    with client.websocket_connect(f"/v1/ws?token={tokens['high']}") as ws:
+        ws.receive_json()
+        ws.send_json({"type": "subscribe"})
+        assert ws.receive_json()["type"] == "subscribed"
+        time.sleep(1.5)
+        with twin.session() as s:
+            s.query(ApiToken).filter_by(token_hash=token_hash(tokens["high"])).one().scopes = "low"
+        time.sleep(1.5)  # the next poll sees the new scopes and takes a new baseline
+        _add_record(twin, "rhigh2", "HIGH", source="email")
+        _add_record(twin, "rlow2", "LOW")
+        time.sleep(2.5)
+        assert [m["id"] for m in _until_pong(ws)] == ["rlow2"]

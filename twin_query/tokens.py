@@ -20,6 +20,11 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def token_hash(token: str) -> str:
+    """How a token is stored and named in the audit: its SHA-256, never the token."""
+    return _hash(token)
+
+
 def parse_scopes(text: str) -> list[Scope]:
     """``--scopes low,high``: each scope once, lowest first; an unknown name is a one-line error."""
     return Scope.parse_list(text)
@@ -35,6 +40,16 @@ def create_token(twin: Twin, scopes: Iterable[str]) -> str:
 def has_tokens(twin: Twin) -> bool:
     with twin.session() as s:
         return s.scalars(select(ApiToken.id).where(ApiToken.revoked.is_(False))).first() is not None
+
+
+def revoke_token(twin: Twin, token: str) -> bool:
+    """Revoke ``token`` (REST refuses it at once; an open WebSocket on its next message or push); False if unknown."""
+    with twin.session() as s:
+        row = s.scalars(select(ApiToken).where(ApiToken.token_hash == _hash(token))).first()
+        if row is None:
+            return False
+        row.revoked = True
+        return True
 
 
 def lookup(twin: Twin, token: str) -> list[str] | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
@@ -10,7 +11,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from twin_assets.tiers import Grant
 from twin_assets.twin import Twin
 from twin_query.service import QueryService
-from twin_query.tokens import lookup
+from twin_query.tokens import lookup, token_hash
 
 bearer = HTTPBearer(auto_error=False, description="An API token from `twin tokens create`.")
 
@@ -32,8 +33,12 @@ def get_twin(service: Service) -> Twin:
 TwinHandle = Annotated[Twin, Depends(get_twin)]
 
 
+@dataclass(frozen=True)
 class Caller(Grant):
-    """The bearer of the request's token: its tiers, its view and ``can_read`` come from ``twin_assets.tiers``."""
+    """The bearer of the request's token: its tiers, its view and ``can_read`` come from ``twin_assets.tiers``;
+    ``token_hash`` names the token in audited reads (``twin_query.api.shown``)."""
+
+    token_hash: str | None = None
 
 
 def get_caller(twin: TwinHandle, creds: HTTPAuthorizationCredentials | None = Depends(bearer)) -> Caller:
@@ -42,4 +47,4 @@ def get_caller(twin: TwinHandle, creds: HTTPAuthorizationCredentials | None = De
     scopes = lookup(twin, creds.credentials)
     if scopes is None:
         raise HTTPException(401, "invalid or revoked token", headers={"WWW-Authenticate": "Bearer"})
-    return Caller(tuple(scopes))
+    return Caller(tuple(scopes), token_hash(creds.credentials))

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Body, Depends
 from twin_query.api.deps import Caller, Service, get_caller
 from twin_query.api.routers.entities import ERRORS
 from twin_query.api.schemas import AskRequest, AskResponse
+from twin_query.api.shown import audited
 from twin_query.ask import ask
 
 router = APIRouter(prefix="/v1", tags=["ask"])
@@ -28,4 +29,4 @@ def post_ask(
     caller: Caller = Depends(get_caller),
 ) -> AskResponse:
     result = ask(service, body.question, tiers=caller.tiers, as_of=body.as_of, k=body.k)
-    return AskResponse(**result)
+    return audited(service.twin(), caller, AskResponse(**result))

@@ -11,6 +11,7 @@ from twin_assets.tiers import HIGH
 from twin_query import views
 from twin_query.api.deps import Caller, Service, get_caller
 from twin_query.api.schemas import EntityList, EntityMatch, EntityProfile, ErrorOut, NeighborOut, NeighborsOut
+from twin_query.api.shown import audited
 
 router = APIRouter(prefix="/v1", tags=["entities"])
 NOT_AVAILABLE = "entity not available to this token"
@@ -128,4 +129,4 @@ def get_neighbors(
                 evidence=[views.evidence_item(d, terms) for d in picked],
             )
         )
-    return NeighborsOut(entity=views.brief(entity), neighbors=out)
+    return audited(twin, caller, NeighborsOut(entity=views.brief(entity), neighbors=out))

@@ -9,6 +9,7 @@ from twin_query import views
 from twin_query.api.deps import Caller, Service, get_caller, get_twin
 from twin_query.api.routers.entities import ERRORS, caller_view, resolve_or_fail
 from twin_query.api.schemas import CentralEntity, CentralOut, CommunitiesOut, CommunityOut, PathEdgeOut, PathOut
+from twin_query.api.shown import audited
 from twin_query.ask.retrieve import graph_path
 
 router = APIRouter(prefix="/v1/graph", tags=["graph"])
@@ -54,7 +55,7 @@ def get_path(
         )
         for e in edges
     ]
-    return PathOut(
+    out = PathOut(
         found=bool(path),
         source=views.brief(a),
         target=views.brief(b),
@@ -62,6 +63,7 @@ def get_path(
         path=[views.brief(e) for e in path],
         edges=out_edges,
     )
+    return audited(service.twin(), caller, out)
 
 
 def _central(vd: views.ViewData, twin: Twin, eid: str) -> CentralEntity | None:

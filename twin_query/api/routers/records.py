@@ -1,14 +1,13 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, HTTPException, Path
-from fastapi.security import HTTPAuthorizationCredentials
 
 from twin_assets.db.models import Lineage, RecordRow
-from twin_assets.lifecycle.audit import log_high_read
 from twin_assets.tiers import HIGH
 from twin_assets.twin import Twin
-from twin_query.api.deps import Caller, bearer, get_caller, get_twin
+from twin_query.api.deps import Caller, get_caller, get_twin
 from twin_query.api.schemas import ErrorOut, RecordOut
+from twin_query.api.shown import audited
 
 router = APIRouter(prefix="/v1", tags=["records"])
 NOT_AVAILABLE = "record not available to this token"
@@ -24,7 +23,6 @@ def get_record(
     record_id: str = Path(..., max_length=64),
     caller: Caller = Depends(get_caller),
     twin: Twin = Depends(get_twin),
-    creds: HTTPAuthorizationCredentials | None = Depends(bearer),
 ) -> RecordOut:
     with twin.session() as s:
         row = s.get(RecordRow, record_id)
@@ -38,11 +36,7 @@ def get_record(
     doc = twin.store(row.tier).get(record_id)
     if doc is None:
         raise HTTPException(404 if full else 403, "no such record" if full else NOT_AVAILABLE)
-    if doc.tier == HIGH:  # HIGH reads by id are logged: record id, token id, time (no content)
-        from twin_query.tokens import _hash
-
-        log_high_read(twin, record_id, _hash(creds.credentials) if creds else None)
-    return RecordOut(
+    out = RecordOut(
         id=doc.id,
         source=doc.source,
         kind=doc.kind,
@@ -62,3 +56,4 @@ def get_record(
             "artifacts": [{"kind": k, "store": st} for k, st in lineage],
         },
     )
+    return audited(twin, caller, out)  # a HIGH record read by id is logged: record id, token id, time

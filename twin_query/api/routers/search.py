@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, Query
 
 from twin_query.api.deps import Caller, Service, get_caller
 from twin_query.api.schemas import ErrorOut, SearchHit, SearchResponse
+from twin_query.api.shown import audited
 
 router = APIRouter(prefix="/v1", tags=["search"])
 
@@ -26,4 +27,4 @@ def search_endpoint(
     caller: Caller = Depends(get_caller),
 ) -> SearchResponse:
     hits = service.search(q, tiers=caller.tiers, k=k, since=since, until=until, source=source)
-    return SearchResponse(query=q, hits=[SearchHit(**h.__dict__) for h in hits])
+    return audited(service.twin(), caller, SearchResponse(query=q, hits=[SearchHit(**h.__dict__) for h in hits]))

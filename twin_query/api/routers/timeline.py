@@ -11,6 +11,7 @@ from twin_query import views
 from twin_query.api.deps import Caller, get_caller, get_twin
 from twin_query.api.routers.entities import ERRORS, caller_view, resolve_or_fail
 from twin_query.api.schemas import LifeEventOut, TimelineEventOut, TimelineOut
+from twin_query.api.shown import audited
 
 router = APIRouter(prefix="/v1", tags=["timeline"])
 
@@ -86,7 +87,7 @@ def get_timeline(
             )
         )
     lifes.sort(key=lambda le: le.start)
-    return TimelineOut(
+    timeline = TimelineOut(
         entity=views.brief(who) if who else None,
         since=since,
         until=until,
@@ -94,3 +95,4 @@ def get_timeline(
         events=out,
         life_events=lifes,
     )
+    return audited(twin, caller, timeline)  # events show titles: HIGH ones are audited reads

@@ -11,6 +11,11 @@ Pushes come from polling the metadata DB (and the view's store) about once a
 second: Dagster runs are other processes, so this works without restarts and
 across processes. Errors are ``{"type": "error", "status", "detail"}`` with the
 same codes as REST, and never quote content.
+
+The token is checked again before every message is answered and before every push: once it is revoked (or
+unknown) the socket gets ``{"type": "error", "status": 401, ...}`` and is closed with code 4401, and nothing
+more is sent on it; when its scopes change, what it reads changes with them. HIGH records shown in answers
+are audited reads (``twin_query.api.shown``), as over REST.
 """
 
 from __future__ import annotations
@@ -34,15 +39,17 @@ from twin_assets.tiers import view_for
 from twin_query import views
 from twin_query.api.deps import Caller
 from twin_query.api.middleware import rate_key
-from twin_query.api.schemas import AskRequest, SearchHit
+from twin_query.api.schemas import AskRequest, AskResponse, SearchHit, SearchResponse
+from twin_query.api.shown import audit_shown
 from twin_query.service import QueryService
-from twin_query.tokens import lookup
+from twin_query.tokens import lookup, token_hash
 
 router = APIRouter(tags=["websocket"])
 log = logging.getLogger("twin.api")
 
 POLL_SECONDS = 1.0
 AUTH_TIMEOUT = 10.0
+REVOKED = 4401  # the close code for a missing, invalid or revoked token (as the handshake uses)
 MAX_MESSAGE = 64 * 1024
 LAG = timedelta(hours=1)  # records are timestamped when staged and become visible when classified
 MAX_PUSH = 500  # per poll; the rest follow on the next
@@ -132,7 +139,9 @@ def _search(service: QueryService, caller: Caller, msg: dict[str, Any]) -> dict[
     except ValueError:
         return {"type": "error", "status": 422, "detail": "since/until must be ISO 8601 times"}
     hits = service.search(q, tiers=caller.tiers, k=k, since=since, until=until)
-    return {"type": "search", "query": q, "hits": [json.loads(SearchHit(**h.__dict__).model_dump_json()) for h in hits]}
+    out = SearchResponse(query=q, hits=[SearchHit(**h.__dict__) for h in hits])
+    audit_shown(service.twin(), caller, out)
+    return {"type": "search", **json.loads(out.model_dump_json())}
 
 
 def _ask(service: QueryService, caller: Caller, msg: dict[str, Any]) -> dict[str, Any]:
@@ -144,6 +153,7 @@ def _ask(service: QueryService, caller: Caller, msg: dict[str, Any]) -> dict[str
         fields = sorted({".".join(str(p) for p in e["loc"]) for e in exc.errors()})
         return {"type": "error", "status": 422, "detail": "invalid ask message: check " + ", ".join(fields)}
     result = ask(service, req.question, tiers=caller.tiers, as_of=req.as_of, k=req.k)
+    audit_shown(service.twin(), caller, AskResponse(**result))
     return {"type": "answer", **json.loads(json.dumps(result, default=str))}
 
 
@@ -156,7 +166,9 @@ class Connection:
         self.lock = asyncio.Lock()
         self.poller: asyncio.Task[None] | None = None
         self.caller: Caller | None = None
+        self.token = ""
         self.key = ""
+        self.closed = False
 
     async def send(self, msg: dict[str, Any]) -> None:
         async with self.lock:
@@ -207,9 +219,25 @@ class Connection:
             await self.error(401, "missing, invalid or revoked token")
             await self.ws.close(code=4401)
             return False
-        self.caller = Caller(tuple(scopes))
+        self.caller = Caller(tuple(scopes), token_hash(token))
+        self.token = token
         self.key = rate_key(token, {})
         await self.send({"type": "ready", "scopes": list(self.caller.scopes)})
+        return True
+
+    async def recheck(self) -> bool:
+        """Whether the token still stands; if not, say so and close. Its current scopes become the caller's."""
+        if self.closed:
+            return False
+        scopes = await run_in_threadpool(_scopes, self.service, self.token)
+        if scopes is None:
+            self.closed = True
+            with contextlib.suppress(RuntimeError, WebSocketDisconnect):
+                await self.error(401, "token revoked or no longer valid; connect again with a valid token")
+                await self.ws.close(code=REVOKED)
+            return False
+        if self.caller is None or tuple(scopes) != self.caller.scopes:
+            self.caller = Caller(tuple(scopes), token_hash(self.token))
         return True
 
     async def poll(self) -> None:
@@ -222,12 +250,19 @@ class Connection:
             except Exception as exc:  # a busy DB: try again next tick (type only: messages can quote SQL)
                 log.warning("subscription poll failed: %s", type(exc).__name__)
                 continue
+            if not await self.recheck():
+                return
+            if self.caller.tiers != watch.tiers:  # the token's scopes changed: watch what it reads now
+                watch = await run_in_threadpool(start_watch, self.service, self.caller.tiers)
+                continue
             for msg in new:
                 await self.send(msg)
             if changed:
                 await self.send({"type": "insights_changed", "view": watch.view})
 
     async def handle(self, msg: dict[str, Any]) -> None:
+        if not await self.recheck():
+            return
         assert self.caller is not None
         kind, ref = msg.get("type"), msg.get("id")
         if self.limiter is not None and (wait := self.limiter.take(self.key)) > 0:
@@ -260,7 +295,8 @@ class Connection:
                 reply = {"type": "error", "status": 500, "detail": "internal error"}
             if isinstance(ref, str | int) and not isinstance(ref, bool):
                 reply["id"] = ref
-            await self.send(reply)
+            if await self.recheck():  # revoked while the answer was being made: it is not sent
+                await self.send(reply)
         elif kind == "auth":
             await self.error(400, "already authenticated", ref)
         else:
@@ -287,6 +323,8 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
             msg = await conn.receive_json()
             if msg is not None:
                 await conn.handle(msg)
+            if conn.closed:
+                return
     except (WebSocketDisconnect, RuntimeError):
         pass
     finally:
