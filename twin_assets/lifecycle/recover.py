@@ -67,10 +67,15 @@ def leftovers(twin: Twin) -> Leftovers:
             found.pending_inputs[source] += 1
             found.pending_ids.append(inp_id)
         found.staged_records = s.scalar(select(func.count()).select_from(RecordRow).where(RecordRow.status == "staged"))
+    from twin_assets.definitions import defs
+
+    known = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
     with DagsterInstance.get() as instance:
         for run in unresumed(instance):
-            found.reaped_runs.append(run.run_id)
-            found.reaped_assets |= {k.to_user_string() for k in (run.asset_selection or ())}
+            assets = {k.to_user_string() for k in (run.asset_selection or ())} & known  # a removed asset: gone
+            if assets:
+                found.reaped_runs.append(run.run_id)
+                found.reaped_assets |= assets
     return found
 
 
