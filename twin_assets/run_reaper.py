@@ -147,12 +147,12 @@ def find_stale(instance: DagsterInstance) -> list[StaleRun]:
                 run.run_id, run.tags.get(PID_TAG), run.status.value, run.run_id in holding, _assets(run)
             )
     for run_id in holding - set(stale):
-        run = _run(instance, run_id)
-        if run is None or run.is_finished:
+        holder = _run(instance, run_id)
+        if holder is None or holder.is_finished:
             stale[run_id] = StaleRun(
                 run_id,
-                run.tags.get(PID_TAG) if run else None,
-                run.status.value if run else "DELETED",
+                holder.tags.get(PID_TAG) if holder else None,
+                holder.status.value if holder else "DELETED",
                 True,
                 [],
             )

@@ -155,14 +155,14 @@ def _stores(twin: Twin, report: DoctorReport) -> None:
             continue
         report.findings.append(_integrity("store", name, problems))
     try:
-        problems = quick_check(twin.engine)
+        meta = quick_check(twin.engine)
     except Exception as exc:
         report.findings.append(Finding("metadata", FOUND, f"metadata DB does not open ({type(exc).__name__})"))
         return
-    if problems is None:
+    if meta is None:
         report.findings.append(Finding("metadata", NOTE, "metadata DB is a server database: not checked here"))
     else:
-        report.findings.append(_integrity("metadata", "metadata DB", problems))
+        report.findings.append(_integrity("metadata", "metadata DB", meta))
 
 
 def _integrity(check: str, name: str, problems: list[str]) -> Finding:

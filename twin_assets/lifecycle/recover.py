@@ -66,7 +66,9 @@ def leftovers(twin: Twin) -> Leftovers:
         for inp_id, source in s.execute(select(Input.id, Input.source).where(Input.status == "pending")):
             found.pending_inputs[source] += 1
             found.pending_ids.append(inp_id)
-        found.staged_records = s.scalar(select(func.count()).select_from(RecordRow).where(RecordRow.status == "staged"))
+        found.staged_records = (
+            s.scalar(select(func.count()).select_from(RecordRow).where(RecordRow.status == "staged")) or 0
+        )
     from twin_assets.definitions import defs
 
     known = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
