@@ -18,8 +18,10 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, CursorResult, Engine, Result, create_engine, event
+from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 
 from twin_assets.errors import ConfigError, SchemaError
 
@@ -46,7 +48,7 @@ def _redact(url: str) -> str:
         return "<unparseable URL>"
 
 
-def _on_sqlite_connect(dbapi_conn, record) -> None:
+def _on_sqlite_connect(dbapi_conn: DBAPIConnection, record: ConnectionPoolEntry) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=FULL")  # a 202 for a webhook promises the event survives a crash
@@ -65,7 +67,9 @@ WAL_CHECKPOINT_PAGES = 10_000
 _bulk: ContextVar[bool] = ContextVar("twin_bulk_writes", default=False)
 
 
-def _on_sqlite_checkout(dbapi_conn, record, _proxy) -> None:
+def _on_sqlite_checkout(
+    dbapi_conn: DBAPIConnection, record: ConnectionPoolEntry, _proxy: PoolProxiedConnection
+) -> None:
     level = "NORMAL" if _bulk.get() else "FULL"
     if record.info.get("synchronous") != level:  # a checked-out connection is outside any transaction
         dbapi_conn.execute(f"PRAGMA synchronous={level}")
@@ -134,7 +138,7 @@ def _adopt_legacy_version(conn: Connection, script: ScriptDirectory) -> str | No
 
     if "alembic_version" not in inspect(conn).get_table_names() or "records" not in inspect(conn).get_table_names():
         return None
-    legacy = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    legacy: str | None = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
     if legacy is None or not _known(script, legacy):
         return None  # Dagster's, or someone else's
     MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE}).stamp(script, legacy)
