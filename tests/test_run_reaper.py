@@ -19,6 +19,7 @@ from twin_assets.run import use_dagster_home
 from twin_assets.run_reaper import (
     PID_TAG,
     REAPED_TAG,
+    WaitWatch,
     find_stale,
     process_alive,
     process_tags,
@@ -124,6 +125,29 @@ def test_a_live_holder_is_named_while_waiting_and_the_wait_is_bounded(instance, 
     assert f"(pid {holder.pid})" in said[0] and said[0].startswith("waiting for the writer slot held by run")
     assert "twin doctor" in str(err.value) and f"pid {holder.pid}" in str(err.value)
     assert holder.poll() is None  # a live run is never reaped
+
+
+@pytest.mark.timeout(180)
+def test_a_wait_inside_a_run_is_said_and_bounded(instance, holder):
+    """The slot taken by another writer when a step asks for it: Dagster's own wait, silent and endless before."""
+    from dagster import AssetKey, Definitions, asset
+
+    @asset(pool="twin_writer")
+    def writer() -> None:
+        pass
+
+    job = Definitions(assets=[writer]).resolve_implicit_global_asset_job_def()
+    said: list[str] = []
+    with WaitWatch(1.0, said.append, poll=0.1) as watch:
+        result = job.execute_in_process(
+            instance=instance, asset_selection=[AssetKey("writer")], raise_on_error=False, tags=process_tags()
+        )
+    assert not result.success and watch.reason == "timeout"
+    assert said and f"(pid {holder.pid})" in said[0]
+    with pytest.raises(TwinError, match="twin doctor"):
+        watch.raise_for_reason()
+    assert result.run_id not in {h.run_id for h in slot_holders(instance)}  # its claim is withdrawn
+    assert holder.poll() is None
 
 
 @pytest.mark.timeout(240)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from twin_assets.errors import TwinError
 from twin_assets.home import write_dagster_yaml
-from twin_assets.run_reaper import mark_resumed, process_tags, unresumed, wait_for_writer
+from twin_assets.run_reaper import WaitWatch, mark_resumed, process_tags, unresumed, wait_for_writer
 from twin_assets.settings import TwinSettings, default_env
 
 if TYPE_CHECKING:
@@ -78,14 +78,16 @@ def materialize(
             subset, partition = run.keys, run.partition
             # A run killed earlier holds the writer slot until reaped; a live one is waited for, aloud.
             wait_for_writer(instance, settings.writer_wait, _say)
-            result = job.execute_in_process(
-                run_config=QUIET,
-                instance=instance,
-                asset_selection=subset,
-                partition_key=partition,
-                raise_on_error=False,
-                tags=process_tags(),  # a pid and a host name: how a later command knows this run died
-            )
+            with WaitWatch(settings.writer_wait, _say) as watch:  # another writer may take the slot meanwhile
+                result = job.execute_in_process(
+                    run_config=QUIET,
+                    instance=instance,
+                    asset_selection=subset,
+                    partition_key=partition,
+                    raise_on_error=False,
+                    tags=process_tags(),  # a pid and a host name: how a later command knows this run died
+                )
+            watch.raise_for_reason()
             outcome.run_ids.append(result.run_id)
             outcome.materialized += [
                 e.asset_key.to_user_string() + (f"[{partition}]" if partition else "")

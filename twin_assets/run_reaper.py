@@ -9,12 +9,15 @@ launches are watched by Dagster's own run monitoring instead; a run without our 
 
 from __future__ import annotations
 
+import ctypes
 import os
 import socket
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from types import TracebackType
 from typing import TYPE_CHECKING
 
 from twin_assets.errors import TwinError
@@ -235,3 +238,86 @@ def _limit(instance: DagsterInstance) -> int | None:
         info = storage.get_concurrency_info(POOL)
         return info.limit if info.limit is not None else info.slot_count
     return instance.global_op_concurrency_default_limit
+
+
+def _who(holders: list[Holder]) -> str:
+    busy = [h for h in holders if h.claimed]
+    if not busy:
+        return "another run"
+    h = busy[0]
+    return f"run {h.run_id[:8]}" + (f" (pid {h.pid})" if h.pid else " (started elsewhere)")
+
+
+class WaitWatch:
+    """Watches a run this process executes while Dagster makes one of its steps wait for the writer slot.
+
+    Dagster's wait (another run took the slot between :func:`wait_for_writer` and the step, or between two of this
+    run's steps) prints nothing, spins, and holds SIGTERM and Ctrl-C back until a step starts. This thread says who
+    holds the slot, reaps holders that died, and ends the wait by interrupting the main thread on SIGTERM or
+    Ctrl-C, or after ``timeout`` seconds: Dagster then marks the run failed and frees its pending claim.
+    ``reason`` says why it interrupted ("interrupt" or "timeout"), None if it did not.
+    """
+
+    def __init__(self, timeout: float, say: Callable[[str], None], poll: float = 0.5) -> None:
+        self.timeout = timeout
+        self.say = say
+        self.poll = poll
+        self.reason: str | None = None
+        self.holder = ""
+        self._stop = threading.Event()
+        self._main = threading.main_thread().ident
+        self._thread = threading.Thread(target=self._watch, name="twin-slot-watch", daemon=True)
+
+    def __enter__(self) -> WaitWatch:
+        if threading.current_thread() is threading.main_thread():  # only the main thread can be interrupted so
+            self._thread.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+
+    def _watch(self) -> None:
+        from dagster import DagsterInstance
+        from dagster._utils.interrupts import check_captured_interrupt  # Dagster's record of a held-back signal
+
+        me = str(os.getpid())
+        waiting_since: float | None = None
+        said_at: float | None = None
+        with DagsterInstance.get() as instance:  # its own: the main thread's is busy running
+            while not self._stop.wait(self.poll):
+                holders = _holders(instance)
+                if not any(h.pid == me and not h.claimed for h in holders):
+                    waiting_since = said_at = None
+                    continue
+                if any(h.alive is False for h in holders if h.pid != me):
+                    reap(instance)
+                    continue
+                now = time.monotonic()
+                waiting_since = waiting_since or now
+                self.holder = _who([h for h in holders if h.pid != me])
+                if said_at is None or now - said_at >= SAY_EVERY:
+                    self.say(f"waiting for the writer slot held by {self.holder}…")
+                    said_at = now
+                if check_captured_interrupt():
+                    self.reason = "interrupt"
+                elif now - waiting_since >= self.timeout:
+                    self.reason = "timeout"
+                if self.reason and self._main is not None and not self._stop.is_set():
+                    ctypes.pythonapi.PyThreadState_SetAsyncExc(
+                        ctypes.c_ulong(self._main), ctypes.py_object(KeyboardInterrupt)
+                    )
+                    return
+
+    def raise_for_reason(self) -> None:
+        """After the run: the error the interruption stands for, if this watch interrupted it."""
+        if self.reason == "timeout":
+            raise TwinError(
+                f"gave up after {self.timeout:g}s waiting for the writer slot held by {self.holder}",
+                hint="run `twin doctor` to see and release slots of runs that are gone, or stop that run",
+            )
+        if self.reason == "interrupt":
+            raise KeyboardInterrupt
