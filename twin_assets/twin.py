@@ -31,7 +31,7 @@ if TYPE_CHECKING:  # a handle only carries the run's cache; the pipeline, which 
 
     from twin_assets.pipeline.run_cache import RunCache
 
-STORE_FILES = {HIGH: "high.sqlcipher", MEDIUM: "medium.sqlcipher", LOW: "low.sqlite"}
+STORE_FILES: dict[str, str] = {HIGH: "high.sqlcipher", MEDIUM: "medium.sqlcipher", LOW: "low.sqlite"}
 
 
 class Twin:

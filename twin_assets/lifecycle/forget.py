@@ -90,7 +90,7 @@ def rebuild_views(twin: Twin, views: Iterable[str]) -> list[str]:
     from twin_assets.pipeline import freshness
     from twin_assets.run import materialize
 
-    chosen = [v for v in Tier.lowest_first() if v in set(views)]
+    chosen: list[str] = [v for v in Tier.lowest_first() if v in set(views)]
     if not chosen:
         return []
     for view in chosen:

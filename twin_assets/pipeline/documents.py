@@ -49,7 +49,7 @@ def build_documents(twin: Twin, progress: Callable[[int], None] | None = None) -
 
 
 def _build_documents(twin: Twin, progress: Callable[[int], None] | None) -> dict[str, int]:
-    counts = dict.fromkeys(TIERS, 0)
+    counts: dict[str, int] = dict.fromkeys(TIERS, 0)
     records = table_of(RecordRow)
     # One statement for the batch's rows, not the ORM's loading and per-object flush (a fifth of the step).
     mark_stored = (
