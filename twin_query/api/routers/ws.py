@@ -215,7 +215,7 @@ class Connection:
             if first is not None and first.get("type") == "auth" and isinstance(first.get("token"), str):
                 token = first["token"]
         scopes = await run_in_threadpool(_scopes, self.service, token) if token and len(token) < 512 else None
-        if scopes is None:
+        if scopes is None or not token:  # no token has no scopes; the second test only tells mypy so
             await self.error(401, "missing, invalid or revoked token")
             await self.ws.close(code=4401)
             return False
