@@ -63,18 +63,19 @@ def test_stored_events_read_back_as_the_events_the_timeline_step_stores(twin):
 
 
 def test_an_entity_without_a_relationship_is_rated_on_its_own_records_scores_only(twin, monkeypatch):
+    from twin_assets.artifacts import DOC_SENTIMENT
     from twin_assets.processing.resolution import Entity
+    from twin_assets.processing.sentiment import DocSentiment
     from twin_assets.stores import HIGH
-    from twin_assets.stores.derived import Artifact
     from twin_query import views
+
+    def score(doc_id: str, compound: float, reliable: bool = True) -> DocSentiment:
+        return DocSentiment(doc_id, compound, 0.0, 0.0, 1.0, "neutral", "en", reliable, HIGH, [doc_id])
 
     derived = twin.derived(HIGH)
     scores = {f"d{i}": 0.1 * i for i in range(6)}
-    derived.upsert_many(
-        "doc_sentiment",
-        [Artifact("doc_sentiment", d, {"compound": c, "reliable": d != "d5"}, [d]) for d, c in scores.items()],
-    )
-    derived.upsert_many("doc_sentiment", [Artifact("doc_sentiment", "other", {"compound": -1.0}, ["other"])])
+    derived.upsert(DOC_SENTIMENT, [score(d, c, reliable=d != "d5") for d, c in scores.items()])
+    derived.upsert(DOC_SENTIMENT, [score("other", -1.0)])
     vd = views.ViewData(HIGH, (), {}, None, {}, {})
     shop = Entity("org_1", "organisation", "Shop", {}, 1.0, [], HIGH, [f"d{i}" for i in range(6)])
     got = views.sentiment_summary(twin, vd, shop)

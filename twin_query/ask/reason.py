@@ -183,15 +183,15 @@ def _timeline(found: Found, a: Answer) -> None:
     parts = [f"{head}{who}: {found.n_events} item(s)" + (f" ({src})" if src else "") + "."]
     lifes = []
     for le in found.life_events:
-        d = le.get("details") or {}
-        what = le["kind"].replace("_", " ")
-        if le["kind"] == "trip" and d.get("destination"):
+        d = le.details or {}
+        what = le.kind.replace("_", " ")
+        if le.kind == "trip" and d.get("destination"):
             what = f"trip to {d['destination']}"
-        elif le["kind"] == "job_change" and d.get("new_payer"):
+        elif le.kind == "job_change" and d.get("new_payer"):
             what = f"job change (new salary payer {d['new_payer']})"
-        span = _day(le.get("start")) + (f" – {_day(le.get('end'))}" if le.get("end") else "")
+        span = _day(le.start) + (f" – {_day(le.end)}" if le.end else "")
         lifes.append(f"{what} ({span})")
-        a.step(f"Life event: {what}, {span}, confidence {le.get('confidence', 0):.1f}.", (le.get("evidence") or [])[:3])
+        a.step(f"Life event: {what}, {span}, confidence {le.confidence or 0:.1f}.", le.evidence[:3])
     if lifes:
         parts.append("Life events: " + "; ".join(lifes) + ".")
     if found.events:
@@ -259,7 +259,7 @@ def _prediction(found: Found, vd: views.ViewData | None, a: Answer) -> None:
 
     def freq(e: TimelineEvent) -> str | None:
         s = found.series.get(e.series_id or "")
-        m = re.search(r"FREQ=(\w+)", (s or {}).get("rrule") or "")
+        m = re.search(r"FREQ=(\w+)", (s.rrule if s else None) or "")
         return m[1] if m else ("RECURRING" if s else None)
 
     people: dict[str, list[TimelineEvent]] = defaultdict(list)
@@ -283,9 +283,9 @@ def _prediction(found: Found, vd: views.ViewData | None, a: Answer) -> None:
         why = "scheduled"
         s = found.series.get(first.series_id or "")
         if s:
-            m = re.search(r"FREQ=(\w+)", s.get("rrule") or "")
+            m = re.search(r"FREQ=(\w+)", s.rrule or "")
             freq = FREQ.get(m[1], "recurring") if m else "recurring"
-            why = f"a {freq} series, {s.get('count', 0)} occurrence(s) since {_day(s.get('first'))}"
+            why = f"a {freq} series, {s.count} occurrence(s) since {_day(s.first)}"
         a.step(
             f"{name}: {len(evs)} event(s), first {_dow(first.time)} {_title(found, first.doc_id)}, {why}.",
             [e.doc_id for e in evs],

@@ -17,11 +17,12 @@ from typing import Any
 
 import networkx as nx
 
+from twin_assets.artifacts import LIFE_EVENT, SERIES
 from twin_assets.connectors.base import MAIL
 from twin_assets.connectors.registry import traits_for
 from twin_assets.processing.names import fold
 from twin_assets.processing.resolution import Entity
-from twin_assets.processing.timeline import TimelineEvent
+from twin_assets.processing.timeline import LifeEvent, Series, TimelineEvent
 from twin_assets.records import Document
 from twin_assets.twin import Twin
 from twin_query import views
@@ -47,11 +48,11 @@ class Found:
     events: list[TimelineEvent] = field(default_factory=list)
     n_events: int = 0
     by_source: dict[str, int] = field(default_factory=dict)
-    life_events: list[dict[str, Any]] = field(default_factory=list)
+    life_events: list[LifeEvent] = field(default_factory=list)
     transactions: list[tuple[Document, float, str]] = field(default_factory=list)
     considered: int = 0
     upcoming: list[TimelineEvent] = field(default_factory=list)
-    series: dict[str, dict[str, Any]] = field(default_factory=dict)
+    series: dict[str, Series] = field(default_factory=dict)
     topics: list[dict[str, Any]] = field(default_factory=list)
     communities: list[dict[str, Any]] = field(default_factory=list)
     docs: dict[str, Document] = field(default_factory=dict)
@@ -243,16 +244,16 @@ def do_timeline(twin: Twin, tiers: tuple[str, ...], vd: views.ViewData, found: F
     found.events = sorted(distinct, key=lambda e: e.time)
     lifes = []
     mine = set(entity.evidence) if entity else set()
-    for _, le in views.artifacts(twin, vd, "life_event").items():
-        start = views.parse_time(le.get("start"))
-        end = views.parse_time(le.get("end")) or start
-        if start is None or le.get("tier") not in tiers:
+    for le in views.of_kind(twin, vd, LIFE_EVENT).values():
+        start = views.as_utc(le.start)
+        end = views.as_utc(le.end) or start
+        if start is None or le.tier not in tiers:
             continue
         overlaps = (until is None or start < until) and (since is None or (end or start) >= since)
-        if overlaps and (entity is None or mine & set(le.get("evidence") or [])):
-            lifes.append({**le, "_t": start})
-    found.life_events = sorted(lifes, key=lambda le: le["_t"])
-    ids = [e.doc_id for e in found.events] + [i for le in found.life_events for i in le.get("evidence", [])[:2]]
+        if overlaps and (entity is None or mine & set(le.evidence)):
+            lifes.append(le)
+    found.life_events = sorted(lifes, key=lambda le: views.as_utc(le.start))
+    ids = [e.doc_id for e in found.events] + [i for le in found.life_events for i in le.evidence[:2]]
     found.docs.update(views.fetch_docs(twin, tiers, ids))
     found.steps.append(
         ("events from the timeline" + (f", {it.time.label}" if it.time else ""), [e.doc_id for e in found.events])
@@ -363,8 +364,7 @@ def do_prediction(twin: Twin, tiers: tuple[str, ...], vd: views.ViewData, found:
     if entity:
         evs = [e for e in evs if entity.id in e.entity_ids]
         found.entity = entity
-    series = views.artifacts(twin, vd, "series")
-    found.series = {sid: s for sid, s in series.items() if s.get("tier") in tiers}
+    found.series = {sid: s for sid, s in views.of_kind(twin, vd, SERIES).items() if s.tier in tiers}
     found.upcoming = evs[: max(k, 20)]
     found.n_events = len(evs)
     found.docs.update(views.fetch_docs(twin, tiers, [e.doc_id for e in found.upcoming]))

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from fastapi import APIRouter, Depends, Query
 
+from twin_assets.artifacts import LIFE_EVENT
 from twin_assets.twin import Twin
 from twin_query import views
 from twin_query.api.deps import Caller, get_caller, get_twin
@@ -67,23 +68,23 @@ def get_timeline(
         )
     mine = set(who.evidence) if who else set()
     lifes = []
-    for _, le in sorted(views.artifacts(twin, vd, "life_event").items()):
-        start = views.parse_time(le.get("start"))
-        end = views.parse_time(le.get("end"))
-        if start is None or not caller.can_read(le.get("tier")):
+    for _, le in sorted(views.of_kind(twin, vd, LIFE_EVENT).items()):
+        start = views.as_utc(le.start)
+        end = views.as_utc(le.end)
+        if start is None or not caller.can_read(le.tier):
             continue
         if (until is not None and start >= until) or (since is not None and (end or start) < since):
             continue
-        if who is not None and not mine & set(le.get("evidence") or []):
+        if who is not None and not mine & set(le.evidence):
             continue
         lifes.append(
             LifeEventOut(
-                kind=le.get("kind") or "",
+                kind=le.kind or "",
                 start=start,
                 end=end,
-                confidence=float(le.get("confidence") or 0.0),
-                details=le.get("details") or {},
-                evidence=list(le.get("evidence") or []),
+                confidence=float(le.confidence or 0.0),
+                details=le.details or {},
+                evidence=list(le.evidence),
             )
         )
     lifes.sort(key=lambda le: le.start)
