@@ -1,4 +1,5 @@
-"""The import layers hold: no cycle between packages, and ``twin_assets`` never imports ``twin_query``.
+"""The import layers hold: no cycle between packages (nor between modules), and ``twin_assets`` never imports
+``twin_query``.
 
 The graph is read from the source, so it needs nothing imported: every ``import`` that runs, function-level ones
 included (a lazy import is still a dependency), but not those under ``if TYPE_CHECKING:``, which only name types.
@@ -132,6 +133,11 @@ def test_no_cycle_between_packages(modules: nx.DiGraph[str]) -> None:
         explained.append(" -> ".join(path))
         explained += [f"    {w}" for a, b in itertools.pairwise(path) for w in witnesses(modules, a, b)]
     assert not explained, "import cycles between packages:\n" + "\n".join(explained)
+
+
+def test_no_cycle_between_modules(modules: nx.DiGraph[str]) -> None:
+    # Inside a package too: a lazy import that closes a loop hides an ordering nobody chose.
+    assert [" -> ".join(cycle_path(modules, group)) for group in cycles(modules)] == []
 
 
 def test_twin_assets_never_imports_twin_query(modules: nx.DiGraph[str]) -> None:
