@@ -150,6 +150,51 @@ def test_a_wait_inside_a_run_is_said_and_bounded(instance, holder):
     assert holder.poll() is None
 
 
+WAITER = textwrap.dedent(
+    """
+    import sys
+    from dagster import AssetKey, DagsterInstance, Definitions, asset
+    from twin_assets.run_reaper import WaitWatch, process_tags
+
+    @asset(pool="twin_writer")
+    def writer() -> None:
+        pass
+
+    job = Definitions(assets=[writer]).resolve_implicit_global_asset_job_def()
+    with DagsterInstance.get() as instance, WaitWatch(600, lambda line: print(line, file=sys.stderr, flush=True)) as w:
+        job.execute_in_process(
+            instance=instance, asset_selection=[AssetKey("writer")], raise_on_error=False, tags=process_tags()
+        )
+    w.raise_for_reason()
+    """
+)
+
+
+def _wait_for_line(proc: subprocess.Popen) -> str:
+    assert proc.stderr is not None
+    line = ""
+    while "waiting" not in line:
+        line = proc.stderr.readline()
+        assert line, "it ended without saying what it waits for"
+    return line
+
+
+@pytest.mark.timeout(240)
+def test_sigterm_ends_a_wait_inside_a_run(home, holder, tmp_path):
+    script = tmp_path / "waiter.py"
+    script.write_text(WAITER)
+    env = {**os.environ, "DAGSTER_HOME": str(home.dagster_home)}
+    proc = subprocess.Popen([sys.executable, str(script)], env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        assert f"(pid {holder.pid})" in _wait_for_line(proc)
+        proc.terminate()  # Dagster holds SIGTERM back while a step waits for its slot: it spun on before
+        assert proc.wait(30) != 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
 @pytest.mark.timeout(240)
 def test_sigterm_stops_a_waiting_materialize(home, instance, holder):
     """`twin materialize` waiting behind a live run prints who holds the slot and stops on SIGTERM."""
@@ -159,11 +204,7 @@ def test_sigterm_stops_a_waiting_materialize(home, instance, holder):
         [twin_cli, "materialize", "--select", "key:documents"], env=env, stderr=subprocess.PIPE, text=True
     )
     try:
-        assert proc.stderr is not None
-        line = ""
-        while "waiting" not in line:
-            line = proc.stderr.readline()
-            assert line, "materialize ended without saying what it waits for"
+        line = _wait_for_line(proc)
         assert "waiting for the writer slot held by run" in line and f"pid {holder.pid}" in line
         proc.terminate()
         assert proc.wait(20) != 0
