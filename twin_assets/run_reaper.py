@@ -290,7 +290,9 @@ class WaitWatch:
         with DagsterInstance.get() as instance:  # its own: the main thread's is busy running
             while not self._stop.wait(self.poll):
                 holders = _holders(instance)
-                if not any(h.pid == me and not h.claimed for h in holders):
+                others = [h for h in holders if h.claimed and h.pid != me]
+                # Waiting means another run holds the slot: a pending row alone is Dagster between asking and getting.
+                if not others or not any(h.pid == me and not h.claimed for h in holders):
                     waiting_since = said_at = None
                     continue
                 if any(h.alive is False for h in holders if h.pid != me):
@@ -298,7 +300,7 @@ class WaitWatch:
                     continue
                 now = time.monotonic()
                 waiting_since = waiting_since or now
-                self.holder = _who([h for h in holders if h.pid != me])
+                self.holder = _who(others)
                 if said_at is None or now - said_at >= SAY_EVERY:
                     self.say(f"waiting for the writer slot held by {self.holder}…")
                     said_at = now
