@@ -228,6 +228,29 @@ class ParseSettings(_Group):
         le=64,
         unit="processes",
     )
+    max_records: int = _setting(
+        "TWIN_PARSE_MAX_RECORDS",
+        1_000_000,
+        "records one input (a file, or an export folder) may yield; the rest of it is quarantined, naming this "
+        "setting",
+        ge=1,
+        unit="records",
+    )
+    max_occurrences: int = _setting(
+        "TWIN_PARSE_MAX_OCCURRENCES",
+        50_000,
+        "calendar event occurrences one `.ics` file may expand into, all its recurring series together; the rest "
+        "of the file is quarantined, naming this setting",
+        ge=1,
+        unit="occurrences",
+    )
+    max_seconds: FiniteFloat = _setting(
+        "TWIN_PARSE_MAX_SECONDS",
+        600.0,
+        "seconds one input may take to parse; the rest of it is quarantined, naming this setting",
+        gt=0,
+        unit="seconds",
+    )
 
 
 class ApiSettings(_Group):

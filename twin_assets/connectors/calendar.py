@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from twin_assets.connectors.base import CALENDAR, Connector, SourceTraits
-from twin_assets.connectors.toolkit import decode, zone_named
+from twin_assets.connectors.toolkit import Budget, BudgetExceeded, decode, zone_named
 from twin_assets.records import EVENT, ParseIssue, Party, Record
 from twin_assets.settings import get_settings
 from twin_assets.tiers import MEDIUM
@@ -634,8 +634,13 @@ class CalendarConnector(Connector):
         except Exception as exc:  # a bug or an input we did not foresee must not stop an import
             yield ParseIssue(file_where, f"unexpected error while parsing ({type(exc).__name__})")
 
-    def parse_bytes(self, data: bytes, prefix: str = "") -> Iterator[Record | ParseIssue]:
-        """Records for every event occurrence in iCalendar bytes."""
+    def parse_bytes(self, data: bytes, prefix: str = "", budget: Budget | None = None) -> Iterator[Record | ParseIssue]:
+        """Records for every event occurrence in iCalendar bytes, within ``budget`` (a fresh one by default).
+
+        The budget counts occurrences across all series of the file, so many small series cannot add up to an
+        unbounded expansion; past it the rest of the file is one ParseIssue naming the budget.
+        """
+        budget = budget if budget is not None else Budget.for_input()
         raw_text = decode(data).text
         text = repair_ics(raw_text)
         if "BEGIN:VEVENT" not in text.upper():
@@ -664,10 +669,13 @@ class CalendarConnector(Connector):
                     hint, hint_name, assumed = _zone_hint(component, tzid, x_wr_tz)
                     series = groups[uid] = _Series(uid, index, [], hint, hint_name, tzid, assumed)
                 series.members.append(component)
-        for series in groups.values():
-            yield from self._expand(series, prefix)
+        try:
+            for series in groups.values():
+                yield from self._expand(series, prefix, budget)
+        except BudgetExceeded as exc:
+            yield ParseIssue(prefix.strip() or "file", exc.reason)
 
-    def _expand(self, series: _Series, prefix: str) -> Iterator[Record | ParseIssue]:
+    def _expand(self, series: _Series, prefix: str, budget: Budget) -> Iterator[Record | ParseIssue]:
         where = f"{prefix}VEVENT {series.first_index}"
         cores = [c for c in series.members if c.get("RECURRENCE-ID") is None]
         core = max(cores, key=_sequence) if cores else None
@@ -684,10 +692,13 @@ class CalendarConnector(Connector):
                 if count > self.max_occurrences:
                     yield ParseIssue(where, f"more than {self.max_occurrences} occurrences in the window, truncated")
                     return
+                budget.occurrence()
                 yield self._record(series, occurrence, info, where)
         except _TooDense:
             yield ParseIssue(where, "recurrence rule too dense to expand, skipped")
             return
+        except BudgetExceeded:
+            raise
         except Exception as exc:
             yield ParseIssue(where, f"recurrence could not be computed ({type(exc).__name__})")
             if count or core is None:
@@ -698,7 +709,10 @@ class CalendarConnector(Connector):
                 single.pop(name, None)
             try:
                 for occurrence in islice(_occurrences([single], _ONE_OFF_SPAN, check_density=False), 1):
+                    budget.occurrence()
                     yield self._record(series, occurrence, info, where)
+            except BudgetExceeded:
+                raise
             except Exception as retry_exc:
                 yield ParseIssue(where, f"event could not be read ({type(retry_exc).__name__})")
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from sqlalchemy import insert, select
 
 from twin_assets.connectors.registry import get_connector
+from twin_assets.connectors.toolkit import Budget
 from twin_assets.db.engine import bulk_writes
 from twin_assets.db.models import Input, Quarantine, RecordRow, Source, SyncBatch, table_of
 from twin_assets.pipeline.inputs import archive_raw, remove_plaintext
@@ -178,8 +179,16 @@ def _sync_input(
                 progress(len(buffer))
             buffer.clear()
 
+        # Whatever the connector bounds itself, no input may yield more records or take longer than its budget.
+        budget = Budget.for_input()
+        items = connector.parse(path)
         try:
-            for item in connector.parse(path):
+            for item in items:
+                over = budget.time_exceeded() if isinstance(item, ParseIssue) else budget.record()
+                if over:
+                    file_failed = True
+                    _quarantine(s, result, inp, path_text, batch_id, ParseIssue("file", over), "file")
+                    break
                 if isinstance(item, ParseIssue):
                     what = "file" if item.where == "file" else "record"
                     file_failed = file_failed or what == "file"
@@ -188,6 +197,9 @@ def _sync_input(
                 buffer.append(item)
                 if len(buffer) >= COMMIT_EVERY:
                     flush()
+            close = getattr(items, "close", None)
+            if close is not None:  # a connector stopped early frees its open files and workers now
+                close()
         except Exception as exc:  # a connector bug must not lose the file or stop the batch
             file_failed = True
             issue = ParseIssue("file", f"connector {connector.kind} failed: {type(exc).__name__}")

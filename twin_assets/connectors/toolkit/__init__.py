@@ -1,4 +1,4 @@
-"""What connectors share: bytes to text, a look at a file's head, time zones, a rate limit.
+"""What connectors share: bytes to text, a look at a file's head, time zones, a rate limit, a parse budget.
 
 Each lives here once so every connector decodes, sniffs and resolves the same way; a
 third-party connector may use them too.
@@ -6,6 +6,7 @@ third-party connector may use them too.
 
 from __future__ import annotations
 
+from twin_assets.connectors.toolkit.budget import Budget, BudgetExceeded
 from twin_assets.connectors.toolkit.charset import (
     Decoded,
     bom_encoding,
@@ -20,6 +21,8 @@ from twin_assets.connectors.toolkit.ratelimit import TokenBucket
 from twin_assets.connectors.toolkit.zones import Zone, configured_zone, zone_named, zone_or_offset
 
 __all__ = [
+    "Budget",
+    "BudgetExceeded",
     "Decoded",
     "TokenBucket",
     "Zone",

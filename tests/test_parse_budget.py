@@ -1,0 +1,84 @@
+"""Per-input budgets: a small hostile calendar cannot expand without bound, and no input yields more records than
+TWIN_PARSE_MAX_RECORDS; what is over is quarantined with a reason naming the budget and its setting."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from sqlalchemy import select
+
+from twin_assets.connectors.calendar import CalendarConnector
+from twin_assets.connectors.toolkit import Budget
+from twin_assets.db.models import Quarantine
+from twin_assets.pipeline.inputs import register_input
+from twin_assets.pipeline.sync import sync_source
+from twin_assets.records import ParseIssue, Record
+
+
+def minutely_series(count: int, occurrences: int = 5000) -> bytes:
+    """``count`` series, each a minutely event repeating ``occurrences`` times: a few bytes per series."""
+    events = "".join(
+        f"BEGIN:VEVENT\r\nUID:s{i}@x\r\nDTSTAMP:20240101T000000Z\r\nDTSTART:20240101T{i % 24:02d}0000Z\r\n"
+        f"DURATION:PT1M\r\nSUMMARY:e{i}\r\nRRULE:FREQ=MINUTELY;COUNT={occurrences}\r\nEND:VEVENT\r\n"
+        for i in range(count)
+    )
+    return f"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//x//x//EN\r\n{events}END:VCALENDAR\r\n".encode()
+
+
+def _parse(data: bytes, budget: Budget | None) -> tuple[int, list[ParseIssue]]:
+    connector = CalendarConnector(window_start="2020-01-01", window_end="2026-01-01")
+    records = 0
+    issues = []
+    for item in connector.parse_bytes(data, budget=budget):
+        if isinstance(item, Record):
+            records += 1
+        else:
+            issues.append(item)
+    return records, issues
+
+
+@pytest.mark.parametrize("series", [20, 300])
+def test_many_series_in_one_file_stop_at_the_occurrence_budget(series):
+    data = minutely_series(series)
+    assert len(data) < 60_000  # a small file…
+    started = time.monotonic()
+    records, issues = _parse(data, Budget(max_records=10**9, max_occurrences=2000, max_seconds=60))
+    assert time.monotonic() - started < 30
+    assert records == 2000  # …gets no more than its budget, across all its series
+    budget_issues = [i for i in issues if "TWIN_PARSE_MAX_OCCURRENCES" in i.reason]
+    assert len(budget_issues) == 1 and budget_issues[0].where == "file"
+    assert "budget hit" in budget_issues[0].reason and "e1" not in budget_issues[0].reason
+
+
+def test_the_time_budget_stops_a_slow_file():
+    started = time.monotonic()
+    records, issues = _parse(minutely_series(300), Budget(max_records=10**9, max_occurrences=10**9, max_seconds=0.5))
+    assert time.monotonic() - started < 10
+    assert records < 300 * 5000  # parsing the file itself may spend the half second
+    assert any("TWIN_PARSE_MAX_SECONDS" in i.reason for i in issues)
+
+
+def test_the_default_budget_comes_from_the_settings(monkeypatch):
+    monkeypatch.setenv("TWIN_PARSE_MAX_OCCURRENCES", "123")
+    monkeypatch.setenv("TWIN_PARSE_MAX_RECORDS", "45")
+    monkeypatch.setenv("TWIN_PARSE_MAX_SECONDS", "6.5")
+    budget = Budget.for_input()
+    assert (budget.max_occurrences, budget.max_records, budget.max_seconds) == (123, 45, 6.5)
+    records, _ = _parse(minutely_series(20), None)  # None: the configured budget
+    assert records == 123
+
+
+def test_sync_quarantines_the_rest_of_an_input_over_its_record_budget(twin, tmp_path, monkeypatch):
+    """The sync checks every connector's records per input, whatever the connector bounds itself."""
+    monkeypatch.setenv("TWIN_PARSE_MAX_RECORDS", "150")
+    path = tmp_path / "busy.ics"
+    path.write_bytes(minutely_series(2, occurrences=100))
+    assert register_input(twin, path, "calendar", "cli").input_id
+    result = sync_source(twin, "calendar")
+    assert result.records_new == 150
+    reasons = [p.reason for p in result.problems]
+    assert len(reasons) == 1 and "budget hit" in reasons[0] and "TWIN_PARSE_MAX_RECORDS" in reasons[0], reasons
+    with twin.session() as s:
+        stored = [q.reason for q in s.scalars(select(Quarantine))]
+    assert stored == reasons
