@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from twin_assets.connectors.base import CALENDAR, Connector, SourceTraits
-from twin_assets.connectors.toolkit import Budget, BudgetExceeded, decode, zone_named
+from twin_assets.connectors.toolkit import Budget, BudgetExceeded, ExportWalk, decode, zone_named
 from twin_assets.records import EVENT, ParseIssue, Party, Record
 from twin_assets.settings import get_settings
 from twin_assets.tiers import MEDIUM
@@ -584,7 +584,7 @@ class CalendarConnector(Connector):
     def _folder_has_calendars(self, path: Path) -> bool:
         sniffed = hits = 0
         for entry in sorted(os.scandir(path), key=lambda e: e.name)[:400]:
-            if entry.name.startswith(".") or not entry.is_file():
+            if entry.name.startswith(".") or not entry.is_file(follow_symlinks=False):
                 continue
             sniffed += 1
             hits += looks_like_ics(_sniff(Path(entry.path)))
@@ -607,15 +607,17 @@ class CalendarConnector(Connector):
 
     def _parse_folder(self, root: Path) -> Iterator[Record | ParseIssue]:
         index = 0
+        walk = ExportWalk(root)
         for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
-            dirnames.sort()
+            dirnames[:] = walk.subfolders(Path(dirpath), dirnames)
             for filename in sorted(filenames):
                 path = Path(dirpath) / filename
-                if filename.startswith(".") or not path.is_file():
+                if filename.startswith(".") or not walk.allows(path) or not path.is_file():
                     continue
                 index += 1
                 if filename.lower().endswith(".ics") or looks_like_ics(_sniff(path)):
                     yield from self._parse_file(path, f"file {index} ")
+        yield from walk.issues()
 
     def _parse_file(self, path: Path, prefix: str) -> Iterator[Record | ParseIssue]:
         file_where = prefix.strip() or "file"

@@ -28,7 +28,7 @@ from dateutil import parser as dateparser
 from vobject.base import parseLine as vobject_parse_line
 
 from twin_assets.connectors.base import CONTACTS, Connector, SourceTraits
-from twin_assets.connectors.toolkit import decode, guess_encoding, is_utf8, wide_encoding
+from twin_assets.connectors.toolkit import ExportWalk, decode, guess_encoding, is_utf8, wide_encoding
 from twin_assets.records import CONTACT, ParseIssue, Party, Record
 from twin_assets.tiers import MEDIUM
 
@@ -130,21 +130,23 @@ class ContactsConnector(Connector):
 
     def _parse_folder(self, root: Path) -> Iterator[Record | ParseIssue]:
         """A folder of .vcf files (Radicale collections, one-file-per-contact phone exports)."""
-        files = sorted(_vcf_files(root))
+        walk = ExportWalk(root)
+        files = sorted(_vcf_files(root, walk))
         if not files:
             yield ParseIssue(where="file", reason="folder holds no .vcf file")
             return
         seen_uids: set[str] = set()
         for number, file in enumerate(files, start=1):
             yield from _parse_file(file, prefix=f"file {number} ", seen_uids=seen_uids)
+        yield from walk.issues()
 
 
-def _vcf_files(root: Path) -> Iterator[Path]:
+def _vcf_files(root: Path, walk: ExportWalk) -> Iterator[Path]:
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        dirnames[:] = walk.subfolders(Path(dirpath), [d for d in dirnames if not d.startswith(".")])
         for name in filenames:
             full = Path(dirpath) / name
-            if not name.startswith(".") and name.lower().endswith(".vcf") and not full.is_symlink():
+            if not name.startswith(".") and name.lower().endswith(".vcf") and walk.allows(full):
                 yield full
 
 

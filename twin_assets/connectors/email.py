@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, ClassVar
 
 from twin_assets.connectors.base import MAIL, Connector, SourceTraits
-from twin_assets.connectors.toolkit import decode, normalise_charset
+from twin_assets.connectors.toolkit import ExportWalk, decode, normalise_charset
 from twin_assets.records import MESSAGE, ParseIssue, Party, Record
 from twin_assets.tiers import HIGH
 
@@ -162,7 +162,7 @@ def _looks_like_mail_folder(path: Path) -> bool:
                         return True
                     if depth < 2:
                         next_dirs.append(child)
-                elif entry.is_file():
+                elif entry.is_file(follow_symlinks=False):
                     if entry.name.lower().endswith(".eml"):
                         return True
                     if sniffed < 10:
@@ -877,12 +877,13 @@ def parse_folder(root: Path) -> Iterator[Record | ParseIssue]:
     """A maildir (cur/new, nested or Maildir++) or a folder tree of message and mbox files."""
     root_is_maildir = _is_maildir(root)
     index = 0
+    walk = ExportWalk(root)
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
         current = Path(dirpath)
         if "cur" in dirnames or "new" in dirnames:
             # tmp/ holds half-delivered messages by maildir convention.
             dirnames[:] = [d for d in dirnames if d != "tmp"]
-        dirnames.sort()
+        dirnames[:] = walk.subfolders(current, dirnames)
         in_maildir = current.name in ("cur", "new") and (
             (current.parent / "cur").is_dir() or (current.parent / "new").is_dir()
         )
@@ -890,7 +891,7 @@ def parse_folder(root: Path) -> Iterator[Record | ParseIssue]:
             if filename.startswith("."):
                 continue
             path = current / filename
-            if not path.is_file():
+            if not walk.allows(path) or not path.is_file():
                 continue
             index += 1
             where = f"file {index}"
@@ -911,6 +912,7 @@ def parse_folder(root: Path) -> Iterator[Record | ParseIssue]:
                 yield from parse_mbox(path, where_prefix=f"{where} ", folder=folder)
             elif filename.lower().endswith(".eml") or looks_like_message(head):
                 yield from parse_message_file(path, where, _folder_name(rel))
+    yield from walk.issues()
 
 
 class EmailConnector(Connector):

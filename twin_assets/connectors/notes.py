@@ -25,7 +25,7 @@ import frontmatter
 from dateutil import parser as dateparser
 
 from twin_assets.connectors.base import NOTES, Connector, SourceTraits
-from twin_assets.connectors.toolkit import bom_encoding, decode, zone_named
+from twin_assets.connectors.toolkit import bom_encoding, decode, leaves, zone_named
 from twin_assets.records import NOTE, ParseIssue, Party, Record
 from twin_assets.tiers import MEDIUM
 
@@ -200,10 +200,7 @@ class _VaultWalk:
             stack.extend(reversed(subfolders))
 
     def _count_link(self, link: Path) -> None:
-        try:
-            target = link.resolve()
-            target.relative_to(self.root)
-        except (ValueError, OSError, RuntimeError):  # outside, broken, or a loop
+        if leaves(link, self.root):  # outside, broken, or a loop
             self.outside_links += 1
 
 

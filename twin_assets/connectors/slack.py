@@ -23,6 +23,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, ClassVar
 
 from twin_assets.connectors.base import CHAT, Connector, SourceTraits
+from twin_assets.connectors.toolkit import ExportWalk
 from twin_assets.records import CHAT_MESSAGE, ParseIssue, Party, Record
 from twin_assets.tiers import HIGH
 
@@ -67,16 +68,21 @@ class ExportFiles:
         self.members: dict[str, zipfile.ZipInfo] = {}
         self.refused: list[tuple[int, str]] = []  # (member index, reason)
         self.files: list[str] = []
+        self.refused_links: list[ParseIssue] = []  # symbolic links leaving a folder export
         if path.is_dir():
             self._load_folder()
         else:
             self._load_zip()
 
     def _load_folder(self) -> None:
-        names = [p.name for p in self.path.iterdir() if p.is_file() and p.name in METADATA_FILES]
-        for sub in sorted(p for p in self.path.iterdir() if p.is_dir()):
-            names += [f"{sub.name}/{f.name}" for f in sub.iterdir() if DAY_FILE_RE.match(f.name)]
+        walk = ExportWalk(self.path)
+        entries = sorted(p for p in self.path.iterdir() if walk.allows(p))
+        names = [p.name for p in entries if p.is_file() and p.name in METADATA_FILES]
+        for sub in (p for p in entries if p.is_dir()):
+            days = sorted(f for f in sub.iterdir() if DAY_FILE_RE.match(f.name) and walk.allows(f))
+            names += [f"{sub.name}/{f.name}" for f in days if f.is_file()]
         self.files = sorted(names)
+        self.refused_links = walk.issues()
 
     def _load_zip(self) -> None:
         try:
@@ -385,6 +391,7 @@ class SlackConnector(Connector):
         try:
             for index, reason in export.refused:
                 yield ParseIssue(f"zip member {index}", reason)
+            yield from export.refused_links
             yield from self._parse_export(export)
         finally:
             export.close()

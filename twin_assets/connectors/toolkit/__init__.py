@@ -1,4 +1,5 @@
-"""What connectors share: bytes to text, a look at a file's head, time zones, a rate limit, a parse budget.
+"""What connectors share: bytes to text, a look at a file's head, time zones, a rate limit, a parse budget,
+a walk that stays inside an export.
 
 Each lives here once so every connector decodes, sniffs and resolves the same way; a
 third-party connector may use them too.
@@ -17,6 +18,7 @@ from twin_assets.connectors.toolkit.charset import (
     normalise_charset,
     wide_encoding,
 )
+from twin_assets.connectors.toolkit.paths import ExportWalk, leaves
 from twin_assets.connectors.toolkit.ratelimit import TokenBucket
 from twin_assets.connectors.toolkit.zones import Zone, configured_zone, zone_named, zone_or_offset
 
@@ -24,6 +26,7 @@ __all__ = [
     "Budget",
     "BudgetExceeded",
     "Decoded",
+    "ExportWalk",
     "TokenBucket",
     "Zone",
     "bom_encoding",
@@ -32,6 +35,7 @@ __all__ = [
     "guess_encoding",
     "head_text",
     "is_utf8",
+    "leaves",
     "normalise_charset",
     "wide_encoding",
     "zone_named",
