@@ -7,10 +7,20 @@ from typing import Any
 from fastapi import APIRouter, Depends, HTTPException, Path, Query
 
 from twin_assets.processing.resolution import Entity
+from twin_assets.records import Document
 from twin_assets.tiers import HIGH
 from twin_query import views
 from twin_query.api.deps import Caller, Service, get_caller
-from twin_query.api.schemas import EntityList, EntityMatch, EntityProfile, ErrorOut, NeighborOut, NeighborsOut
+from twin_query.api.schemas import (
+    EntityBrief,
+    EntityList,
+    EntityMatch,
+    EntityProfile,
+    ErrorOut,
+    Evidence,
+    NeighborOut,
+    NeighborsOut,
+)
 from twin_query.api.shown import audited
 
 router = APIRouter(prefix="/v1", tags=["entities"])
@@ -22,6 +32,16 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorOut},
     429: {"model": ErrorOut},
 }
+
+
+def brief(e: Entity) -> EntityBrief:
+    """An entity as the API shows it in lists and paths."""
+    return EntityBrief.model_validate(views.brief(e))
+
+
+def evidence_out(doc: Document, terms: list[str]) -> Evidence:
+    """A record cited as evidence, its snippet centred on ``terms``."""
+    return Evidence.model_validate(views.evidence_item(doc, terms))
 
 
 def caller_view(service: Service, caller: Caller = Depends(get_caller)) -> views.ViewData | None:
@@ -126,7 +146,7 @@ def get_neighbors(
                 weight=r["weight"],
                 first=r["first"],
                 last=r["last"],
-                evidence=[views.evidence_item(d, terms) for d in picked],
+                evidence=[evidence_out(d, terms) for d in picked],
             )
         )
-    return audited(twin, caller, NeighborsOut(entity=views.brief(entity), neighbors=out))
+    return audited(twin, caller, NeighborsOut(entity=brief(entity), neighbors=out))

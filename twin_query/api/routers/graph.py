@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Query
 from twin_assets.twin import Twin
 from twin_query import views
 from twin_query.api.deps import Caller, Service, get_caller, get_twin
-from twin_query.api.routers.entities import ERRORS, caller_view, resolve_or_fail
+from twin_query.api.routers.entities import ERRORS, brief, caller_view, evidence_out, resolve_or_fail
 from twin_query.api.schemas import CentralEntity, CentralOut, CommunitiesOut, CommunityOut, PathEdgeOut, PathOut
 from twin_query.api.shown import audited
 from twin_query.ask.retrieve import graph_path
@@ -35,9 +35,7 @@ def get_path(
     b = resolve_or_fail(vd, caller, target)
     assert vd is not None  # resolve_or_fail raised otherwise
     if a.id == b.id:
-        return PathOut(
-            found=True, source=views.brief(a), target=views.brief(b), hops=0, path=[views.brief(a)], edges=[]
-        )
+        return PathOut(found=True, source=brief(a), target=brief(b), hops=0, path=[brief(a)], edges=[])
     path, edges, docs = graph_path(service, caller.tiers, vd, a.id, b.id, evidence)
     terms = {e.id: views.entity_terms(e) for e in path}
     out_edges = [
@@ -48,7 +46,7 @@ def get_path(
             first=e["first"],
             last=e["last"],
             evidence=[
-                views.evidence_item(docs[i], terms.get(e["source"], []) + terms.get(e["target"], []))
+                evidence_out(docs[i], terms.get(e["source"], []) + terms.get(e["target"], []))
                 for i in e["evidence_ids"]
                 if i in docs
             ],
@@ -57,10 +55,10 @@ def get_path(
     ]
     out = PathOut(
         found=bool(path),
-        source=views.brief(a),
-        target=views.brief(b),
+        source=brief(a),
+        target=brief(b),
         hops=len(path) - 1 if path else None,
-        path=[views.brief(e) for e in path],
+        path=[brief(e) for e in path],
         edges=out_edges,
     )
     return audited(service.twin(), caller, out)
