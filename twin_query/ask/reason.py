@@ -248,7 +248,7 @@ def _aggregate(found: Found, a: Answer) -> None:
 
 
 def _prediction(found: Found, vd: views.ViewData | None, a: Answer) -> None:
-    rng = found.other or {}
+    rng = found.other if isinstance(found.other, dict) else {}  # the prediction's window
     since, until = rng.get("since"), rng.get("until")
     label = found.intent.time.label if found.intent.time else "in the next 7 days"
     span = f"{_day(since)} – {_day(until - timedelta(seconds=1)) if until else '…'}"
@@ -284,8 +284,8 @@ def _prediction(found: Found, vd: views.ViewData | None, a: Answer) -> None:
         s = found.series.get(first.series_id or "")
         if s:
             m = re.search(r"FREQ=(\w+)", s.rrule or "")
-            freq = FREQ.get(m[1], "recurring") if m else "recurring"
-            why = f"a {freq} series, {s.count} occurrence(s) since {_day(s.first)}"
+            every = FREQ.get(m[1], "recurring") if m else "recurring"
+            why = f"a {every} series, {s.count} occurrence(s) since {_day(s.first)}"
         a.step(
             f"{name}: {len(evs)} event(s), first {_dow(first.time)} {_title(found, first.doc_id)}, {why}.",
             [e.doc_id for e in evs],

@@ -174,7 +174,7 @@ def graph_path(
     target: str,
     n_evidence: int = 3,
     now: datetime | None = None,
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, Document]]:
+) -> tuple[list[Entity], list[dict[str, Any]], dict[str, Document]]:
     graph = service.view_graph(vd.view)
     if graph is None:
         return [], [], {}
@@ -193,6 +193,7 @@ def graph_path(
 def do_relationship(service: QueryService, tiers: tuple[str, ...], vd: views.ViewData, found: Found) -> None:
     twin = service.twin()
     ents = found.intent.entities
+    a: Entity | None
     if len(ents) >= 2:
         a, b = ents[0], ents[1]
     else:
@@ -252,7 +253,7 @@ def do_timeline(twin: Twin, tiers: tuple[str, ...], vd: views.ViewData, found: F
         overlaps = (until is None or start < until) and (since is None or (end or start) >= since)
         if overlaps and (entity is None or mine & set(le.evidence)):
             lifes.append(le)
-    found.life_events = sorted(lifes, key=lambda le: views.as_utc(le.start))
+    found.life_events = sorted(lifes, key=lambda le: le.start)
     ids = [e.doc_id for e in found.events] + [i for le in found.life_events for i in le.evidence[:2]]
     found.docs.update(views.fetch_docs(twin, tiers, ids))
     found.steps.append(
@@ -385,7 +386,7 @@ def do_topic(service: QueryService, tiers: tuple[str, ...], vd: views.ViewData, 
         centrality = views.artifacts(twin, vd, "centrality")
         graph = service.view_graph(vd.view)
         eg = graph[2] if graph else None
-        out = []
+        out: list[dict[str, Any]] = []
         for cid, c in sorted(views.artifacts(twin, vd, "community").items(), key=lambda kv: -kv[1].get("size", 0)):
             if c.get("tier") not in tiers or c.get("size", 0) < 2:
                 continue
