@@ -13,7 +13,6 @@ import ast
 import re
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 from tests.conftest import REPO
 
