@@ -10,6 +10,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy import select
 
 from twin_assets.connectors.registry import detect, get_connector
+from twin_assets.connectors.toolkit import shown_path
 from twin_assets.errors import TwinError
 from twin_assets.records import ParseIssue
 from twin_assets.settings import TwinSettings
@@ -35,12 +36,12 @@ def ingest_paths(
     quarantined: list[dict[str, str]] = []
     for path in paths:
         if not path.exists():
-            quarantined.append({"path": str(path), "error": "no such file or folder"})
+            quarantined.append({"path": shown_path(path), "error": "no such file or folder"})
             continue
         connector = forced or detect(path)
         if connector is None:
             quarantined.append(
-                {"path": str(path), "error": "unrecognised format: no connector claims it (try --source KIND)"}
+                {"path": shown_path(path), "error": "unrecognised format: no connector claims it (try --source KIND)"}
             )
             continue
         plan.append((path, connector))
@@ -51,7 +52,7 @@ def ingest_paths(
             for path, connector in plan:
                 for item in connector.parse(path):
                     if isinstance(item, ParseIssue):
-                        quarantined.append({"path": str(path), "error": f"{item.where}: {item.reason}"})
+                        quarantined.append({"path": shown_path(path), "error": f"{item.where}: {item.reason}"})
                     else:
                         by_source[connector.kind] += 1
                     bar.advance(task)
@@ -70,7 +71,7 @@ def _ingest(
     from twin_assets.db.models import Input, Quarantine
     from twin_assets.home import require_home
     from twin_assets.lifecycle.recover import leftovers, reap_dead_runs, selection
-    from twin_assets.pipeline.inputs import register_input
+    from twin_assets.pipeline.inputs import decrypt_path, register_input
     from twin_assets.run import materialize
     from twin_assets.twin import open_twin
 
@@ -112,7 +113,7 @@ def _ingest(
     with twin.session() as s:
         for inp in s.scalars(select(Input).where(Input.id.in_(input_ids))):
             by_source[inp.source] += inp.records
-            where = twin.keyring.decrypt_str(inp.path_enc) if inp.path_enc else "?"
+            where = shown_path(decrypt_path(twin, inp.path_enc)) if inp.path_enc else "?"
             for q in s.scalars(select(Quarantine).where(Quarantine.input_id == inp.id).order_by(Quarantine.id)):
                 quarantined.append({"path": where, "error": f"{q.location}: {q.reason}"})
     twin.close()

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, ClassVar
 
 from twin_assets.connectors.base import MAIL, Connector, SourceTraits
-from twin_assets.connectors.toolkit import ExportWalk, decode, normalise_charset
+from twin_assets.connectors.toolkit import ExportWalk, decode, normalise_charset, shown_path
 from twin_assets.records import MESSAGE, ParseIssue, Party, Record
 from twin_assets.tiers import HIGH
 
@@ -870,7 +870,7 @@ def parse_message_file(path: Path, where: str, folder: str | None) -> Iterator[R
 def _folder_name(parts: tuple[str, ...]) -> str | None:
     # Maildir++ marks subfolders with a leading dot (".Sent", ".Work.Projects").
     names = [p[1:] if p.startswith(".") and len(p) > 1 else p for p in parts]
-    return "/".join(names) or None
+    return shown_path("/".join(names)) or None
 
 
 def parse_folder(root: Path) -> Iterator[Record | ParseIssue]:

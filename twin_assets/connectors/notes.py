@@ -25,7 +25,7 @@ import frontmatter
 from dateutil import parser as dateparser
 
 from twin_assets.connectors.base import NOTES, Connector, SourceTraits
-from twin_assets.connectors.toolkit import bom_encoding, decode, leaves, zone_named
+from twin_assets.connectors.toolkit import bom_encoding, decode, leaves, shown_path, zone_named
 from twin_assets.records import NOTE, ParseIssue, Party, Record
 from twin_assets.tiers import MEDIUM
 
@@ -115,9 +115,9 @@ class NotesConnector(Connector):
 
 def _relative_posix(file: Path, root: Path) -> str:
     try:
-        return PurePosixPath(*file.relative_to(root).parts).as_posix()
+        return shown_path(PurePosixPath(*file.relative_to(root).parts).as_posix())
     except ValueError:
-        return file.name
+        return shown_path(file.name)
 
 
 # --- the vault -------------------------------------------------------------------------

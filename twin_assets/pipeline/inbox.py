@@ -14,7 +14,7 @@ from pathlib import Path
 
 from twin_assets.connectors.registry import detect
 from twin_assets.db.models import Input, Quarantine
-from twin_assets.pipeline.inputs import archive_raw, content_hash, register_input, remove_plaintext
+from twin_assets.pipeline.inputs import archive_raw, content_hash, encrypt_path, register_input, remove_plaintext
 from twin_assets.twin import Twin
 
 SETTLE_SECONDS = 3.0
@@ -27,6 +27,7 @@ class InboxScan:
     duplicates: int = 0
     quarantined: int = 0
     waiting: int = 0  # still being written
+    failed: list[str] = field(default_factory=list)  # error types of entries that could not be handled this tick
 
 
 def _newest_mtime(path: Path) -> float:
@@ -48,26 +49,35 @@ def scan_inbox(twin: Twin, budget_seconds: float = 30.0, now: float | None = Non
             break
         if entry.name.startswith(".") or entry.is_symlink():
             continue
-        if now - _newest_mtime(entry) < SETTLE_SECONDS:
-            result.waiting += 1
-            continue
-        connector = detect(entry)
-        if connector is None:
-            quarantine_unrecognised(twin, entry)
-            result.quarantined += 1
-            continue
-        reg = register_input(twin, entry, connector.kind, "inbox")
-        if reg.duplicate:
-            # Only once the known copy is ingested: a pending one (its run failed or has not
-            # started yet) still needs this file.
-            if reg.already_done:
-                remove_plaintext(entry)
-            result.duplicates += 1
-        else:
-            assert reg.input_id is not None  # a new input always gets an id
-            result.registered.append(reg.input_id)
-            result.kinds.add(connector.kind)
+        # One entry that cannot be handled (an odd name, a vanished or unreadable file) must not stop the others
+        # on every tick; only its error type is kept, as Dagster stores what a sensor returns.
+        try:
+            _scan_entry(twin, entry, now, result)
+        except Exception as exc:
+            result.failed.append(type(exc).__name__)
     return result
+
+
+def _scan_entry(twin: Twin, entry: Path, now: float, result: InboxScan) -> None:
+    if now - _newest_mtime(entry) < SETTLE_SECONDS:
+        result.waiting += 1
+        return
+    connector = detect(entry)
+    if connector is None:
+        quarantine_unrecognised(twin, entry)
+        result.quarantined += 1
+        return
+    reg = register_input(twin, entry, connector.kind, "inbox")
+    if reg.duplicate:
+        # Only once the known copy is ingested: a pending one (its run failed or has not
+        # started yet) still needs this file.
+        if reg.already_done:
+            remove_plaintext(entry)
+        result.duplicates += 1
+    else:
+        assert reg.input_id is not None  # a new input always gets an id
+        result.registered.append(reg.input_id)
+        result.kinds.add(connector.kind)
 
 
 def quarantine_unrecognised(twin: Twin, entry: Path) -> None:
@@ -81,7 +91,7 @@ def quarantine_unrecognised(twin: Twin, entry: Path) -> None:
             Input(
                 id=input_id,
                 source="unknown",
-                path_enc=twin.keyring.encrypt_str(str(entry)),
+                path_enc=encrypt_path(twin, entry),
                 content_hash=digest,
                 size=size,
                 origin="inbox",

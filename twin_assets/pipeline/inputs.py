@@ -19,6 +19,16 @@ from twin_assets.twin import Twin
 _BUF = 1 << 20
 
 
+def encrypt_path(twin: Twin, path: Path) -> bytes:
+    """A path encrypted as the file system's own bytes: a name that is not UTF-8 is kept as it is."""
+    return twin.keyring.encrypt(os.fsencode(path))
+
+
+def decrypt_path(twin: Twin, blob: bytes) -> Path:
+    """The path :func:`encrypt_path` stored (or a UTF-8 one stored as text), openable again."""
+    return Path(os.fsdecode(twin.keyring.decrypt(blob)))
+
+
 def _iter_files(path: Path) -> list[Path]:
     if path.is_file():
         return [path]
@@ -39,7 +49,7 @@ def content_hash(twin: Twin, path: Path) -> tuple[str, int]:
     base = path if path.is_dir() else path.parent
     for f in _iter_files(path):
         if path.is_dir():
-            mac.update(f.relative_to(base).as_posix().encode() + b"\0")
+            mac.update(os.fsencode(f.relative_to(base).as_posix()) + b"\0")
         with f.open("rb") as fh:
             while chunk := fh.read(_BUF):
                 mac.update(chunk)
@@ -71,7 +81,7 @@ def register_input(twin: Twin, path: Path, source: str, origin: str) -> Register
         row = Input(
             id=uuid.uuid4().hex,
             source=source,
-            path_enc=twin.keyring.encrypt_str(str(path.resolve())),
+            path_enc=encrypt_path(twin, path.resolve()),
             content_hash=digest,
             size=size,
             origin=origin,

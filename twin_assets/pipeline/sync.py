@@ -17,10 +17,10 @@ from pathlib import Path
 from sqlalchemy import insert, select
 
 from twin_assets.connectors.registry import get_connector
-from twin_assets.connectors.toolkit import Budget
+from twin_assets.connectors.toolkit import Budget, shown_path
 from twin_assets.db.engine import bulk_writes
 from twin_assets.db.models import Input, Quarantine, RecordRow, Source, SyncBatch, table_of
-from twin_assets.pipeline.inputs import archive_raw, remove_plaintext
+from twin_assets.pipeline.inputs import archive_raw, decrypt_path, remove_plaintext
 from twin_assets.records import ParseIssue, Record
 from twin_assets.twin import Twin
 
@@ -156,8 +156,8 @@ def _quarantine(
 def _sync_input(
     twin: Twin, connector, inp: Input, batch_id: int, result: SyncResult, progress: Progress | None
 ) -> None:
-    path_text = twin.keyring.decrypt_str(inp.path_enc) if inp.path_enc else ""
-    path = Path(path_text)
+    path = decrypt_path(twin, inp.path_enc) if inp.path_enc else Path("")
+    path_text = shown_path(path)
     result.inputs += 1
     new = seen = 0
     file_failed = False

@@ -18,7 +18,7 @@ from twin_assets.connectors.toolkit.charset import (
     normalise_charset,
     wide_encoding,
 )
-from twin_assets.connectors.toolkit.paths import ExportWalk, leaves
+from twin_assets.connectors.toolkit.paths import ExportWalk, leaves, shown_path
 from twin_assets.connectors.toolkit.ratelimit import TokenBucket
 from twin_assets.connectors.toolkit.zones import Zone, configured_zone, zone_named, zone_or_offset
 
@@ -37,6 +37,7 @@ __all__ = [
     "is_utf8",
     "leaves",
     "normalise_charset",
+    "shown_path",
     "wide_encoding",
     "zone_named",
     "zone_or_offset",

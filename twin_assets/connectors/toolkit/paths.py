@@ -14,6 +14,12 @@ from pathlib import Path
 from twin_assets.records import ParseIssue
 
 
+def shown_path(path: Path | str) -> str:
+    """A path or file name as text to show or keep in a record: bytes that are not UTF-8 (a name from an old
+    archive or another system) become U+FFFD instead of failing to print or to store."""
+    return os.fsencode(path).decode("utf-8", errors="replace")
+
+
 def leaves(path: Path, root: Path) -> bool:
     """True if ``path`` resolves outside ``root`` (a resolved path), or cannot be resolved (broken, a loop)."""
     try:

@@ -53,13 +53,17 @@ def _with_twin(fn: Callable[[Twin], T]) -> T | SkipReason:
     asset_selection=SENSOR_TARGET,
 )
 def inbox_sensor(context: SensorEvaluationContext) -> SensorResult | SkipReason:
-    scan = _with_twin(lambda twin: scan_inbox(twin, budget_seconds=30.0))
+    try:
+        scan = _with_twin(lambda twin: scan_inbox(twin, budget_seconds=30.0))
+    except Exception as exc:  # Dagster keeps a failed tick's stack trace, which may name files: only the type
+        return SkipReason(f"inbox scan failed: {type(exc).__name__}")
     if isinstance(scan, SkipReason):
         return scan
+    failed = f"; entries that failed: {len(scan.failed)} ({', '.join(sorted(set(scan.failed)))})" if scan.failed else ""
     if not scan.registered:
         return SkipReason(
             f"nothing new (duplicates removed: {scan.duplicates}, quarantined: {scan.quarantined}, "
-            f"still being written: {scan.waiting})"
+            f"still being written: {scan.waiting}){failed}"
         )
     key = hashlib.sha256(",".join(sorted(scan.registered)).encode()).hexdigest()[:16]
     selection = [AssetKey(source_asset_key(k)) for k in sorted(scan.kinds)] + [AssetKey(d) for d in DOWNSTREAM]
