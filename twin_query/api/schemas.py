@@ -2,10 +2,58 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+import re
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, WithJsonSchema
+
+_ISO = re.compile(r"\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?")
+
+
+def _iso_text(value: object) -> object:
+    """Only ISO 8601 text (or a datetime) is an instant here; pydantic's lax mode would take ``0`` or ``"0"`` for
+    1970 and a number for seconds since then, which the schema (a date or date-time string) does not allow."""
+    if isinstance(value, datetime) or (isinstance(value, str) and _ISO.fullmatch(value.strip())):
+        return value.strip() if isinstance(value, str) else value
+    raise ValueError("must be an ISO 8601 date (2024-05-01) or date-time (2024-05-01T09:00:00Z)")
+
+
+def _in_utc(value: datetime) -> datetime:
+    """UTC (no offset means UTC). Year 1 or 9999 with an offset is a valid date-time past datetime's range in
+    UTC: it is the earliest or latest instant there is, so a bound like ``since=0001-01-01T00:00:00+01:00``
+    means "from the beginning" instead of failing later."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        edge = datetime.min if value.year == datetime.min.year else datetime.max
+        return edge.replace(tzinfo=UTC)
+
+
+_INSTANT_SCHEMA = {"anyOf": [{"type": "string", "format": "date-time"}, {"type": "string", "format": "date"}]}
+# A date (its midnight) or a date-time, in UTC. Used for every instant a request carries.
+Instant = Annotated[datetime, BeforeValidator(_iso_text), AfterValidator(_in_utc), WithJsonSchema(_INSTANT_SCHEMA)]
+
+AS_OF_RANGE = (datetime(100, 1, 1, tzinfo=UTC), datetime(9900, 1, 1, tzinfo=UTC))
+
+
+def _in_as_of_range(value: datetime) -> datetime:
+    """An ``as_of`` is a "now" that answers count back and forward from (last year, next week, years of history):
+    one in the first or last century the calendar has is taken as the edge of this range, where none of that
+    arithmetic leaves the calendar (no record of a twin is that old or that far ahead either)."""
+    return min(max(value, AS_OF_RANGE[0]), AS_OF_RANGE[1])
+
+
+# An instant used as "now" (ask, insights).
+AsOf = Annotated[
+    datetime,
+    BeforeValidator(_iso_text),
+    AfterValidator(_in_utc),
+    AfterValidator(_in_as_of_range),
+    WithJsonSchema(_INSTANT_SCHEMA),
+]
 
 
 class Health(BaseModel):
@@ -176,7 +224,7 @@ class TimelineOut(BaseModel):
 
 class AskRequest(BaseModel):
     question: str = Field(min_length=1, max_length=2000, examples=["how much did I spend on travel last year?"])
-    as_of: datetime | None = Field(None, description="Answer as if now were this instant (relative dates).")
+    as_of: AsOf | None = Field(None, description="Answer as if now were this instant (relative dates).")
     k: int = Field(10, ge=1, le=50, description="How many items to retrieve per step.")
 
 

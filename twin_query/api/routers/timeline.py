@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from fastapi import APIRouter, Depends, Query
 
 from twin_assets.artifacts import LIFE_EVENT
@@ -11,7 +9,7 @@ from twin_assets.twin import Twin
 from twin_query import views
 from twin_query.api.deps import Caller, get_caller, get_twin
 from twin_query.api.routers.entities import ERRORS, caller_view, resolve_or_fail
-from twin_query.api.schemas import LifeEventOut, TimelineEventOut, TimelineOut
+from twin_query.api.schemas import Instant, LifeEventOut, TimelineEventOut, TimelineOut
 from twin_query.api.shown import audited
 
 router = APIRouter(prefix="/v1", tags=["timeline"])
@@ -26,8 +24,8 @@ router = APIRouter(prefix="/v1", tags=["timeline"])
 )
 def get_timeline(
     entity: str | None = Query(None, min_length=1, max_length=200, description="Entity id or name."),
-    since: datetime | None = Query(None, description="From this time (ISO 8601; UTC if no offset)."),
-    until: datetime | None = Query(None, description="Before this time (ISO 8601; UTC if no offset)."),
+    since: Instant | None = Query(None, description="From this time (ISO 8601; UTC if no offset)."),
+    until: Instant | None = Query(None, description="Before this time (ISO 8601; UTC if no offset)."),
     source: str | None = Query(None, max_length=64, description="Only this source (e.g. calendar)."),
     kind: str | None = Query(None, max_length=32, description="Only this record kind (e.g. event, message)."),
     limit: int = Query(100, ge=1, le=1000),
