@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from twin_assets.errors import TwinError
+from twin_assets.errors import TwinError, storage_error
 from twin_assets.settings import default_env, get_settings
 from twin_assets.tiers import Scope
 
@@ -248,13 +248,19 @@ def serve(
 @app.command()
 def demo(
     seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same exports.")] = 7,
-    people: Annotated[int, typer.Option(min=5, help="People in the persona's life.")] = 40,
+    people: Annotated[int, typer.Option(help="People in the persona's life (at least 12: the planted cast).")] = 40,
     years: Annotated[int, typer.Option(min=1, help="Years of history.")] = 3,
     out_dir: Annotated[Path, typer.Option("--out", help="Where to write the exports.")] = Path("demo_data"),
     no_serve: Annotated[bool, typer.Option("--no-serve", help="Stop after materializing.")] = False,
 ) -> None:
     """Write the demo persona's exports, ingest and materialize them, then serve the UI and API."""
+    from twin_assets.demo.world import MIN_PEOPLE
     from twin_query.demo_cmd import run_demo
+
+    if people < MIN_PEOPLE:  # checked here, before any file is written, not as a traceback from the generator
+        raise typer.BadParameter(
+            f"{people} is too few: the demo's planted cast needs at least {MIN_PEOPLE}", param_hint="--people"
+        )
 
     run_demo(get_settings(), seed=seed, people=people, years=years, out_dir=out_dir, serve=not no_serve)
 
@@ -295,6 +301,12 @@ def main() -> None:
     except TwinError as exc:
         sys.stderr.write(f"error: {exc}\n")  # one unwrapped line, whatever the terminal width
         sys.exit(exc.exit_code)
+    except Exception as exc:
+        storage = storage_error(exc)  # a full disk, an unwritable home or a locked database: one line, not a traceback
+        if storage is None:
+            raise
+        sys.stderr.write(f"error: {storage}\n")
+        sys.exit(storage.exit_code)
     except KeyboardInterrupt:
         err.print("interrupted")
         sys.exit(130)

@@ -22,7 +22,7 @@ from dagster import (
 )
 from pydantic import PrivateAttr
 
-from twin_assets.errors import TwinError
+from twin_assets.errors import TwinError, storage_error
 from twin_assets.pipeline.run_cache import RunCache
 from twin_assets.stores.chroma_client import ChromaClients
 from twin_assets.twin import Twin, open_twin
@@ -79,6 +79,8 @@ def content_safe(fn: F) -> F:
         except TwinError as exc:  # our own messages are written content-free
             raise Failure(description=str(exc)) from None
         except Exception as exc:
+            if (storage := storage_error(exc)) is not None:  # disk full, not writable, locked: say which, and the fix
+                raise Failure(description=str(storage)) from None
             raise Failure(description=f"{fn.__name__} failed with {type(exc).__name__}") from None
 
     return wrapper  # type: ignore[return-value]

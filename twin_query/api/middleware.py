@@ -32,6 +32,7 @@ from urllib.parse import parse_qs
 from starlette.exceptions import HTTPException
 
 from twin_assets.connectors.toolkit.ratelimit import TokenBucket
+from twin_assets.errors import storage_error
 from twin_assets.settings import get_settings
 from twin_query.api.metrics import Metrics
 
@@ -192,10 +193,13 @@ class RequestGuard:
                     return
                 await self.app(scope, receive, send_wrapper)
         except Exception as exc:  # never a traceback, never an exception message (it could quote content)
-            log.error("unhandled %s on %s", type(exc).__name__, route_template(scope))
+            # A full disk, an unwritable home or a locked database is a 503 naming it and the fix (content-free).
+            storage = storage_error(exc)
+            log.error("%s on %s", storage or f"unhandled {type(exc).__name__}", route_template(scope))
+            status = 500 if storage is None else 503
             if scope["type"] == "http" and not state["started"]:
-                await _json(send, 500, "internal error")
-            state["status"] = state["status"] or 500
+                await _json(send, status, "internal error" if storage is None else str(storage))
+            state["status"] = state["status"] or status
         finally:
             self._record(scope, state["status"] or 500, time.perf_counter() - start, token)
 

@@ -34,7 +34,7 @@ from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from twin_assets.db.models import RecordRow
-from twin_assets.errors import TwinError
+from twin_assets.errors import TwinError, storage_error
 from twin_assets.tiers import view_for
 from twin_query import views
 from twin_query.api.deps import Caller
@@ -291,8 +291,11 @@ class Connection:
             except TwinError as exc:  # written content-free, says what to fix
                 reply = {"type": "error", "status": 503, "detail": str(exc)}
             except Exception as exc:
-                log.error("unhandled %s on /v1/ws", type(exc).__name__)
-                reply = {"type": "error", "status": 500, "detail": "internal error"}
+                if (storage := storage_error(exc)) is not None:  # as REST: one content-free line with the fix
+                    reply = {"type": "error", "status": 503, "detail": str(storage)}
+                else:
+                    log.error("unhandled %s on /v1/ws", type(exc).__name__)
+                    reply = {"type": "error", "status": 500, "detail": "internal error"}
             if isinstance(ref, str | int) and not isinstance(ref, bool):
                 reply["id"] = ref
             if await self.recheck():  # revoked while the answer was being made: it is not sent
