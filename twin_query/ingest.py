@@ -9,7 +9,7 @@ from typing import Any
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy import select
 
-from twin_assets.connectors.registry import detect, get_connector
+from twin_assets.connectors.registry import detect_each, get_connector
 from twin_assets.connectors.toolkit import shown_path
 from twin_assets.errors import TwinError
 from twin_assets.records import ParseIssue
@@ -38,13 +38,17 @@ def ingest_paths(
         if not path.exists():
             quarantined.append({"path": shown_path(path), "error": "no such file or folder"})
             continue
-        connector = forced or detect(path)
-        if connector is None:
-            quarantined.append(
-                {"path": shown_path(path), "error": "unrecognised format: no connector claims it (try --source KIND)"}
-            )
-            continue
-        plan.append((path, connector))
+        # A folder no connector claims whole (a Takeout-style download) is walked: each export in it on its own.
+        for part, connector in [(path, forced)] if forced else detect_each(path):
+            if connector is None:
+                quarantined.append(
+                    {
+                        "path": shown_path(part),
+                        "error": "unrecognised format: no connector claims it (try --source KIND)",
+                    }
+                )
+                continue
+            plan.append((part, connector))
     by_source: Counter[str] = Counter()
     if dry_run:
         with _progress(show_progress) as bar:

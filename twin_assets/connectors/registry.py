@@ -7,6 +7,7 @@ it takes.
 
 from __future__ import annotations
 
+import os
 from functools import cache
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -16,6 +17,8 @@ from twin_assets.connectors.webhook import WEBHOOK_SOURCE, WEBHOOK_TRAITS
 from twin_assets.errors import TwinError
 
 ENTRY_POINT_GROUP = "twin.connectors"
+#: How deep a folder that no connector claims is walked for the exports inside it.
+MAX_WALK_DEPTH = 8
 
 
 _broken: dict[str, str] = {}
@@ -82,3 +85,30 @@ def detect(path: Path) -> Connector | None:
         except Exception:  # a third-party detector must not break detection of the rest
             continue
     return None
+
+
+def detect_each(path: Path) -> list[tuple[Path, Connector | None]]:
+    """The exports in ``path``, each with the connector that claims it (None: none does).
+
+    ``path`` itself if a connector claims it whole (a file, a Slack export folder, a maildir); otherwise a folder
+    is walked and each file, and each sub-folder a connector claims whole, is detected on its own, so a
+    Takeout-style download (calendars, contacts, chats, statements side by side) is one input of many kinds.
+    Hidden entries are skipped and links inside the walk are not followed.
+    """
+    return _detect_each(path, 0)
+
+
+def _detect_each(path: Path, depth: int) -> list[tuple[Path, Connector | None]]:
+    connector = detect(path)
+    if connector is not None or not path.is_dir() or depth >= MAX_WALK_DEPTH:
+        return [(path, connector)]
+    try:
+        entries = sorted(os.scandir(path), key=lambda e: e.name)
+    except OSError:
+        return [(path, None)]
+    found: list[tuple[Path, Connector | None]] = []
+    for entry in entries:
+        if entry.name.startswith(".") or entry.is_symlink():
+            continue
+        found += _detect_each(Path(entry.path), depth + 1)
+    return found

@@ -12,7 +12,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from twin_assets.connectors.registry import detect
+from twin_assets.connectors.base import Connector
+from twin_assets.connectors.registry import detect, detect_each
 from twin_assets.db.models import Input, Quarantine
 from twin_assets.pipeline.inputs import archive_raw, content_hash, encrypt_path, register_input, remove_plaintext
 from twin_assets.twin import Twin
@@ -63,6 +64,30 @@ def _scan_entry(twin: Twin, entry: Path, now: float, result: InboxScan) -> None:
         result.waiting += 1
         return
     connector = detect(entry)
+    if connector is None and entry.is_dir():
+        _scan_folder(twin, entry, result)
+        return
+    _take(twin, entry, connector, result)
+
+
+def _scan_folder(twin: Twin, folder: Path, result: InboxScan) -> None:
+    """A folder no connector claims whole (a Takeout-style download): each export in it is taken on its own."""
+    parts = [(part, connector) for part, connector in detect_each(folder) if part != folder]
+    if not parts:
+        if any(p.is_file() for p in folder.rglob("*")):
+            quarantine_unrecognised(twin, folder)  # only hidden files or links: kept encrypted, not in the clear
+            result.quarantined += 1
+        else:
+            remove_plaintext(folder)  # every export in it was ingested (and removed)
+        return
+    for part, connector in parts:
+        try:
+            _take(twin, part, connector, result)
+        except Exception as exc:
+            result.failed.append(type(exc).__name__)
+
+
+def _take(twin: Twin, entry: Path, connector: Connector | None, result: InboxScan) -> None:
     if connector is None:
         quarantine_unrecognised(twin, entry)
         result.quarantined += 1
