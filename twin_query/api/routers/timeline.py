@@ -8,7 +8,7 @@ from twin_assets.artifacts import LIFE_EVENT
 from twin_assets.twin import Twin
 from twin_query import views
 from twin_query.api.deps import Caller, get_caller, get_twin
-from twin_query.api.routers.entities import ERRORS, caller_view, resolve_or_fail
+from twin_query.api.routers.entities import ERRORS, brief, caller_view, resolve_or_fail
 from twin_query.api.schemas import Instant, LifeEventOut, TimelineEventOut, TimelineOut
 from twin_query.api.shown import audited
 
@@ -50,7 +50,7 @@ def get_timeline(
     page = evs[offset : offset + limit]
     out = []
     for e in page:
-        ents = [views.brief(x) for i in e.entity_ids if (x := vd.entity(i))]
+        ents = [brief(x) for i in e.entity_ids if (x := vd.entity(i))]
         out.append(
             TimelineEventOut(
                 id=e.doc_id,
@@ -87,7 +87,7 @@ def get_timeline(
         )
     lifes.sort(key=lambda le: le.start)
     timeline = TimelineOut(
-        entity=views.brief(who) if who else None,
+        entity=brief(who) if who else None,
         since=since,
         until=until,
         total=len(evs),
