@@ -285,3 +285,30 @@ def test_forget_webhook_sender_and_api_source(home, tmp_path):
             assert s.query(RecordRow).filter_by(source="email").count() == 4  # untouched
     finally:
         twin.close()
+
+
+@pytest.mark.slow
+def test_forget_in_a_copied_home_deletes_its_own_vectors(home, tmp_path, monkeypatch):
+    """A home copied while its Chroma server runs carries that server's registration (run/chroma.json): forget in
+    the copy deleted the original's vector through it, and the copy's own vector stayed once that server stopped."""
+    from twin_assets.settings import get_settings
+    from twin_assets.stores.chroma_client import hold_server
+    from twin_assets.twin import open_twin
+
+    (tmp_path / "c.ics").write_text(ICS)
+    monkeypatch.setenv("DAGSTER_HOME", str(home.home_path / "dagster"))
+    assert runner.invoke(app, ["ingest", str(tmp_path / "c.ics"), "--json"]).exit_code == 0
+    with hold_server(home):  # the original's server stays up (and registered) throughout
+        shutil.copytree(home.home_path, tmp_path / "copy")
+        monkeypatch.setenv("TWIN_HOME", str(tmp_path / "copy"))
+        monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "copy" / "dagster"))
+        result = runner.invoke(app, ["forget", "--source", "calendar", "--json"])
+        assert result.exit_code == 0, result.output
+        assert json.loads(result.stdout)["removed"]["vectors"] == {"MEDIUM": 1}
+        for settings, left in ((home, 1), (get_settings(), 0)):
+            twin = open_twin(settings)
+            try:
+                with twin.vectors() as vectors:
+                    assert vectors.count("MEDIUM") == left, settings.home_path
+            finally:
+                twin.close()

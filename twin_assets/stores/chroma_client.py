@@ -87,14 +87,31 @@ class ChromaClients:
 
 
 def registered_server(settings: TwinSettings, clients: ChromaClients | None = None) -> str | None:
+    """The URL of the server that serves this home's Chroma directory, when one is up."""
     path = settings.run_dir / "chroma.json"
     try:
         info = json.loads(path.read_text())
-        if not _pid_running(int(info["pid"])):
+        if not _pid_running(int(info["pid"])) or not _serves(settings, info):
             return None
     except (OSError, ValueError, KeyError):
         return None
     return info["url"] if (clients or ChromaClients()).alive(info["url"]) else None
+
+
+def _serves(settings: TwinSettings, info: dict[str, object]) -> bool:
+    """Whether the registered server serves this home's directory. A home copied (or restored) while its server
+    ran carries that server's registration: trusted, every read and forget went to the original's vectors."""
+    if "dir" in info:
+        return info["dir"] == chroma_server.dir_id(settings.chroma_dir)
+    # Registered by a server from before ``dir``: ours when someone holds this home's directory lock.
+    fd = os.open(settings.stores_dir / "chroma.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False
 
 
 def _pid_running(pid: int) -> bool:

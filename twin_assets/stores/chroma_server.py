@@ -12,8 +12,10 @@ Protocol, all under the home (files named in :mod:`chroma_client`):
 
 - ``stores/chroma.lock``: held exclusively for this process's life; whoever
   holds it owns the Chroma directory.
-- ``run/chroma.json``: ``{"url", "pid"}``, written once the server answers,
-  removed before it stops.
+- ``run/chroma.json``: ``{"url", "pid", "dir"}``, written once the server answers,
+  removed before it stops. ``dir`` (:func:`dir_id`) names the directory served: a
+  home copied while its server runs carries the original's registration, whose
+  server must not be taken for the copy's own.
 - ``run/chroma.lease``: every user holds a shared lock on it while it talks to
   the server (and touches it). The server stops after ``idle`` seconds without
   a user: it takes the lease exclusively, so no user is mid-call, unregisters
@@ -47,6 +49,13 @@ def _free_port() -> int:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
         return port
+
+
+def dir_id(path: Path) -> str:
+    """The directory's identity (device and inode): a copy of it differs, the same one moved or reached through
+    a link does not."""
+    st = path.stat()
+    return f"{st.st_dev}:{st.st_ino}"
 
 
 def answers(url: str, timeout: float = 0.5) -> bool:
@@ -112,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
         error.write_text(f"Chroma's server did not answer on 127.0.0.1 (last port tried: {port})")
         return EXIT_NO_START
     tmp = info.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"url": url, "pid": os.getpid()}))
+    tmp.write_text(json.dumps({"url": url, "pid": os.getpid(), "dir": dir_id(args.chroma_dir)}))
     tmp.replace(info)
     started = time.time()
 
