@@ -9,10 +9,11 @@ from typing import Any
 
 import pytest
 
-from twin_assets.artifacts import DOC_SENTIMENT, ENTITY, EVENT, KINDS, LIFE_EVENT, RELATIONSHIP, SERIES
+from twin_assets.artifacts import DOC_SENTIMENT, ENTITY, EVENT, KINDS, LIFE_EVENT, RELATIONSHIP, SERIES, TOPIC
 from twin_assets.processing.resolution import Entity, Merge
 from twin_assets.processing.sentiment import DocSentiment, MonthStat, RelationshipSentiment
 from twin_assets.processing.timeline import LifeEvent, Series, TimelineEvent
+from twin_assets.processing.topics import Topic
 from twin_assets.stores import HIGH, LOW
 from twin_assets.stores.derived import Artifact, ArtifactKind, plain
 from twin_assets.stores.documents import dumps, loads
@@ -47,6 +48,7 @@ SAMPLES: dict[str, Any] = {
     "series": Series("s1", "Standup", 3, T0, T0 + timedelta(days=14), "FREQ=WEEKLY", ["ent_1"], "LOW", ["d1"]),
     "life_event": LifeEvent("trip", T0, None, 0.8, "HIGH", ["d1", "d2"], {"destination": "Lisbon"}),
     "doc_sentiment": DocSentiment("d1", 0.5, 0.4, 0.0, 0.6, "positive", "en", True, "LOW", ["d1"]),
+    "topic": Topic("t1", "travel", ["train", "hotel"], 12, {"2025-03": 0.25}, "rising", 0.5, "LOW", ["d1", "d2"]),
     "relationship": RelationshipSentiment(
         "ent_1", [MonthStat("2025-03", 0.25, 2, 1, ["d1"])], 0.25, 0.0, 0.1, "2025-03", 2, 1, "MEDIUM", ["d1"]
     ),
@@ -91,7 +93,13 @@ def test_rows_of_older_code_still_read(twin) -> None:
     assert event is not None and event.evidence == [] and event.time == T0
 
 
-@pytest.mark.parametrize("kind", [SERIES, LIFE_EVENT, DOC_SENTIMENT, RELATIONSHIP])
+@pytest.mark.parametrize("kind", [SERIES, LIFE_EVENT, DOC_SENTIMENT, RELATIONSHIP, TOPIC])
 def test_ids_are_what_the_model_used(kind: ArtifactKind[Any]) -> None:
-    expected = {"series": "s1", "life_event": f"trip:{T0.isoformat()}", "doc_sentiment": "d1", "relationship": "ent_1"}
+    expected = {
+        "series": "s1",
+        "life_event": f"trip:{T0.isoformat()}",
+        "doc_sentiment": "d1",
+        "relationship": "ent_1",
+        "topic": "t1",
+    }
     assert kind.to_row(SAMPLES[kind.name]).id == expected[kind.name]

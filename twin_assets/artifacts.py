@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from twin_assets.processing.resolution import Entity, Merge
 from twin_assets.processing.sentiment import DocSentiment, MonthStat, RelationshipSentiment
 from twin_assets.processing.timeline import LifeEvent, Series, TimelineEvent
+from twin_assets.processing.topics import Topic
 from twin_assets.stores.derived import ArtifactKind
 
 if TYPE_CHECKING:
@@ -84,6 +85,10 @@ RELATIONSHIP = ArtifactKind(
     decode=_relationship,
 )
 
+TOPIC = ArtifactKind(
+    "topic", Topic, key=lambda t: t.id, evidence=lambda t: t.evidence, decode=lambda d: _build(Topic, d)
+)
+
 KINDS: dict[str, ArtifactKind[Any]] = {
-    k.name: k for k in (ENTITY, EVENT, SERIES, LIFE_EVENT, DOC_SENTIMENT, RELATIONSHIP)
+    k.name: k for k in (ENTITY, EVENT, SERIES, LIFE_EVENT, DOC_SENTIMENT, RELATIONSHIP, TOPIC)
 }

@@ -19,7 +19,7 @@ from typing import Any
 import networkx as nx
 import numpy as np
 
-from twin_assets.artifacts import DOC_SENTIMENT, ENTITY, EVENT, LIFE_EVENT, RELATIONSHIP, SERIES
+from twin_assets.artifacts import DOC_SENTIMENT, ENTITY, EVENT, LIFE_EVENT, RELATIONSHIP, SERIES, TOPIC
 from twin_assets.pipeline.suppress import apply_suppression
 from twin_assets.processing import sentiment as sentiment_mod
 from twin_assets.processing import timeline as timeline_mod
@@ -28,7 +28,7 @@ from twin_assets.processing.resolution import EntityMention, Resolution, Resolve
 from twin_assets.processing.text import CleanText, Span, normalise
 from twin_assets.records import Document
 from twin_assets.sharing import Sharer
-from twin_assets.stores.derived import Artifact, plain
+from twin_assets.stores.derived import Artifact
 from twin_assets.stores.graph import add_shared_edge
 from twin_assets.tiers import HIGH, Tier
 from twin_assets.twin import Twin
@@ -421,7 +421,7 @@ def build_topics(twin: Twin, view: str, seed: int = 0) -> dict[str, int]:
             return {"documents": len(docs), "topics": 0}
         model = topics_mod.find_topics(docs, x, texts=texts, seed=seed)
         placed, fitted, refitted = 0, len(docs), True
-    derived.replace_kind("topic", (Artifact("topic", t.id, plain(t), t.evidence) for t in model.topics))
+    derived.replace(TOPIC, model.topics)
     derived.replace_kind(
         "topic_model",
         [

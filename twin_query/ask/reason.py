@@ -320,13 +320,12 @@ def _topic(found: Found, a: Answer) -> None:
         return
     parts = []
     for t in found.topics:
-        trend = f", {t['trend']}" if t.get("trend") and t.get("trend") != "stable" else ""
+        trend = f", {t.trend}" if t.trend and t.trend != "stable" else ""
         a.step(
-            f"Topic “{t.get('label')}”: {t.get('size', 0)} record(s){trend}; keywords "
-            f"{', '.join((t.get('keywords') or [])[:4])}.",
-            (t.get("evidence") or [])[-2:],
+            f"Topic “{t.label}”: {t.size} record(s){trend}; keywords {', '.join(t.keywords[:4])}.",
+            t.evidence[-2:],
         )
-        parts.append(f"“{t.get('label')}” ({t.get('size', 0)} records{trend})")
+        parts.append(f"“{t.label}” ({t.size} records{trend})")
     label = f" {found.intent.time.label}" if found.intent.time else ""
     a.text = f"Your main topics{label}: " + "; ".join(parts) + "."
 

@@ -17,12 +17,13 @@ from typing import Any
 
 import networkx as nx
 
-from twin_assets.artifacts import LIFE_EVENT, SERIES
+from twin_assets.artifacts import LIFE_EVENT, SERIES, TOPIC
 from twin_assets.connectors.base import MAIL
 from twin_assets.connectors.registry import traits_for
 from twin_assets.processing.names import fold
 from twin_assets.processing.resolution import Entity
 from twin_assets.processing.timeline import LifeEvent, Series, TimelineEvent
+from twin_assets.processing.topics import Topic
 from twin_assets.records import Document
 from twin_assets.twin import Twin
 from twin_query import views
@@ -53,7 +54,7 @@ class Found:
     considered: int = 0
     upcoming: list[TimelineEvent] = field(default_factory=list)
     series: dict[str, Series] = field(default_factory=dict)
-    topics: list[dict[str, Any]] = field(default_factory=list)
+    topics: list[Topic] = field(default_factory=list)
     communities: list[dict[str, Any]] = field(default_factory=list)
     docs: dict[str, Document] = field(default_factory=dict)
     terms: list[str] = field(default_factory=list)
@@ -415,28 +416,28 @@ def do_topic(service: QueryService, tiers: tuple[str, ...], vd: views.ViewData, 
             ("communities of the knowledge graph (Louvain), largest first", [i for c in out for i in c["evidence_ids"]])
         )
         return
-    topics = [t for t in views.artifacts(twin, vd, "topic").values() if t.get("tier") in tiers]
+    topics = [t for t in views.of_kind(twin, vd, TOPIC).values() if t.tier in tiers]
     since, until = (it.time.since, it.time.until) if it.time else (None, None)
     rising = bool(
         re.search(r"\btrending\b|\brising\b|\blately\b|\brecently\b|\bgrowing\b|\bmore and more\b", it.question.lower())
     )
 
-    def share(t: dict[str, Any]) -> float:
-        months = t.get("months") or {}
+    def share(t: Topic) -> float:
+        months = t.months or {}
         if since is None and until is None:
-            return float(t.get("size", 0))
+            return float(t.size)
         lo = since.strftime("%Y-%m") if since else "0000-00"
         hi = until.strftime("%Y-%m") if until else "9999-99"
         return sum(v for m, v in months.items() if lo <= m < hi or (until and m == lo))
 
     if rising:
-        topics = [t for t in topics if t.get("trend") == "rising"]
-        topics.sort(key=lambda t: -(t.get("slope") or 0))
+        topics = [t for t in topics if t.trend == "rising"]
+        topics.sort(key=lambda t: -(t.slope or 0))
     else:
         topics.sort(key=lambda t: -share(t))
         topics = [t for t in topics if share(t) > 0]
     found.topics = topics[: min(k, 5)]
-    ids = [i for t in found.topics for i in (t.get("evidence") or [])[-2:]]
+    ids = [i for t in found.topics for i in t.evidence[-2:]]
     found.docs.update(views.fetch_docs(twin, tiers, ids))
     found.steps.append(
         ("topics of the view" + (" that are rising" if rising else "") + (f", {it.time.label}" if it.time else ""), ids)
