@@ -167,6 +167,7 @@ def test_a_killed_ingest_is_resumed_by_the_next_one(point, resumed, blank, expor
     summary = json.loads(again.stdout)
     assert summary["resumed"][resumed] >= 1, summary
     _same(_state(home), reference)
+    _healthy(home)
 
 
 def test_a_killed_materialize_is_finished_by_the_next_one(blank, export, reference, tmp_path):
@@ -177,6 +178,11 @@ def test_a_killed_materialize_is_finished_by_the_next_one(blank, export, referen
     again = _run(home, "materialize")
     assert again.returncode == 0, (again.stdout + again.stderr)[-2000:]
     _same(_state(home), reference)
+    _healthy(home)
+
+
+def _healthy(home: Path) -> None:
+    """Nothing left for ``twin doctor`` to do: no stale run, no held slot, nothing to resume."""
     doctor = _run(home, "doctor", "--json", "--dry-run")
     assert doctor.returncode == 0, doctor.stdout[-2000:]
     assert json.loads(doctor.stdout)["healthy"]

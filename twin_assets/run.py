@@ -74,6 +74,7 @@ def materialize(
     # Each run's steps share one view cache: the runs execute in process, where TwinResource sets it up once.
     with DagsterInstance.get() as instance:
         to_resume = unresumed(instance)
+        ran: set[str] = set()
         for run in plan_runs(graph, keys, None if views is None else set(views)):
             subset, partition = run.keys, run.partition
             # A run killed earlier holds the writer slot until reaped; a live one is waited for, aloud.
@@ -106,8 +107,10 @@ def materialize(
             if not result.success:
                 outcome.success = False
                 break
-        done = {m.partition("[")[0] for m in outcome.materialized}
-        covered = [r for r in to_resume if outcome.success and set(_keys_of(r)) <= done]
+            ran |= {k.to_user_string() for k in subset}
+        # A killed run's assets are rebuilt once runs selecting them all succeeded (an asset whose inputs did not
+        # change may skip its materialization, so what was selected counts, not what was written).
+        covered = [r for r in to_resume if outcome.success and set(_keys_of(r)) <= ran]
         mark_resumed(instance, covered, outcome.run_ids[-1] if outcome.run_ids else "")
     return outcome
 
