@@ -214,3 +214,20 @@ def test_narrowed_scopes_apply_to_an_open_socket(ws_app):
         _add_record(twin, "rlow2", "LOW")
         time.sleep(2.5)
         assert [m["id"] for m in _until_pong(ws)] == ["rlow2"]
+
+
+def test_twin_tokens_revoke_closes_an_open_socket(ws_app):
+    from typer.testing import CliRunner
+
+    from twin_query.cli import app
+
+    client, tokens, _ = ws_app
+    with client.websocket_connect(f"/v1/ws?token={tokens['low']}") as ws:
+        ws.receive_json()
+        done = CliRunner().invoke(app, ["tokens", "revoke"], input=tokens["low"] + "\n")
+        assert done.exit_code == 0 and tokens["low"] not in done.output  # asked with the input hidden
+        ws.send_json({"type": "ping"})
+        got, code = _closed_with(ws)
+    assert code == 4401 and got[0]["status"] == 401
+    unknown = CliRunner().invoke(app, ["tokens", "revoke", "--token", "twin_nope"])
+    assert unknown.exit_code != 0 and str(unknown.exception).startswith("no such token")

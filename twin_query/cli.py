@@ -278,6 +278,19 @@ def tokens_create(
     out.print(token)
 
 
+@tokens_app.command("revoke")
+def tokens_revoke(
+    token: Annotated[str, typer.Option(prompt=True, hide_input=True, help="The token to revoke (asked if not given).")],
+) -> None:
+    """Revoke an API token: REST refuses it at once, an open WebSocket on its next message or push (code 4401)."""
+    from twin_assets.twin import open_twin
+    from twin_query.tokens import revoke_token
+
+    if not revoke_token(open_twin(get_settings()), token.strip()):
+        raise TwinError("no such token", hint="pass the token `twin tokens create` printed")
+    out.print("revoked")
+
+
 @webhooks_app.command("create")
 def webhooks_create(name: Annotated[str, typer.Argument(help="Sender name, used in the URL.")]) -> None:
     """Register a webhook sender; prints its URL path and secret (shown once)."""
