@@ -41,7 +41,7 @@ HOLDER = textwrap.dedent(
 
     job = Definitions(assets=[sleeper]).resolve_implicit_global_asset_job_def()
     with DagsterInstance.get() as instance:
-        job.execute_in_process(instance=instance, asset_selection=[AssetKey("sleeper")], tags=process_tags())
+        job.execute_in_process(instance=instance, asset_selection=[AssetKey("sleeper")], tags=TAGS)
     """
 )
 
@@ -58,8 +58,18 @@ def instance(home):
 @pytest.fixture
 def holder(home, instance, tmp_path: Path) -> Iterator[subprocess.Popen]:
     """A process running a Dagster run that holds the writer slot (killed at the end if still alive)."""
+    yield from _holder(home, instance, tmp_path, "process_tags()")
+
+
+@pytest.fixture
+def untagged_holder(home, instance, tmp_path: Path) -> Iterator[subprocess.Popen]:
+    """The same, as a version that recorded no pid started it."""
+    yield from _holder(home, instance, tmp_path, "{}")
+
+
+def _holder(home, instance, tmp_path: Path, tags: str) -> Iterator[subprocess.Popen]:
     script = tmp_path / "holder.py"
-    script.write_text(HOLDER)
+    script.write_text(HOLDER.replace("TAGS", tags))
     env = {**os.environ, "DAGSTER_HOME": str(home.dagster_home)}
     proc = subprocess.Popen([sys.executable, str(script)], env=env)
     deadline = time.monotonic() + 120
@@ -268,3 +278,21 @@ def test_doctor_reports_a_damaged_store(home, twin):
     bad = [f for f in report.findings if f.check == "store" and f.status == "found"]
     assert bad and "low.sqlite" in bad[0].detail
     assert not report.healthy
+
+
+def test_doctor_releases_a_slot_of_an_untagged_run_only_on_request(home, twin, instance, untagged_holder):
+    from twin_assets.lifecycle.doctor import doctor
+
+    run_id = next(h.run_id for h in slot_holders(instance) if h.claimed)
+    _kill(untagged_holder)
+    report = doctor(twin)  # no pid recorded: not judged dead, only pointed at
+    note = next(f for f in report.findings if f.check == "slots")
+    assert note.status == "note" and f"--release {run_id[:8]}" in note.detail
+    assert [h.run_id for h in slot_holders(instance)] == [run_id]
+    with pytest.raises(TwinError):
+        doctor(twin, release=["no-such-run"])
+    report = doctor(twin, release=[run_id[:8]])
+    assert report.healthy
+    assert any(f.status == "repaired" and "released on request" in f.detail for f in report.findings)
+    assert slot_holders(instance) == []
+    assert instance.get_run_by_id(run_id).status.value == "FAILURE"

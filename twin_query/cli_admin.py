@@ -204,6 +204,15 @@ def audit(
 def doctor(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Only report; change nothing.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    release: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--release",
+            metavar="RUN_ID",
+            help="A run holding the writer slot with no recorded process (started by an older version) that you "
+            "know is not running: mark it failed and give its slot back. Repeatable; an id prefix will do.",
+        ),
+    ] = None,
 ) -> None:
     """Check this home after a crash or a kill, and repair what is safe.
 
@@ -220,7 +229,7 @@ def doctor(
     require_home(settings)
     twin = open_twin(settings)
     try:
-        report = run_doctor(twin, dry_run=dry_run)
+        report = run_doctor(twin, dry_run=dry_run, release=release or ())
     finally:
         twin.close()
     if as_json:

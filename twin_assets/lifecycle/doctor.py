@@ -11,9 +11,10 @@ Findings name runs, input ids, counts and store names only: never a file path, a
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
@@ -22,9 +23,12 @@ from twin_assets.db.models import Input
 from twin_assets.errors import TwinError
 from twin_assets.lifecycle.recover import leftovers, selection
 from twin_assets.run import materialize, use_dagster_home
-from twin_assets.run_reaper import find_stale, reap, slot_holders
+from twin_assets.run_reaper import StaleRun, find_stale, reap, slot_holders
 from twin_assets.tiers import TIERS
 from twin_assets.twin import STORE_FILES, Twin
+
+if TYPE_CHECKING:
+    from dagster import DagsterInstance
 
 OK, REPAIRED, FOUND, NOTE = "ok", "repaired", "found", "note"  # FOUND: wrong and not (or not yet) repaired
 FINISHED = ("SUCCESS", "FAILURE", "CANCELED", "DELETED")
@@ -54,10 +58,11 @@ class DoctorReport:
         return {"dry_run": self.dry_run, "healthy": self.healthy, "findings": [asdict(f) for f in self.findings]}
 
 
-def doctor(twin: Twin, *, dry_run: bool = False) -> DoctorReport:
-    """Check the home of ``twin``; repair what is safe unless ``dry_run``."""
+def doctor(twin: Twin, *, dry_run: bool = False, release: Sequence[str] = ()) -> DoctorReport:
+    """Check the home of ``twin``; repair what is safe unless ``dry_run``. ``release``: ids (or id prefixes) of runs
+    holding the writer slot that the user says are not running, though no recorded process proves it."""
     report = DoctorReport(dry_run)
-    live = _runs(twin, report, dry_run)
+    live = _runs(twin, report, dry_run, release)
     _leftovers(twin, report, dry_run)
     _stores(twin, report)
     _orphans(twin, report, dry_run=dry_run, live=live)
@@ -68,14 +73,44 @@ def _short(run_id: str) -> str:
     return run_id[:8]
 
 
-def _runs(twin: Twin, report: DoctorReport, dry_run: bool) -> bool:
+def _released(instance: DagsterInstance, release: Sequence[str], stale: list[StaleRun]) -> list[StaleRun]:
+    """The holders ``release`` names, as runs to reap; an id that names no holder, or several, is an error."""
+    holders = slot_holders(instance)
+    chosen: list[StaleRun] = []
+    for prefix in release:
+        match = [h for h in holders if h.run_id.startswith(prefix)]
+        if len(match) != 1:
+            raise TwinError(
+                f"--release {prefix}: {'no' if not match else 'more than one'} run holding the writer slot has it",
+                hint="`twin doctor --dry-run` lists the runs that hold it",
+            )
+        h = match[0]
+        if h.alive:
+            raise TwinError(f"run {_short(h.run_id)} (pid {h.pid}) is alive", hint="stop it instead")
+        if h.run_id not in {s.run_id for s in stale + chosen}:
+            run = instance.get_run_by_id(h.run_id)
+            chosen.append(StaleRun(h.run_id, h.pid, run.status.value if run else "DELETED", h.claimed, []))
+    return chosen
+
+
+def _runs(twin: Twin, report: DoctorReport, dry_run: bool, release: Sequence[str]) -> bool:
     """Dead runs and held slots; returns whether a live run holds or waits for the writer slot."""
     use_dagster_home(twin.settings)
     from dagster import DagsterInstance
 
     with DagsterInstance.get() as instance:
         stale = find_stale(instance)
+        released = _released(instance, release, stale)
+        for s in released:
+            action = "would release it" if dry_run else "marked failed, slot released"
+            report.findings.append(
+                Finding("runs", FOUND if dry_run else REPAIRED, f"run {_short(s.run_id)} released on request; {action}")
+            )
+            stale.append(s)
+        stale = sorted(stale, key=lambda s: s.run_id)
         for s in stale:
+            if s in released:
+                continue  # said above
             if s.status in FINISHED:
                 what = f"run {_short(s.run_id)} ({s.status}) has ended but still holds the writer slot"
             else:
@@ -96,7 +131,8 @@ def _runs(twin: Twin, report: DoctorReport, dry_run: bool) -> bool:
                         "slots",
                         NOTE,
                         f"run {_short(h.run_id)} {role} the writer slot; it was started elsewhere (the Dagster "
-                        "daemon or UI: Dagster's run monitoring watches it), or before this version recorded pids",
+                        "daemon or UI: Dagster's run monitoring watches it), or before this version recorded pids; "
+                        f"if it is not running, `twin doctor --release {_short(h.run_id)}` gives the slot back",
                     )
                 )
             else:
