@@ -312,3 +312,57 @@ def test_forget_in_a_copied_home_deletes_its_own_vectors(home, tmp_path, monkeyp
                     assert vectors.count("MEDIUM") == left, settings.home_path
             finally:
                 twin.close()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("failure", ["outcome", "raise"])
+def test_a_failed_rebuild_still_forgets_everything(built, settings, monkeypatch, failure):
+    """The rebuild comes last: when it fails, the records, their lineage and archives are gone anyway, the error
+    is one line, and the next materialization rebuilds the views."""
+    from dagster import AssetKey, DagsterInstance
+
+    import twin_assets.run
+    from twin_assets.db.models import Input, Lineage, RecordRow, Source
+    from twin_assets.run import RunOutcome, materialize
+    from twin_assets.twin import open_twin
+
+    twin = built
+    cid = doc_id_with(twin, "MEDIUM", MEDIUM_CANARY)
+    with twin.session() as s:
+        assert s.query(Lineage).filter_by(record_id=cid).count()
+    twin.close()
+    assert len(list(settings.raw_dir.glob("*.fenc"))) == 2
+
+    def failing(*args, **kwargs):
+        if failure == "raise":
+            raise RuntimeError("dagster fell over")
+        return RunOutcome(False, [], [], ["timeline: tier check failed"])
+
+    monkeypatch.setattr(twin_assets.run, "materialize", failing)
+    result = runner.invoke(app, ["forget", "--source", "calendar"])
+    assert result.exit_code != 0
+    message = str(result.exception)
+    assert "\n" not in message and "forgotten" in message and "`twin materialize`" in message, message
+    assert ("RuntimeError" if failure == "raise" else "tier check failed") in message
+
+    twin = open_twin(settings)
+    try:
+        with twin.session() as s:
+            assert s.query(RecordRow).filter_by(source="calendar").count() == 0
+            assert s.query(Lineage).filter_by(record_id=cid).count() == 0
+            assert s.query(Input).filter_by(source="calendar").count() == 0
+            assert s.get(Source, "calendar") is None
+        assert len(list(settings.raw_dir.glob("*.fenc"))) == 1  # the mailbox's archive stays
+        assert deep_hits(twin, MEDIUM_CANARY) == []
+        with twin.vectors() as vectors:
+            assert vectors.count("MEDIUM") == 0
+    finally:
+        twin.close()
+
+    monkeypatch.setattr(twin_assets.run, "materialize", materialize)
+    assert materialize(settings).success
+    with DagsterInstance.get() as instance:
+        event = instance.get_latest_materialization_event(AssetKey("timeline"))
+    assert event is not None and event.asset_materialization is not None
+    assert event.asset_materialization.partition == "HIGH"
+    assert event.asset_materialization.metadata["unchanged"].value is False  # rebuilt, not skipped

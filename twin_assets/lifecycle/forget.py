@@ -6,15 +6,19 @@ Records (``--record ID``; ``--source NAME`` forgets every record of the source):
   ``secure_delete``, the keyword index optimised and the file vacuumed, so the bytes are gone,
   not just unlinked), its vector (Chroma for LOW/MEDIUM; HIGH vectors live in the row), its
   blind-index entries;
-* every derived artifact whose evidence includes it, in every view; the views that held any of
-  its data are then marked stale and rebuilt by materializing every asset derived from the
-  documents through Dagster, so entities seen only in it disappear; every kept graph snapshot
+* every derived artifact whose evidence includes it, in every view; every kept graph snapshot
   is rewritten without its node, its edges' evidence, and entity nodes that only it mentioned;
 * lineage rows, the records row (with its staged copy), API read-log rows;
 * the raw archive of its input: an archive holds the forgotten content, so it is deleted (the
   other records of that input stay in the stores; only re-parsing from the archive is lost);
   when no record of the input is left, the input row and its quarantine rows go too;
 * for webhook records, the stored webhook event it came from.
+
+All of that is deleted and committed first (the vectors before anything else: a vector store that
+cannot be reached stops forget while running it again still finds the records). Only then are the
+views that held any of its data rebuilt, by materializing every asset derived from the documents
+through Dagster, so entities seen only in it disappear. The views are marked stale before: a
+rebuild that fails leaves the data forgotten and the views rebuilt by the next ``twin materialize``.
 
 Re-ingesting the same export brings the content back: forgetting is not a block list for
 records. ``--source`` also removes the source's inputs, quarantine rows, sync batches (their
@@ -36,6 +40,7 @@ import networkx as nx
 from sqlalchemy import delete, func, select
 
 from twin_assets.connectors.registry import traits_for
+from twin_assets.db.engine import rowcount
 from twin_assets.db.models import (
     ApiState,
     HighRead,
@@ -54,6 +59,10 @@ from twin_assets.stores import HIGH, LOW, MEDIUM, TIERS
 from twin_assets.stores.chroma_client import home_server_dir
 from twin_assets.tiers import Tier
 from twin_assets.twin import Twin
+
+# Model caches fitted on a view's documents that hold their words but name no evidence (the topic model's keywords):
+# dropped from every view forget rebuilds, so a rebuild that fails does not keep them; the next build refits.
+FITTED_CACHES = (("topic_model", "fit"),)
 
 
 @dataclass
@@ -85,25 +94,51 @@ def _view_is_built(twin: Twin, view: str) -> bool:
 def rebuild_views(twin: Twin, views: Iterable[str]) -> list[str]:
     """Mark the views stale and materialize what derives from the documents for them, through Dagster (the
     path every run takes), so the asset graph alone decides which steps run and in what order."""
+    _mark_stale(twin, views)
+    return _materialize_views(twin, views)
+
+
+def _mark_stale(twin: Twin, views: Iterable[str]) -> None:
+    """Until a materialization of the views succeeds, their fingerprints differ from the last one recorded, so
+    whichever run comes next rebuilds them."""
+    from twin_assets.pipeline import freshness
+
+    for view in views:
+        freshness.mark_stale(twin, view)
+
+
+def _materialize_views(twin: Twin, views: Iterable[str]) -> list[str]:
     from dagster import AssetSelection
 
-    from twin_assets.pipeline import freshness
     from twin_assets.run import materialize
 
     chosen: list[str] = [v for v in Tier.lowest_first() if v in set(views)]
     if not chosen:
         return []
-    for view in chosen:
-        freshness.mark_stale(twin, view)
     # Forget removed the documents and vectors itself; everything built from them is rebuilt.
     derived = AssetSelection.assets("documents").downstream(include_self=False) - AssetSelection.assets("embeddings")
-    outcome = materialize(twin.settings, derived, views=chosen)
-    if not outcome.success:
+    try:
+        outcome = materialize(twin.settings, derived, views=chosen)
+        failed = None if outcome.success else "; ".join(outcome.failures) or "a step failed"
+    except TwinError as exc:
+        failed = exc.message
+    except Exception as exc:  # the data is already gone: say so, whatever stopped the rebuild
+        failed = type(exc).__name__
+    if failed is not None:
         raise TwinError(
-            "rebuilding the views after forgetting failed: " + "; ".join(outcome.failures),
-            hint="the data is forgotten; run `twin materialize` to rebuild the views",
+            f"the data is forgotten, but rebuilding the views failed ({failed})",
+            hint="`twin materialize` rebuilds them",
         )
     return chosen
+
+
+def _rebuild_and_compact(twin: Twin, views: set[str], tiers: set[str], report: ForgetReport) -> None:
+    """The last step of a forget, after every deletion is committed; compaction runs even when the rebuild fails,
+    and after it when it succeeds, since the rebuild's replaced artifacts are deleted bytes too."""
+    try:
+        report.views_rebuilt += _materialize_views(twin, views)
+    finally:
+        _compact(twin, tiers | views)
 
 
 def _secure(twin: Twin) -> None:
@@ -159,30 +194,12 @@ def _webhook_hash(twin: Twin, event: WebhookEvent) -> str | None:
     return twin.keyring.keyed_hash("content", record.canonical_content(), 64)
 
 
-def _forget_records(twin: Twin, ids: list[str], report: ForgetReport, *, source: str | None = None) -> None:
-    with twin.session() as s:
-        rows = [r for chunk in _chunks(ids) for r in s.scalars(select(RecordRow).where(RecordRow.id.in_(chunk)))]
-    ids = list(dict.fromkeys(ids))
-    tiers = {r.tier for r in rows if r.tier}
-    input_ids = {r.input_id for r in rows if r.input_id}
-    if not ids:
+def _forget_vectors(twin: Twin, ids: list[str], tiers: set[str], report: ForgetReport) -> None:
+    """Chroma's vectors (LOW, MEDIUM) of ``ids`` and their entries in its write-ahead log. A store that cannot be
+    reached is one line and stops forget: nothing is left behind silently."""
+    if not tiers & {LOW, MEDIUM}:
         return
-    _secure(twin)
-    touched_tiers: set[str] = set()
-    # documents, keyword index, HIGH vectors, blind index
-    for tier in TIERS:
-        store = twin.store(tier)
-        present = store.existing_ids(ids)
-        if not present:
-            continue
-        touched_tiers.add(tier)
-        tiers.add(tier)
-        if tier == HIGH:
-            report.add("vectors", store.vector_count(present), HIGH)
-        report.add("documents", store.delete(present), tier)
-    report.add("blind_index", blind_index.remove(twin, ids))
-    # Chroma (LOW, MEDIUM)
-    if tiers & {LOW, MEDIUM}:
+    try:
         with twin.vectors() as vectors:
             for tier in (LOW, MEDIUM):
                 if tier not in tiers:
@@ -194,9 +211,41 @@ def _forget_records(twin: Twin, ids: list[str], report: ForgetReport, *, source:
                         col.delete(ids=found)
                         report.add("vectors", len(found), tier)
             purged = vectors.purge_log(ids, home_server_dir(twin.settings, vectors.client, twin.chroma))
-            if purged > 0:
-                report.add("vector_log_entries", purged)
-    # derived artifacts, graph snapshots, rebuilt views
+    except Exception as exc:  # chromadb raises bare Exceptions; messages are not ours to print
+        reason = exc.message if isinstance(exc, TwinError) else type(exc).__name__
+        raise TwinError(
+            f"forget could not delete the vectors ({reason}); the records are not forgotten yet",
+            hint="run the same `twin forget` again once the vector store answers",
+        ) from None
+    if purged > 0:
+        report.add("vector_log_entries", purged)
+
+
+def _forget_records(
+    twin: Twin, ids: list[str], report: ForgetReport, *, source: str | None = None
+) -> tuple[set[str], set[str]]:
+    """Delete the records and everything that identifies them, committed. Returns the views to rebuild (marked
+    stale already) and the tiers to compact, for the caller's last step (:func:`_rebuild_and_compact`)."""
+    with twin.session() as s:
+        rows = [r for chunk in _chunks(ids) for r in s.scalars(select(RecordRow).where(RecordRow.id.in_(chunk)))]
+    ids = list(dict.fromkeys(ids))
+    if not ids:
+        return set(), set()
+    present = {tier: twin.store(tier).existing_ids(ids) for tier in TIERS}
+    tiers = {r.tier for r in rows if r.tier} | {tier for tier, found in present.items() if found}
+    input_ids = {r.input_id for r in rows if r.input_id}
+    _secure(twin)
+    # Chroma first: while it fails, every other trace is still there for the next attempt to find.
+    _forget_vectors(twin, ids, tiers, report)
+    # documents, keyword index, HIGH vectors, blind index
+    touched_tiers: set[str] = {tier for tier, found in present.items() if found}
+    for tier in (t for t in TIERS if present[t]):
+        store = twin.store(tier)
+        if tier == HIGH:
+            report.add("vectors", store.vector_count(present[tier]), HIGH)
+        report.add("documents", store.delete(present[tier]), tier)
+    report.add("blind_index", blind_index.remove(twin, ids))
+    # derived artifacts, graph snapshots; the views that held any of it are rebuilt last
     rebuild: set[str] = set()
     for view in TIERS:
         derived = twin.derived(view)
@@ -205,14 +254,13 @@ def _forget_records(twin: Twin, ids: list[str], report: ForgetReport, *, source:
             report.add("artifacts", derived.delete(keys), view)
         if (keys or view.reads_any(tiers)) and tiers and _view_is_built(twin, view):
             rebuild.add(view)
+            if dropped := derived.delete(FITTED_CACHES):
+                report.add("artifacts", dropped, view)
+    _mark_stale(twin, rebuild)
     _rewrite_graphs(twin, without_records(set(ids)), report)
-    report.views_rebuilt += rebuild_views(twin, rebuild)
-    touched_tiers |= rebuild
     # metadata: webhook events, raw archives, inputs, quarantine, lineage, read log, records
-    with twin.session() as s:
-    # Asked only now: the first lookup loads every connector, and a pause before the vectors are deleted lets the
-    # vector store's server stop for idleness; forgetting then left the vector behind (test_forget_source_calendar).
     hashes = {r.content_hash for r in rows if traits_for(r.source).from_webhook_events}
+    with twin.session() as s:
         every_event = source is not None and traits_for(source).from_webhook_events
         if hashes or every_event:
             for ev in s.scalars(select(WebhookEvent)):
@@ -220,13 +268,13 @@ def _forget_records(twin: Twin, ids: list[str], report: ForgetReport, *, source:
                     s.delete(ev)
                     report.add("webhook_events", 1)
         for chunk in _chunks(ids):
-            report.add("lineage", s.execute(delete(Lineage).where(Lineage.record_id.in_(chunk))).rowcount)
-            report.add("high_reads", s.execute(delete(HighRead).where(HighRead.record_id.in_(chunk))).rowcount)
-            report.add("records", s.execute(delete(RecordRow).where(RecordRow.id.in_(chunk))).rowcount)
+            report.add("lineage", rowcount(s.execute(delete(Lineage).where(Lineage.record_id.in_(chunk)))))
+            report.add("high_reads", rowcount(s.execute(delete(HighRead).where(HighRead.record_id.in_(chunk)))))
+            report.add("records", rowcount(s.execute(delete(RecordRow).where(RecordRow.id.in_(chunk)))))
         s.flush()
         for input_id in sorted(input_ids):
             _drop_input_archive(twin, s, input_id, report)
-    _compact(twin, touched_tiers)
+    return rebuild, touched_tiers
 
 
 def _drop_input_archive(twin: Twin, s, input_id: str, report: ForgetReport) -> None:
@@ -241,7 +289,7 @@ def _drop_input_archive(twin: Twin, s, input_id: str, report: ForgetReport) -> N
         inp.raw_location = None
     left = s.scalar(select(func.count()).select_from(RecordRow).where(RecordRow.input_id == input_id))
     if not left:
-        report.add("quarantine", s.execute(delete(Quarantine).where(Quarantine.input_id == input_id)).rowcount)
+        report.add("quarantine", rowcount(s.execute(delete(Quarantine).where(Quarantine.input_id == input_id))))
         s.delete(inp)
         report.add("inputs", 1)
 
@@ -253,7 +301,8 @@ def forget_record(twin: Twin, record_id: str) -> ForgetReport:
     if not known and not any(twin.store(t).get(record_id) for t in TIERS):
         raise TwinError(f"no record {record_id!r}", hint="ids are shown by `twin search --json` and `twin audit`")
     report = ForgetReport("record")
-    _forget_records(twin, [record_id], report)
+    rebuild, tiers = _forget_records(twin, [record_id], report)
+    _rebuild_and_compact(twin, rebuild, tiers, report)
     return report
 
 
@@ -279,7 +328,7 @@ def forget_source(twin: Twin, name: str) -> ForgetReport:
     if not known:
         raise TwinError(f"no source {name!r}", hint="`twin audit` lists the sources")
     report = ForgetReport("source")
-    _forget_records(twin, ids, report, source=name)
+    rebuild, tiers = _forget_records(twin, ids, report, source=name)
     with twin.session() as s:
         for ev in s.scalars(select(WebhookEvent).where(WebhookEvent.source == name)):
             s.delete(ev)
@@ -287,16 +336,17 @@ def forget_source(twin: Twin, name: str) -> ForgetReport:
         for input_id in inputs:
             _drop_input_archive(twin, s, input_id, report)
         s.flush()
-        report.add("quarantine", s.execute(delete(Quarantine).where(Quarantine.source == name)).rowcount)
+        report.add("quarantine", rowcount(s.execute(delete(Quarantine).where(Quarantine.source == name))))
         batches = list(s.scalars(select(SyncBatch.id).where(SyncBatch.source == name)))
         if batches:
             # Records of this source are gone; anything else pointing at its batches loses the link only.
             s.execute(table_of(Quarantine).update().where(Quarantine.batch_id.in_(batches)).values(batch_id=None))
             s.execute(table_of(Input).update().where(Input.batch_id.in_(batches)).values(batch_id=None))
             s.execute(table_of(RecordRow).update().where(RecordRow.batch_id.in_(batches)).values(batch_id=None))
-            report.add("sync_batches", s.execute(delete(SyncBatch).where(SyncBatch.id.in_(batches))).rowcount)
-        report.add("api_state", s.execute(delete(ApiState).where(ApiState.name == name)).rowcount)
-        report.add("sources", s.execute(delete(Source).where(Source.name == name)).rowcount)
+            report.add("sync_batches", rowcount(s.execute(delete(SyncBatch).where(SyncBatch.id.in_(batches)))))
+        report.add("api_state", rowcount(s.execute(delete(ApiState).where(ApiState.name == name))))
+        report.add("sources", rowcount(s.execute(delete(Source).where(Source.name == name))))
+    _rebuild_and_compact(twin, rebuild, tiers, report)
     return report
 
 
@@ -338,13 +388,13 @@ def forget_entity(twin: Twin, entity_id: str) -> ForgetReport:
         g.remove_nodes_from(gone)
         return g
 
+    _mark_stale(twin, rebuild)
     _rewrite_graphs(twin, drop_entity, report)
-    report.views_rebuilt += rebuild_views(twin, rebuild)
     with twin.session() as s:
         if matched:
-            report.add("lineage", s.execute(delete(Lineage).where(Lineage.artifact_id.in_(sorted(matched)))).rowcount)
+            report.add("lineage", rowcount(s.execute(delete(Lineage).where(Lineage.artifact_id.in_(sorted(matched))))))
     report.add("entities", len(matched))
-    _compact(twin, rebuild)
+    _rebuild_and_compact(twin, rebuild, set(), report)
     return report
 
 
