@@ -91,3 +91,19 @@ def test_the_schema_says_what_is_accepted(api):
         else:
             declared = schema["components"]["schemas"]["AskRequest"]["properties"][name]["anyOf"]
         assert declared[:2] == INSTANT["anyOf"], (path, name)
+
+
+@pytest.mark.parametrize(
+    ("value", "answer"),
+    [(0, "error"), ("0", "error"), ("2024-05-01", "search"), ("0001-01-01T00:00:00+23:59", "search")],
+)
+def test_the_websocket_reads_instants_the_same_way(api, value, answer):
+    client, auth = api
+    token = auth["Authorization"].removeprefix("Bearer ")
+    with client.websocket_connect(f"/v1/ws?token={token}") as ws:
+        ws.receive_json()
+        ws.send_json({"type": "search", "q": "anything", "since": value})
+        reply = ws.receive_json()
+    assert reply["type"] == answer, reply
+    if answer == "error":
+        assert reply["status"] == 422 and "ISO 8601" in reply["detail"]

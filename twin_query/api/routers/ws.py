@@ -29,7 +29,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
@@ -39,7 +39,7 @@ from twin_assets.tiers import view_for
 from twin_query import views
 from twin_query.api.deps import Caller
 from twin_query.api.middleware import rate_key
-from twin_query.api.schemas import AskRequest, AskResponse, SearchHit, SearchResponse
+from twin_query.api.schemas import AskRequest, AskResponse, Instant, SearchHit, SearchResponse
 from twin_query.api.shown import audit_shown
 from twin_query.service import QueryService
 from twin_query.tokens import lookup, token_hash
@@ -53,6 +53,7 @@ REVOKED = 4401  # the close code for a missing, invalid or revoked token (as the
 MAX_MESSAGE = 64 * 1024
 LAG = timedelta(hours=1)  # records are timestamped when staged and become visible when classified
 MAX_PUSH = 500  # per poll; the rest follow on the next
+_INSTANT: TypeAdapter[datetime | None] = TypeAdapter(Instant | None)
 
 
 @dataclass
@@ -132,12 +133,10 @@ def _search(service: QueryService, caller: Caller, msg: dict[str, Any]) -> dict[
         return {"type": "error", "status": 422, "detail": "q must be a non-empty string of at most 1000 characters"}
     if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= 100:
         return {"type": "error", "status": 422, "detail": "k must be an integer from 1 to 100"}
-    since, until = msg.get("since"), msg.get("until")
-    try:
-        since = views.as_utc(datetime.fromisoformat(since)) if isinstance(since, str) else None
-        until = views.as_utc(datetime.fromisoformat(until)) if isinstance(until, str) else None
-    except ValueError:
-        return {"type": "error", "status": 422, "detail": "since/until must be ISO 8601 times"}
+    try:  # the same rule as REST: an ISO 8601 date or date-time, never a number taken for 1970
+        since, until = (_INSTANT.validate_python(msg.get(name)) for name in ("since", "until"))
+    except ValidationError:
+        return {"type": "error", "status": 422, "detail": "since/until must be ISO 8601 dates or date-times"}
     hits = service.search(q, tiers=caller.tiers, k=k, since=since, until=until)
     out = SearchResponse(query=q, hits=[SearchHit(**h.__dict__) for h in hits])
     audit_shown(service.twin(), caller, out)
