@@ -79,19 +79,22 @@ def _encoder(
     backend: str, batch_size: int = 64, threads: int | None = None, sort: bool = True, max_seq_length: int = 256
 ) -> Callable[[Sequence[str]], np.ndarray]:
     """A loaded model as a function of texts (loading is not timed)."""
-    from twin_assets.embedding import embed, load_model
+    from twin_assets.embedding import EmbeddingModels, embed, load_model
 
     if backend == "torch":
         import torch
 
-        model = load_model(max_seq_length, "torch")
+        models = EmbeddingModels()
+        model = models.get(max_seq_length, "torch")
         default = torch.get_num_threads()
 
         def run(texts: Sequence[str]) -> np.ndarray:
             torch.set_num_threads(threads or default)
             try:
                 if sort:
-                    return embed(texts, batch_size=batch_size, max_seq_length=max_seq_length, backend="torch")
+                    return embed(
+                        texts, batch_size=batch_size, max_seq_length=max_seq_length, backend="torch", models=models
+                    )
                 return _encode_unsorted(model, texts, batch_size)
             finally:
                 torch.set_num_threads(default)

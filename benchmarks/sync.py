@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from twin_assets.embedding import EmbeddingModels
     from twin_assets.settings import TwinSettings
 
 
@@ -46,7 +47,7 @@ def _split_mbox(src: Path, keep: Path, held: Path, fraction: float) -> int:
     return total - cut
 
 
-def _sync(settings: TwinSettings, paths: list[Path]) -> dict:
+def _sync(settings: TwinSettings, paths: list[Path], models: EmbeddingModels) -> dict:
     """Register, parse, classify, store and embed: the sync without the model rebuild."""
     from twin_assets.connectors.registry import detect
     from twin_assets.pipeline.documents import build_documents
@@ -55,7 +56,7 @@ def _sync(settings: TwinSettings, paths: list[Path]) -> dict:
     from twin_assets.pipeline.sync import sync_source
     from twin_assets.twin import open_twin
 
-    twin = open_twin(settings)
+    twin = open_twin(settings, models=models)
     kinds = set()
     for path in paths:
         connector = detect(path)
@@ -94,15 +95,16 @@ def main() -> None:
         n_new = _split_mbox(mbox, base, held, args.fraction)
         paths = [base] + [out / p for p in EXPORTS if p != "mail/mailbox.mbox" and (out / p).exists()]
 
-        from twin_assets.embedding import load_model
+        from twin_assets.embedding import EmbeddingModels
         from twin_assets.run import materialize
 
-        load_model(settings.embedding.max_seq_length)  # every run starts with the model in memory
+        models = EmbeddingModels()
+        models.get(settings.embedding.max_seq_length)  # every run starts with the model in memory
         model_select = "group:processing or group:graph or group:insights"
 
         def timed_sync(batch: list[Path]) -> tuple[dict, float, float]:
             t0 = time.perf_counter()
-            summary = _sync(settings, batch)
+            summary = _sync(settings, batch, models)
             t_sync = time.perf_counter() - t0
             t0 = time.perf_counter()
             materialize(settings, model_select)

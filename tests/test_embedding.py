@@ -152,3 +152,16 @@ def test_home_refuses_vectors_of_another_model_file(settings):
     record.write_text(json.dumps({**json.loads(record.read_text()), "model_sha256": "0" * 64}))
     with pytest.raises(ConfigError, match="different all-MiniLM-L6-v2 model file"):
         embedding.check_home_backend(settings, "torch")
+
+
+def test_models_load_once_per_owner(monkeypatch):
+    """An owner (the query service, a run's resource) loads each model once; another owner, or none, loads its own."""
+    loads: list[tuple[str, int]] = []
+    monkeypatch.setattr(embedding, "_load", lambda name, seq, threads: loads.append((name, seq)) or object())
+    mine, theirs = embedding.EmbeddingModels(), embedding.EmbeddingModels()
+
+    assert mine.get(256, "onnx") is embedding.load_model(256, "onnx", models=mine)
+    assert mine.get(128, "onnx") is not mine.get(256, "onnx")
+    assert theirs.get(256, "onnx") is not mine.get(256, "onnx")
+    assert embedding.load_model(256, "onnx") is not embedding.load_model(256, "onnx")
+    assert loads == [("onnx", 256), ("onnx", 128), ("onnx", 256), ("onnx", 256), ("onnx", 256)]

@@ -74,9 +74,6 @@ NOT_YET_OWNED = {
     # one migrated engine (connection pool) per URL, and the bulk-write flag its connections read: the Twin
     "twin_assets.db.engine:_engine_for",
     "twin_assets.db.engine:_bulk",
-    # loaded embedding models: the query service (query side) and a Dagster resource (embeddings asset)
-    "twin_assets.embedding:_lock",
-    "twin_assets.embedding:_models",
     # derived key-encryption keys and the passphrase given on the command line: the Keyring
     "twin_assets.keys:_argon2id",
     "twin_assets.keys:_passphrase_override",

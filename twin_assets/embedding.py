@@ -52,9 +52,6 @@ _RECIPES = {
     "onnx-int8": "quantize_dynamic qint8 per-channel matmul-only v1",
 }
 
-_lock = threading.Lock()
-_models: dict[tuple[str, int, str], Any] = {}
-
 
 def _offline() -> None:
     default_env(
@@ -253,44 +250,76 @@ class OnnxEmbedder:
         return out
 
 
-def load_model(max_seq_length: int = 256, backend: str | None = None, threads: int | None = None) -> Any:
-    """The model of ``backend``, loaded once per process, backend and sequence length.
+class EmbeddingModels:
+    """The models one owner has loaded, each once per backend, sequence length and ONNX cache directory.
+
+    The weights are ~90 MB and take a second or more to load, so whoever answers or embeds repeatedly owns one
+    and hands it to every handle it opens: the API's query service (one load per process), a Dagster run's
+    resource (one per run), a benchmark. Loading is serialised: two threads asking at once load once.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._models: dict[tuple[str, int, str], Any] = {}
+
+    def get(self, max_seq_length: int = 256, backend: str | None = None) -> Any:
+        name = resolve_backend(backend)
+        key = (name, max_seq_length, "" if name == "torch" else str(cache_dir()))
+        with self._lock:
+            model = self._models.get(key)
+            if model is None:
+                model = self._models[key] = _load(name, max_seq_length, None)
+        return model
+
+
+def load_model(
+    max_seq_length: int = 256,
+    backend: str | None = None,
+    threads: int | None = None,
+    *,
+    models: EmbeddingModels | None = None,
+) -> Any:
+    """The model of ``backend``: ``models``' copy (loaded on first use), or a fresh one without an owner.
 
     A SentenceTransformer for ``torch``, an :class:`OnnxEmbedder` for the ONNX backends. ``threads`` (ONNX only)
-    bypasses the per-process cache, for benchmarks.
+    always loads a fresh one, for benchmarks.
     """
-    name = resolve_backend(backend)
-    _offline()
-    key = (name, max_seq_length, "" if name == "torch" else str(cache_dir()))
-    with _lock:
-        model = _models.get(key) if threads is None else None
-        if model is None:
-            if name == "torch":
-                import transformers
-                from sentence_transformers import SentenceTransformer
+    if models is not None and threads is None:
+        return models.get(max_seq_length, backend)
+    return _load(resolve_backend(backend), max_seq_length, threads)
 
-                transformers.logging.disable_progress_bar()  # "Loading weights" bars on every CLI call
-                model = SentenceTransformer(str(model_dir()), device="cpu")
-                model.max_seq_length = max_seq_length
-            else:
-                model = OnnxEmbedder(ensure_onnx(name), max_seq_length, threads)
-            if threads is None:
-                _models[key] = model
-    return model
+
+def _load(name: str, max_seq_length: int, threads: int | None) -> Any:
+    _offline()
+    if name == "torch":
+        import transformers
+        from sentence_transformers import SentenceTransformer
+
+        transformers.logging.disable_progress_bar()  # "Loading weights" bars on every CLI call
+        model = SentenceTransformer(str(model_dir()), device="cpu")
+        model.max_seq_length = max_seq_length
+        return model
+    return OnnxEmbedder(ensure_onnx(name), max_seq_length, threads)
 
 
 def embed(
-    texts: Sequence[str], *, batch_size: int = 64, max_seq_length: int = 256, backend: str | None = None
+    texts: Sequence[str],
+    *,
+    batch_size: int = 64,
+    max_seq_length: int = 256,
+    backend: str | None = None,
+    models: EmbeddingModels | None = None,
 ) -> np.ndarray:
     """Unit-length float32 vectors; texts are sorted by length inside so batches pad little.
 
     ``backend`` defaults to TWIN_EMBEDDING_BACKEND; vectors of different backends differ slightly, so a home
-    keeps to one (:func:`check_home_backend`).
+    keeps to one (:func:`check_home_backend`). ``models`` is the caller's loaded models (see
+    :class:`EmbeddingModels`); without it the model is loaded for this call only.
     """
     name = resolve_backend(backend)
     if not texts:
         return np.zeros((0, DIM), dtype=np.float32)
-    model = load_model(max_seq_length, name)
+    model = load_model(max_seq_length, name, models=models)
     if name == "torch":
         vectors = model.encode(
             list(texts),
@@ -304,8 +333,10 @@ def embed(
     return np.asarray(vectors, dtype=np.float32)
 
 
-def embed_query(text: str, max_seq_length: int = 256, backend: str | None = None) -> np.ndarray:
-    return embed([text], batch_size=1, max_seq_length=max_seq_length, backend=backend)[0]
+def embed_query(
+    text: str, max_seq_length: int = 256, backend: str | None = None, *, models: EmbeddingModels | None = None
+) -> np.ndarray:
+    return embed([text], batch_size=1, max_seq_length=max_seq_length, backend=backend, models=models)[0]
 
 
 def check_home_backend(

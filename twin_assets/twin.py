@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Engine
 
 from twin_assets.db.engine import get_engine, session_scope
+from twin_assets.embedding import EmbeddingModels
 from twin_assets.errors import KeyFileError
 from twin_assets.home import require_home
 from twin_assets.keys import Keyring, load_keyring, set_store_key_id, store_key_ids
@@ -36,7 +37,11 @@ STORE_FILES: dict[str, str] = {HIGH: "high.sqlcipher", MEDIUM: "medium.sqlcipher
 
 class Twin:
     def __init__(
-        self, settings: TwinSettings, run_cache: RunCache | None = None, chroma: ChromaClients | None = None
+        self,
+        settings: TwinSettings,
+        run_cache: RunCache | None = None,
+        chroma: ChromaClients | None = None,
+        models: EmbeddingModels | None = None,
     ) -> None:
         require_home(settings)
         self.settings = settings
@@ -44,6 +49,8 @@ class Twin:
         self.run_cache = run_cache
         # Chroma clients, shared with the other handles of whoever opened this one (the query service, a run).
         self.chroma = chroma if chroma is not None else ChromaClients()
+        # Embedding models, likewise shared (the query service's or the run's); a lone handle loads its own once.
+        self.embedding_models = models if models is not None else EmbeddingModels()
         self.keyring: Keyring = load_keyring(settings)
         self.engine: Engine = get_engine(settings.metadata_url)
         self._stores: dict[str, DocumentStore] = {}
@@ -118,6 +125,10 @@ class Twin:
 
 
 def open_twin(
-    settings: TwinSettings | None = None, *, run_cache: RunCache | None = None, chroma: ChromaClients | None = None
+    settings: TwinSettings | None = None,
+    *,
+    run_cache: RunCache | None = None,
+    chroma: ChromaClients | None = None,
+    models: EmbeddingModels | None = None,
 ) -> Twin:
-    return Twin(settings or get_settings(), run_cache, chroma)
+    return Twin(settings or get_settings(), run_cache, chroma, models)

@@ -124,7 +124,9 @@ def search(
     vector: np.ndarray | None = None
     if mode in ("hybrid", "vector"):
         backend = check_home_backend(twin.settings, write=False)
-        vector = embed_query(query, twin.settings.embedding.max_seq_length, backend=backend)
+        vector = embed_query(
+            query, twin.settings.embedding.max_seq_length, backend=backend, models=twin.embedding_models
+        )
     filtered = since is not None or until is not None or source is not None
     with contextlib.ExitStack() as stack:
         opened: list[ChromaVectors] = []

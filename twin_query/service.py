@@ -8,7 +8,8 @@ one for its run. It holds:
   thread gets one handle (one connection set), used by the token lookup and the view reads alike;
 - the views' derived data and graphs (:class:`~twin_query.views.ViewCache`), shared by all threads;
 - the HIGH vector index (decrypted vectors, in memory only), rebuilt when the store changes;
-- the Chroma HTTP clients every handle searches LOW and MEDIUM vectors through.
+- the Chroma HTTP clients every handle searches LOW and MEDIUM vectors through;
+- the embedding model a search embeds its query with (loaded once per process, on the first vector search).
 
 Nothing here outlives the service: :meth:`close` closes every handle it opened.
 """
@@ -22,6 +23,7 @@ from datetime import datetime
 
 import networkx as nx
 
+from twin_assets.embedding import EmbeddingModels
 from twin_assets.settings import TwinSettings
 from twin_assets.stores import TIERS
 from twin_assets.stores.chroma_client import ChromaClients
@@ -37,6 +39,7 @@ class QueryService:
         self.views = ViewCache()
         self.high_index = HighVectorIndex()
         self.chroma = ChromaClients()
+        self.models = EmbeddingModels()
         self._local = threading.local()
         # Weak: a worker thread the pool retires takes its handle with it, as before; close() gets the rest.
         self._opened: weakref.WeakSet[Twin] = weakref.WeakSet()
@@ -46,7 +49,7 @@ class QueryService:
         """This thread's handle on the home (opened on the thread's first call)."""
         twin = getattr(self._local, "twin", None)
         if twin is None:
-            twin = open_twin(self.settings, chroma=self.chroma)
+            twin = open_twin(self.settings, chroma=self.chroma, models=self.models)
             self._local.twin = twin
             with self._lock:
                 self._opened.add(twin)

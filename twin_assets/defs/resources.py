@@ -22,6 +22,7 @@ from dagster import (
 )
 from pydantic import PrivateAttr
 
+from twin_assets.embedding import EmbeddingModels
 from twin_assets.errors import TwinError, storage_error
 from twin_assets.pipeline.run_cache import RunCache
 from twin_assets.stores.chroma_client import ChromaClients
@@ -31,25 +32,26 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 class TwinResource(ConfigurableResource):
-    """Opens the twin home named by the environment (TWIN_HOME and friends), with the run's view cache and
-    Chroma clients.
+    """Opens the twin home named by the environment (TWIN_HOME and friends), with the run's view cache, Chroma
+    clients and embedding models (loaded once per run, by the first step that embeds).
 
     Dagster calls ``setup_for_execution`` once per run per process, so every run has the cache however it was
     launched; with the multiprocess executor it spans one step (see :mod:`twin_assets.pipeline.run_cache`)."""
 
     _cache: RunCache | None = PrivateAttr(default=None)
     _chroma: ChromaClients | None = PrivateAttr(default=None)
+    _models: EmbeddingModels | None = PrivateAttr(default=None)
 
     def setup_for_execution(self, context: InitResourceContext) -> None:
-        self._cache, self._chroma = RunCache(), ChromaClients()
+        self._cache, self._chroma, self._models = RunCache(), ChromaClients(), EmbeddingModels()
 
     def teardown_after_execution(self, context: InitResourceContext) -> None:
         if self._cache is not None:
             self._cache.release()
-        self._cache = self._chroma = None
+        self._cache = self._chroma = self._models = None
 
     def open(self) -> Twin:
-        return open_twin(run_cache=self._cache, chroma=self._chroma)
+        return open_twin(run_cache=self._cache, chroma=self._chroma, models=self._models)
 
 
 class RefuseValuesIOManager(ConfigurableIOManager):

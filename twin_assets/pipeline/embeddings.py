@@ -67,6 +67,7 @@ def embed_pending(
             batch_size=twin.settings.embedding.batch_size,
             max_seq_length=twin.settings.embedding.max_seq_length,
             backend=backend,
+            models=twin.embedding_models,
         )
 
     for tier in tiers:
