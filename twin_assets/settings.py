@@ -231,8 +231,7 @@ class ParseSettings(_Group):
     max_records: int = _setting(
         "TWIN_PARSE_MAX_RECORDS",
         1_000_000,
-        "records one input (a file, or an export folder) may yield; the rest of it is quarantined, naming this "
-        "setting",
+        "records one input (a file, or an export folder) may yield; the rest of it is quarantined, naming this setting",
         ge=1,
         unit="records",
     )
