@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dagster import asset, build_resources, materialize
 
-from twin_assets.defs.resources import TwinResource
+from twin_assets.defs.resources import TwinResource, sharing_models
+from twin_assets.embedding import EmbeddingModels
 from twin_assets.pipeline.run_cache import RunCache
 
 
@@ -38,3 +39,24 @@ def test_any_run_of_the_definitions_resource_gets_the_cache_without_the_cli(home
 
     assert materialize([first, second], resources={"twin": TwinResource()}).success
     assert len(seen) == 2 and seen[0] is not None and seen[0] is seen[1], "in process: one cache for the run"
+
+
+def test_a_run_has_its_embedding_models_unless_the_command_shares_one_set(home):
+    """A run loads the model once for all its handles; the in-process runs of one command (a sync's run per tier)
+    share the command's models instead."""
+    runs = []
+    for _ in range(2):
+        with build_resources({"twin": TwinResource()}) as resources:
+            first, second = resources.twin.open(), resources.twin.open()
+            assert first.embedding_models is second.embedding_models, "every handle of the run shares them"
+            runs.append(first.embedding_models)
+            first.close(), second.close()
+    assert runs[0] is not runs[1], "each run its own"
+
+    shared = EmbeddingModels()
+    with sharing_models(shared):
+        for _ in range(2):
+            with build_resources({"twin": TwinResource()}) as resources, resources.twin.open() as twin:
+                assert twin.embedding_models is shared
+    with build_resources({"twin": TwinResource()}) as resources, resources.twin.open() as twin:
+        assert twin.embedding_models is not shared, "only inside the block"

@@ -69,10 +69,13 @@ def materialize(
     keys = keys if keys is not None else list(graph.get_all_asset_keys())
     job = defs.resolve_implicit_global_asset_job_def()
     outcome = RunOutcome(True, [], [], [])
+    from twin_assets.defs.resources import sharing_models
+    from twin_assets.embedding import EmbeddingModels
     from twin_assets.run_plan import plan_runs
 
     # Each run's steps share one view cache: the runs execute in process, where TwinResource sets it up once.
-    with DagsterInstance.get() as instance:
+    # The runs share one set of embedding models: one load per command, not per tier's run.
+    with DagsterInstance.get() as instance, sharing_models(EmbeddingModels()):
         to_resume = unresumed(instance)
         ran: set[str] = set()
         for run in plan_runs(graph, keys, None if views is None else set(views)):

@@ -8,8 +8,10 @@ accidental return value into a failure instead of a plaintext pickle.
 
 from __future__ import annotations
 
+import contextlib
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from typing import Any, TypeVar
 
 from dagster import (
@@ -30,10 +32,25 @@ from twin_assets.twin import Twin, open_twin
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+# The embedding models that the in-process runs of one command share, for the span of a ``with`` block
+# (:func:`sharing_models`): ``twin sync`` is one run per tier partition, and each would load the model again.
+_shared_models: ContextVar[EmbeddingModels | None] = ContextVar("twin_shared_models", default=None)
+
+
+@contextlib.contextmanager
+def sharing_models(models: EmbeddingModels) -> Iterator[None]:
+    """Runs executed in process inside the block embed with ``models`` instead of loading their own."""
+    token = _shared_models.set(models)
+    try:
+        yield
+    finally:
+        _shared_models.reset(token)
+
 
 class TwinResource(ConfigurableResource):
     """Opens the twin home named by the environment (TWIN_HOME and friends), with the run's view cache, Chroma
-    clients and embedding models (loaded once per run, by the first step that embeds).
+    clients and embedding models (loaded once per run, by the first step that embeds, unless the command that
+    executes its runs in process shares one set: :func:`sharing_models`).
 
     Dagster calls ``setup_for_execution`` once per run per process, so every run has the cache however it was
     launched; with the multiprocess executor it spans one step (see :mod:`twin_assets.pipeline.run_cache`)."""
@@ -43,7 +60,8 @@ class TwinResource(ConfigurableResource):
     _models: EmbeddingModels | None = PrivateAttr(default=None)
 
     def setup_for_execution(self, context: InitResourceContext) -> None:
-        self._cache, self._chroma, self._models = RunCache(), ChromaClients(), EmbeddingModels()
+        self._cache, self._chroma = RunCache(), ChromaClients()
+        self._models = _shared_models.get() or EmbeddingModels()
 
     def teardown_after_execution(self, context: InitResourceContext) -> None:
         if self._cache is not None:
