@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from twin_assets.errors import TwinError
 from twin_assets.home import write_dagster_yaml
-from twin_assets.run_reaper import WaitWatch, mark_resumed, process_tags, unresumed, wait_for_writer
+from twin_assets.run_reaper import WaitWatch, mark_resumed, process_tags, reap, unresumed, wait_for_writer
 from twin_assets.settings import TwinSettings, default_env
 
 if TYPE_CHECKING:
@@ -76,6 +76,7 @@ def materialize(
     # Each run's steps share one view cache: the runs execute in process, where TwinResource sets it up once.
     # The runs share one set of embedding models: one load per command, not per tier's run.
     with DagsterInstance.get() as instance, sharing_models(EmbeddingModels()):
+        reap(instance)  # first, so the runs it finds dead count among those this materialize resumes
         to_resume = unresumed(instance)
         ran: set[str] = set()
         for run in plan_runs(graph, keys, None if views is None else set(views)):
