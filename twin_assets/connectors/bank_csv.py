@@ -139,7 +139,9 @@ COMPACT_DATE_RE = re.compile(r"^\s*((?:19|20)\d{2})(\d{2})(\d{2})(?!\d)")
 AMOUNT_CORE_RE = re.compile(r"\d[\d.,'\s\u00a0\u202f]*")
 CODE_RE = re.compile(r"\b([A-Z]{3})\b")
 # "Betrag (EUR)", "Amount USD": a code after the name, never the whole header.
-HEADER_CODE_RE = re.compile(r"\S[\s(\[]+([A-Z]{3})[)\]]?\s*$")
+# A currency code closing a header ("Betrag (EUR)"); the separators are matched only from where their run starts
+# and possessively, so a header of "((((…" costs linear time.
+HEADER_CODE_RE = re.compile(r"(?<=[^\s(\[])[\s(\[]++([A-Z]{3})[)\]]?\s*+$")
 
 
 # --------------------------------------------------------------------------- decoding

@@ -64,7 +64,8 @@ _HASH_PARAMS_EXCLUDED = {"ENCODING", "CHARSET"}
 _BDAY = re.compile(r"^(?:(\d{4})|--)-?(\d{2})-?(\d{2})(?:T.*)?$")
 # Apple and Thunderbird CardBook store a birthday without year as year 1604.
 _NO_YEAR = 1604
-_PHONE_EXTENSION = re.compile(r"(?i)\s*(?:;|ext\.?|extension|x(?=\s*\d)|#).*$")
+# Where a phone number's extension starts; searched once, so a long run of spaces costs linear time.
+_PHONE_EXTENSION = re.compile(r"(?i);|ext\.?|extension|x(?=\s*+\d)|#")
 
 
 @dataclass
@@ -537,7 +538,8 @@ def normalise_phone(value: str) -> str:
     value = value.strip()
     if value.lower().startswith("tel:"):
         value = value[4:]
-    value = _PHONE_EXTENSION.sub("", value)
+    if m := _PHONE_EXTENSION.search(value):
+        value = value[: m.start()]
     digits = "".join(ch for ch in value if ch.isdigit() and ch.isascii())
     if not digits:
         return ""

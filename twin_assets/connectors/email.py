@@ -67,7 +67,9 @@ _ENVELOPE = re.compile(rb"^From \S+ +.*\d{1,2}:\d{2}(:\d{2})? .*\d{4}\s*$")
 _MBOXRD_ESCAPED = re.compile(rb"^>+From ")
 _ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?]*)\?=")
 _MSGID_IN_BRACKETS = re.compile(r"<([^<>]*)>")
-_EMAIL_LIKE = re.compile(r"[\w.+'=-]+@[\w-]+(?:\.[\w-]+)+")
+# Starts only where a run of address characters starts and never gives back what it took (possessive): a long
+# run without "@" costs linear time, not a scan from each of its characters.
+_EMAIL_LIKE = re.compile(r"(?<![\w.+'=-])[\w.+'=-]++@[\w-]++(?:\.[\w-]++)+")
 _SURROGATES = re.compile("[\udc80-\udcff]")
 _FOLD = re.compile(r"\r?\n(?=[ \t])")
 _BLANK_RUNS = re.compile(r"\n{3,}")
