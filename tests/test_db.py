@@ -79,3 +79,36 @@ def test_unreachable_database_is_a_clear_error():
 def test_unparseable_url_is_a_clear_error():
     with pytest.raises(ConfigError, match="not usable"):
         make_engine("nonsense://")
+
+
+def test_an_engines_registry_migrates_once_per_url_and_its_owner_disposes_it(tmp_path, monkeypatch):
+    from twin_assets.db import engine as engine_mod
+
+    opened: list[str] = []
+    real = engine_mod.open_engine
+    monkeypatch.setattr(engine_mod, "open_engine", lambda url: opened.append(url) or real(url))
+    a, b = f"sqlite:///{tmp_path / 'a.sqlite'}", f"sqlite:///{tmp_path / 'b.sqlite'}"
+    engines = engine_mod.Engines()
+    assert engines.get(a) is engines.get(a) and engines.get(b) is not engines.get(a)
+    assert engine_mod.Engines().get(a) is not engines.get(a), "another owner has its own pool"
+    assert opened == [a, b, a]
+    pool = engines.get(a).pool
+    engines.dispose()
+    assert engines.get(a).pool is not pool and opened[-1] == a, "disposed: the next use starts afresh"
+
+
+def test_a_handle_shares_its_openers_engine_or_disposes_its_own(home):
+    from twin_assets.db.engine import Engines
+    from twin_assets.twin import open_twin
+
+    engines = Engines()
+    with open_twin(engines=engines) as first, open_twin(engines=engines) as second:
+        assert first.engine is second.engine
+    shared_pool = first.engine.pool
+    assert engines.get(str(first.engine.url)).pool is shared_pool, "the opener's engine outlives its handles"
+    lone = open_twin()
+    assert lone.engine is not first.engine
+    lone_pool = lone.engine.pool
+    lone.close()
+    assert lone.engine.pool is not lone_pool, "a lone handle disposes its own engine on close"
+    engines.dispose()

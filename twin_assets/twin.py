@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 
-from twin_assets.db.engine import get_engine, session_scope
+from twin_assets.db.engine import Engines, session_scope
 from twin_assets.embedding import EmbeddingModels
 from twin_assets.errors import KeyFileError
 from twin_assets.home import require_home
@@ -42,6 +42,7 @@ class Twin:
         run_cache: RunCache | None = None,
         chroma: ChromaClients | None = None,
         models: EmbeddingModels | None = None,
+        engines: Engines | None = None,
     ) -> None:
         require_home(settings)
         self.settings = settings
@@ -52,7 +53,10 @@ class Twin:
         # Embedding models, likewise shared (the query service's or the run's); a lone handle loads its own once.
         self.embedding_models = models if models is not None else EmbeddingModels()
         self.keyring: Keyring = load_keyring(settings)
-        self.engine: Engine = get_engine(settings.metadata_url)
+        # The metadata DB's engine: the opener's (shared by its handles), or this handle's own, disposed on close.
+        self._own_engines = engines is None
+        self._engines = engines if engines is not None else Engines()
+        self.engine: Engine = self._engines.get(settings.metadata_url)
         self._stores: dict[str, DocumentStore] = {}
 
     def session(self) -> contextlib.AbstractContextManager[Session]:
@@ -122,6 +126,8 @@ class Twin:
         for store in self._stores.values():
             store.close()
         self._stores.clear()
+        if self._own_engines:
+            self._engines.dispose()
 
 
 def open_twin(
@@ -130,5 +136,6 @@ def open_twin(
     run_cache: RunCache | None = None,
     chroma: ChromaClients | None = None,
     models: EmbeddingModels | None = None,
+    engines: Engines | None = None,
 ) -> Twin:
-    return Twin(settings or get_settings(), run_cache, chroma, models)
+    return Twin(settings or get_settings(), run_cache, chroma, models, engines)

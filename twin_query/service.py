@@ -9,6 +9,7 @@ one for its run. It holds:
 - the views' derived data and graphs (:class:`~twin_query.views.ViewCache`), shared by all threads;
 - the HIGH vector index (decrypted vectors, in memory only), rebuilt when the store changes;
 - the Chroma HTTP clients every handle searches LOW and MEDIUM vectors through;
+- the metadata database's engine (one connection pool for all threads' handles);
 - the embedding model a search embeds its query with (loaded once per process, on the first vector search).
 
 Nothing here outlives the service: :meth:`close` closes every handle it opened.
@@ -23,6 +24,7 @@ from datetime import datetime
 
 import networkx as nx
 
+from twin_assets.db.engine import Engines
 from twin_assets.embedding import EmbeddingModels
 from twin_assets.settings import TwinSettings
 from twin_assets.stores import TIERS
@@ -40,6 +42,7 @@ class QueryService:
         self.high_index = HighVectorIndex()
         self.chroma = ChromaClients()
         self.models = EmbeddingModels()
+        self.engines = Engines()
         self._local = threading.local()
         # Weak: a worker thread the pool retires takes its handle with it, as before; close() gets the rest.
         self._opened: weakref.WeakSet[Twin] = weakref.WeakSet()
@@ -49,7 +52,7 @@ class QueryService:
         """This thread's handle on the home (opened on the thread's first call)."""
         twin = getattr(self._local, "twin", None)
         if twin is None:
-            twin = open_twin(self.settings, chroma=self.chroma, models=self.models)
+            twin = open_twin(self.settings, chroma=self.chroma, models=self.models, engines=self.engines)
             self._local.twin = twin
             with self._lock:
                 self._opened.add(twin)
@@ -99,6 +102,7 @@ class QueryService:
             self._opened.clear()
         for twin in opened:
             twin.close()
+        self.engines.dispose()
 
     def __enter__(self) -> QueryService:
         return self

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from twin_assets.db.engine import get_engine
+from twin_assets.db.engine import Engines
 from twin_assets.home import ensure_dirs, write_dagster_yaml
 from twin_assets.keys import create_keys
 from twin_assets.settings import TwinSettings
@@ -21,15 +21,23 @@ class InitReport:
 
 def init_home(settings: TwinSettings) -> InitReport:
     report = InitReport()
+    engines = Engines()
+    try:
+        return _init_home(settings, report, engines)
+    finally:
+        engines.dispose()
+
+
+def _init_home(settings: TwinSettings, report: InitReport, engines: Engines) -> InitReport:
     if settings.database_url:
         # An external database is checked before anything is written, so a wrong URL leaves nothing behind.
-        get_engine(settings.metadata_url)
+        engines.get(settings.metadata_url)
     report.created += [str(p) for p in ensure_dirs(settings)]
     report.created += create_keys(settings)
     if write_dagster_yaml(settings):
         report.created.append(str(settings.dagster_home / "dagster.yaml"))
-    get_engine(settings.metadata_url)  # migrates; fails clearly if the DB does not answer
-    twin = open_twin(settings)
+    engines.get(settings.metadata_url)  # migrates; fails clearly if the DB does not answer
+    twin = open_twin(settings, engines=engines)
     try:
         for store in twin.stores():  # creates the tier stores with their keys
             store.count()

@@ -6,10 +6,10 @@ server can read while one of them writes; PostgreSQL works with the same models.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -152,16 +152,35 @@ def _known(script: ScriptDirectory, rev: str) -> bool:
         return False
 
 
-@cache
-def _engine_for(url: str) -> Engine:
+def open_engine(url: str) -> Engine:
+    """A new engine for ``url``, its database migrated to the current schema first."""
     engine = make_engine(url)
     migrate(engine)
     return engine
 
 
-def get_engine(url: str) -> Engine:
-    """A migrated engine for ``url``, created once per process."""
-    return _engine_for(url)
+class Engines:
+    """One migrated engine (a connection pool) per database URL, for whoever owns the registry and hands it to the
+    handles it opens: the API's query service, a Dagster run's resource, ``twin init``; a handle opened without
+    one keeps its own. The owner disposes of the engines when it is done."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._by_url: dict[str, Engine] = {}
+
+    def get(self, url: str) -> Engine:
+        with self._lock:  # two threads asking at once migrate once
+            engine = self._by_url.get(url)
+            if engine is None:
+                engine = self._by_url[url] = open_engine(url)
+        return engine
+
+    def dispose(self) -> None:
+        """Close the pooled connections; an engine used again afterwards opens new ones."""
+        with self._lock:
+            engines, self._by_url = list(self._by_url.values()), {}
+        for engine in engines:
+            engine.dispose()
 
 
 def rowcount(result: Result[Any]) -> int:

@@ -24,6 +24,7 @@ from dagster import (
 )
 from pydantic import PrivateAttr
 
+from twin_assets.db.engine import Engines
 from twin_assets.embedding import EmbeddingModels
 from twin_assets.errors import TwinError, storage_error
 from twin_assets.pipeline.run_cache import RunCache
@@ -58,18 +59,22 @@ class TwinResource(ConfigurableResource):
     _cache: RunCache | None = PrivateAttr(default=None)
     _chroma: ChromaClients | None = PrivateAttr(default=None)
     _models: EmbeddingModels | None = PrivateAttr(default=None)
+    _engines: Engines | None = PrivateAttr(default=None)
 
     def setup_for_execution(self, context: InitResourceContext) -> None:
         self._cache, self._chroma = RunCache(), ChromaClients()
         self._models = _shared_models.get() or EmbeddingModels()
+        self._engines = Engines()
 
     def teardown_after_execution(self, context: InitResourceContext) -> None:
         if self._cache is not None:
             self._cache.release()
-        self._cache = self._chroma = self._models = None
+        if self._engines is not None:
+            self._engines.dispose()
+        self._cache = self._chroma = self._models = self._engines = None
 
     def open(self) -> Twin:
-        return open_twin(run_cache=self._cache, chroma=self._chroma, models=self._models)
+        return open_twin(run_cache=self._cache, chroma=self._chroma, models=self._models, engines=self._engines)
 
 
 class RefuseValuesIOManager(ConfigurableIOManager):
