@@ -29,3 +29,27 @@ def test_forgotten_low_record_is_gone_from_every_byte(home, tmp_path):
     assert not any(after.values()), after
     remaining = json.loads(runner.invoke(app, ["search", "offsite agenda roadmap", "--json"]).stdout)
     assert remaining and all(h["id"] != target["id"] for h in remaining)
+
+
+def test_an_unreachable_vector_store_stops_forget_before_anything_is_deleted(home, tmp_path, monkeypatch):
+    from twin_assets.stores.vectors import ChromaVectors
+
+    (tmp_path / "m.mbox").write_text(MBOX)
+    assert runner.invoke(app, ["ingest", str(tmp_path / "m.mbox"), "--json"]).exit_code == 0
+    target = json.loads(runner.invoke(app, ["search", "tomato blight", "--json"]).stdout)[0]
+
+    def unreachable(self, tier):
+        raise ConnectionError("connection refused")
+
+    with monkeypatch.context() as mp:
+        mp.setattr(ChromaVectors, "collection", unreachable)
+        result = runner.invoke(app, ["forget", "--record", target["id"]])
+    message = str(result.exception)
+    assert result.exit_code != 0 and "\n" not in message
+    assert "could not delete the vectors (ConnectionError)" in message and "not forgotten yet" in message
+    hits = json.loads(runner.invoke(app, ["search", "tomato blight", "--json"]).stdout)
+    assert target["id"] in {h["id"] for h in hits}  # nothing was deleted: running it again finds the record
+    result = runner.invoke(app, ["forget", "--record", target["id"], "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["removed"]["vectors"] == {"LOW": 1}
+    assert not any(scan([home.home_path], [LOW_CANARY, "Tomato blight"]).values())
