@@ -1,21 +1,29 @@
-"""A process-wide progress hook, so the CLI can draw a bar for work done inside an
-in-process Dagster run without passing callables through run config."""
+"""A progress hook scoped to a ``with`` block, so the CLI can draw a bar for work done inside the Dagster runs it
+executes in process without passing callables through run config (Dagster builds the runs' resources itself,
+from config, and keeps no object handed to it)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 
 Reporter = Callable[[str, int], None]  # (stage, items done since last call)
-_reporter: Reporter | None = None
+_reporter: ContextVar[Reporter | None] = ContextVar("twin_progress_reporter", default=None)
 
 
-def set_reporter(fn: Reporter | None) -> None:
-    global _reporter
-    _reporter = fn
+@contextlib.contextmanager
+def reporting(fn: Reporter) -> Iterator[None]:
+    """Work done inside the block (in this thread, or in the in-process runs it executes) reports to ``fn``."""
+    token = _reporter.set(fn)
+    try:
+        yield
+    finally:
+        _reporter.reset(token)
 
 
 def reporter(stage: str) -> Callable[[int], None] | None:
-    fn = _reporter
+    fn = _reporter.get()
     if fn is None:
         return None
     return lambda n: fn(stage, n)

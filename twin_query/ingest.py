@@ -104,11 +104,8 @@ def _ingest(
                     tasks[stage] = bar.add_task(stage, total=None)
                 bar.advance(tasks[stage], n)
 
-            progress.set_reporter(advance)
-            try:
+            with progress.reporting(advance):
                 outcome = materialize(settings, selection(keys))
-            finally:
-                progress.set_reporter(None)
         if not outcome.success:
             raise TwinError(
                 "materialization failed: " + "; ".join(outcome.failures), hint="see the run in the Dagster UI"
