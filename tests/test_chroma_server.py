@@ -137,3 +137,22 @@ def test_a_server_that_cannot_start_is_a_clear_error(home, monkeypatch):
     settings.chroma_dir.write_text("not a directory")
     with pytest.raises(ConfigError, match="did not start"), open_twin(settings).vectors() as v:
         v.count(LOW)
+
+
+def test_a_copied_home_does_not_take_the_original_server_for_its_own(home, tmp_path, monkeypatch):
+    import shutil
+
+    from twin_assets.settings import get_settings
+
+    with hold_server(home) as url:
+        shutil.copytree(home.home_path, tmp_path / "copy")
+        monkeypatch.setenv("TWIN_HOME", str(tmp_path / "copy"))
+        copy = get_settings()
+        assert registered_server(home) == url
+        assert registered_server(copy) is None  # the copied run/chroma.json names the original's directory
+        for settings, expected in ((home, url), (copy, None)):  # registered before servers named their directory
+            path = settings.run_dir / "chroma.json"
+            info = json.loads(path.read_text())
+            info.pop("dir")
+            path.write_text(json.dumps(info))
+            assert registered_server(settings) == expected  # ours only when our directory's lock is held
