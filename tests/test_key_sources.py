@@ -18,14 +18,6 @@ from twin_query.cli import app
 runner = CliRunner()
 
 
-@pytest.fixture(autouse=True)
-def _forget_passphrase():
-    from twin_assets.keys import use_passphrase
-
-    yield
-    use_passphrase(None)
-
-
 def _secrets_in_file(path) -> list:
     data = json.loads(path.read_text())
     return [k.get("secret") for k in data["keys"] if k.get("secret")]
@@ -89,13 +81,13 @@ def test_missing_passphrase_says_how_to_give_it(settings, monkeypatch):
 
 
 def test_init_prompts_for_the_passphrase(settings, monkeypatch):
-    from twin_assets.keys import use_passphrase
+    from twin_assets.keys import _passphrase_override
     from twin_assets.twin import open_twin
 
     result = runner.invoke(app, ["init", "--passphrase"], input="typed secret\ntyped secret\n")
     assert result.exit_code == 0, result.output
     assert "typed secret" not in result.stdout
-    use_passphrase(None)
+    assert _passphrase_override.get() is None, "the command forgets the passphrase when it ends"
     monkeypatch.setenv("TWIN_PASSPHRASE", "typed secret")
     assert open_twin(settings).keyring.active_id == "k1"
 

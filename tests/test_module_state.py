@@ -63,6 +63,8 @@ SCOPED_CONTEXT = {
     # progress.reporting(): the CLI's progress bar, reported to by the steps of the runs it executes in process
     # (for the same reason as _shared_models)
     "twin_assets.progress:_reporter",
+    # keys.using_passphrase(): the passphrase twin init was given, for the keys created and opened in its block
+    "twin_assets.keys:_passphrase_override",
 }
 
 # Known module-level state that still waits for its owner (the count). The test fails when this list is
@@ -85,9 +87,8 @@ NOT_YET_OWNED = {
     # installed connectors and the ones that failed to load: a connector registry object
     "twin_assets.connectors.registry:connectors",
     "twin_assets.connectors.registry:_broken",
-    # derived key-encryption keys and the passphrase given on the command line: the Keyring
+    # derived key-encryption keys: the Keyring
     "twin_assets.keys:_argon2id",
-    "twin_assets.keys:_passphrase_override",
     # TWIN_HOME resolved against the working directory: the settings object
     "twin_assets.settings:_resolved_home",
 }

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import functools
 import getpass
 import hashlib
@@ -46,6 +47,7 @@ import struct
 import sys
 import unicodedata
 from collections.abc import Iterable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -299,13 +301,19 @@ class DecryptingReader(io.RawIOBase):
 
 
 # ---- key sources -------------------------------------------------------------
-_passphrase_override: str | None = None
+# The passphrase a command was given in-process, for the span of its ``with`` block (:func:`using_passphrase`).
+_passphrase_override: ContextVar[str | None] = ContextVar("twin_passphrase", default=None)
 
 
-def use_passphrase(passphrase: str | None) -> None:
-    """Give the passphrase in-process (``twin init --passphrase`` asks for it); None forgets it."""
-    global _passphrase_override
-    _passphrase_override = passphrase
+@contextlib.contextmanager
+def using_passphrase(passphrase: str) -> Iterator[None]:
+    """Keys created or opened inside the block use ``passphrase`` (``twin init --passphrase`` asks for it); it is
+    forgotten when the block ends."""
+    token = _passphrase_override.set(passphrase)
+    try:
+        yield
+    finally:
+        _passphrase_override.reset(token)
 
 
 def _keys_now() -> KeySettings:
@@ -323,7 +331,7 @@ def configured_source(settings: TwinSettings) -> str:
     if settings.keys.master_key is not None:
         return "env"
     # The model allows only file, passphrase and keyring.
-    return _keys_now().source or ("passphrase" if _passphrase_override else "file")
+    return _keys_now().source or ("passphrase" if _passphrase_override.get() else "file")
 
 
 def key_source(settings: TwinSettings) -> str:
@@ -340,7 +348,7 @@ def key_source(settings: TwinSettings) -> str:
 
 
 def _read_passphrase(settings: TwinSettings) -> str:
-    value = _passphrase_override or _text(_keys_now().passphrase)
+    value = _passphrase_override.get() or _text(_keys_now().passphrase)
     if value is None and sys.stdin is not None and sys.stdin.isatty():
         value = getpass.getpass("twin passphrase: ")
     if not value:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -53,21 +54,17 @@ def init(
     ] = False,
 ) -> None:
     """Create TWIN_HOME, keys, dagster.yaml and a first API token (printed once)."""
+    from twin_assets.keys import using_passphrase
     from twin_query.setup import init_home
 
-    if passphrase:
-        from twin_assets.keys import use_passphrase
-
-        from_env = get_settings().keys.passphrase
-        given = (from_env.get_secret_value() if from_env else None) or typer.prompt(
-            "passphrase", hide_input=True, confirmation_prompt=True
-        )
-        use_passphrase(given)
-    try:
-        report = init_home(get_settings())
-    finally:
+    with contextlib.ExitStack() as scope:
         if passphrase:
-            use_passphrase(None)
+            from_env = get_settings().keys.passphrase
+            given = (from_env.get_secret_value() if from_env else None) or typer.prompt(
+                "passphrase", hide_input=True, confirmation_prompt=True
+            )
+            scope.enter_context(using_passphrase(given))
+        report = init_home(get_settings())
     for line in report.created:
         out.print(f"created {line}")
     if not report.created:
