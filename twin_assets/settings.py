@@ -617,6 +617,11 @@ def default_env(**values: str) -> None:
         os.environ.setdefault(name, value)
 
 
+def force_env(values: Mapping[str, str]) -> None:
+    """Set variables other libraries read whatever the user set (the telemetry switches: a promise, not a default)."""
+    os.environ.update(values)
+
+
 def child_env(**values: str) -> dict[str, str]:
     """This process's environment with ``values`` added, for a program the twin starts."""
     return {**os.environ, **values}

@@ -13,7 +13,7 @@ Values are forced, not defaulted: the twin promises this whatever the environmen
 
 from __future__ import annotations
 
-import os
+from twin_assets.settings import force_env
 
 OFF = {
     "ORT_DISABLE_TELEMETRY": "1",
@@ -24,4 +24,4 @@ OFF = {
 
 def switch_off() -> None:
     """Set every library's telemetry switch to off in this process (and so in the processes it starts)."""
-    os.environ.update(OFF)
+    force_env(OFF)
