@@ -65,10 +65,12 @@ TARGETS = {  # the scale issue's targets on a 2-core machine
 # ---- steps, each run in a child process ------------------------------------------------------------
 def step_sync(paths: list[str]) -> dict:
     from benchmarks.sync import _sync
+    from twin_assets.embedding import EmbeddingModels
     from twin_assets.settings import get_settings
 
     t0 = time.perf_counter()
-    result = _sync(get_settings(), [Path(p) for p in paths])
+    # Not loaded beforehand: the sync's own first batch loads it, as a real `twin ingest` does.
+    result = _sync(get_settings(), [Path(p) for p in paths], EmbeddingModels())
     return {**result, "inner_s": round(time.perf_counter() - t0, 2), "chroma_peak_rss_mib": _chroma_peak_mib()}
 
 
