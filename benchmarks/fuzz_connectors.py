@@ -17,6 +17,7 @@ import json
 import os
 import random
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -259,6 +260,14 @@ def outside_writes(scratch: Path) -> list[str]:
     )
 
 
+class _Hung(BaseException):
+    """A case past its hang limit (BaseException: run_case's own handler must not take it for a parse error)."""
+
+
+def _hung(signum: int, frame: object) -> None:
+    raise _Hung
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=300.0, help="total fuzzing time (split across connectors)")
@@ -271,6 +280,7 @@ def main(argv: list[str] | None = None) -> int:
     tempfile.tempdir = str(scratch / "tmp")
     from twin_assets.connectors.registry import connectors
 
+    signal.signal(signal.SIGALRM, _hung)
     rng = random.Random(args.seed)
     installed = connectors()
     all_seeds = [data for seeds in SEEDS.values() for _, data in seeds]
@@ -285,7 +295,13 @@ def main(argv: list[str] | None = None) -> int:
             random_bytes = rng.random() < 0.2
             data = rng.randbytes(rng.randint(0, 4096)) if random_bytes else mutate(rng, seed, all_seeds)
             cases[kind] += 1
-            failure = run_case(connector, name, data, scratch)
+            signal.alarm(int(MAX_SECONDS * 3))  # a connector stuck inside one case is counted, not waited for
+            try:
+                failure = run_case(connector, name, data, scratch)
+            except _Hung:
+                failure = f"hung for more than {int(MAX_SECONDS * 3)} s"
+            finally:
+                signal.alarm(0)
             if failure:
                 crashes[(kind, failure)] += 1
     written = outside_writes(scratch)
