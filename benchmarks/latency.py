@@ -129,7 +129,7 @@ def workload(home: Path, n: int, seed: int) -> dict[str, list]:
         *(f"who is {x}?" for x in names[:10]),
         *titles[:10],
     ]
-    pairs = [(rng.choice(people)["id"], rng.choice(people)["id"]) for _ in range(n)] if people else []
+    pairs = [(rng.choice(people).id, rng.choice(people).id) for _ in range(n)] if people else []
     return {
         "search": [rng.choice(titles) for _ in range(n)] if titles else ["hello"] * n,
         "ask": [rng.choice(questions) for _ in range(n)],
