@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import twin_assets.connectors.slack as slack_module
-from tests.connectors.common import split
+from tests.connectors.common import CENTRAL_COMPRESSION, CENTRAL_EXTRACT_VERSION, patch_central_headers, split
 from twin_assets.connectors.base import read_head
 from twin_assets.connectors.slack import SlackConnector, parse_ts
 from twin_assets.records import CHAT_MESSAGE, ParseIssue, Party, Record
@@ -223,6 +223,37 @@ def test_unreadable_inputs(tmp_path: Path) -> None:
     empty.mkdir()
     assert not SlackConnector().recognizes(empty, b"")
     assert [i.where for i in SlackConnector().parse(empty)] == ["file"]
+
+
+def test_zip_claiming_an_unsupported_version_is_an_issue(tmp_path: Path) -> None:
+    # zipfile raises NotImplementedError on opening it (found by benchmarks/fuzz_connectors.py).
+    archive = write_zip(tmp_path / "slack.zip", export_files())
+    patch_central_headers(archive, CENTRAL_EXTRACT_VERSION, bytes([99]))
+    records, issues = parse(archive)
+    assert records == []
+    assert [(i.where, i.reason) for i in issues] == [("file", "not a readable zip: NotImplementedError")]
+
+
+def test_members_with_an_unsupported_compression_method_are_issues(tmp_path: Path) -> None:
+    archive = write_zip(tmp_path / "slack.zip", export_files())
+    patch_central_headers(archive, CENTRAL_COMPRESSION, (99).to_bytes(2, "little"))
+    records, issues = parse(archive)
+    assert records == []
+    assert issues and {i.reason for i in issues} == {"unreadable: NotImplementedError"}
+
+
+def test_member_with_an_empty_name_is_skipped(tmp_path: Path) -> None:
+    # ZipInfo.is_dir() raises IndexError on an empty name (found by benchmarks/fuzz_connectors.py).
+    archive = write_zip(tmp_path / "slack.zip", export_files())
+    with zipfile.ZipFile(archive, "a") as zf:
+        unnamed = zipfile.ZipInfo("x")
+        zf.writestr(unnamed, b"[]")
+        unnamed.filename = ""  # the central directory is written from this at close
+    assert "" in zipfile.ZipFile(archive).namelist()
+    records, issues = parse(archive)
+    expected, _ = parse(write_zip(tmp_path / "plain.zip", export_files()))
+    assert [r.external_id for r in records] == [r.external_id for r in expected] and records
+    assert issues == []
 
 
 @pytest.mark.parametrize(

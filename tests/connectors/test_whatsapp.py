@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.connectors.common import split
+from tests.connectors.common import CENTRAL_COMPRESSION, CENTRAL_EXTRACT_VERSION, patch_central_headers, split
 from twin_assets.connectors.base import read_head
 from twin_assets.connectors.whatsapp import WhatsAppConnector, chat_name
 from twin_assets.errors import ConfigError
@@ -145,6 +145,43 @@ def test_zip_bomb_chat_is_refused(tmp_path: Path) -> None:
     records, issues = parse(archive)
     assert records == []
     assert [i.where for i in issues] == ["file"] and "zip bomb" in issues[0].reason
+
+
+CHAT = "31/12/2023, 21:41 - Alice: Hi\n31/12/2023, 21:42 - Bob: Ho\n"
+
+
+def chat_zip(path: Path) -> Path:
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("_chat.txt", CHAT)
+        zf.writestr("IMG-1.jpg", b"\xff\xd8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("offset", "value", "reason"),
+    [
+        # zipfile raises NotImplementedError on opening it (found by benchmarks/fuzz_connectors.py).
+        (CENTRAL_EXTRACT_VERSION, bytes([99]), "not a readable zip: NotImplementedError"),
+        (CENTRAL_COMPRESSION, (99).to_bytes(2, "little"), "unreadable zip member: NotImplementedError"),
+    ],
+)
+def test_damaged_zip_is_an_issue(tmp_path: Path, offset: int, value: bytes, reason: str) -> None:
+    archive = chat_zip(tmp_path / "WhatsApp Chat - Alice.zip")
+    patch_central_headers(archive, offset, value)
+    records, issues = parse(archive)
+    assert records == []
+    assert [(i.where, i.reason) for i in issues] == [("file", reason)]
+
+
+def test_member_with_an_empty_name_is_skipped(tmp_path: Path) -> None:
+    archive = chat_zip(tmp_path / "WhatsApp Chat - Alice.zip")
+    with zipfile.ZipFile(archive, "a") as zf:
+        unnamed = zipfile.ZipInfo("x.txt")
+        zf.writestr(unnamed, b"")
+        unnamed.filename = ""  # the central directory is written from this at close
+    records, issues = parse(archive)
+    assert [r.body for r in records] == ["Hi", "Ho"]
+    assert issues == []
 
 
 def test_giant_line_is_capped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -23,7 +23,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, ClassVar
 
 from twin_assets.connectors.base import CHAT, Connector, SourceTraits
-from twin_assets.connectors.toolkit import ExportWalk
+from twin_assets.connectors.toolkit import ExportWalk, ZipUnreadable, is_file_member, open_zip
 from twin_assets.records import CHAT_MESSAGE, ParseIssue, Party, Record
 from twin_assets.tiers import HIGH
 
@@ -86,15 +86,15 @@ class ExportFiles:
 
     def _load_zip(self) -> None:
         try:
-            self.zip = zipfile.ZipFile(self.path)
-        except (zipfile.BadZipFile, OSError, ValueError) as exc:
-            raise ExportError(f"not a readable zip: {type(exc).__name__}") from None
+            self.zip = open_zip(self.path)
+        except ZipUnreadable as exc:
+            raise ExportError(str(exc)) from None
         infos = self.zip.infolist()
         if sum(i.file_size for i in infos) > MAX_TOTAL_UNCOMPRESSED:
             raise ExportError("zip expands beyond the 2 GiB cap; refused as a possible zip bomb")
         root = _zip_root(i.filename for i in infos)
         for index, info in enumerate(infos, start=1):
-            if info.is_dir() or not info.filename.startswith(root):
+            if not is_file_member(info) or not info.filename.startswith(root):
                 continue
             rel = info.filename[len(root) :]
             parts = PurePosixPath(rel).parts

@@ -33,7 +33,15 @@ from pathlib import Path
 from typing import IO, ClassVar
 
 from twin_assets.connectors.base import CHAT, Connector, SourceTraits
-from twin_assets.connectors.toolkit import Zone, configured_zone, decode, is_utf8
+from twin_assets.connectors.toolkit import (
+    ZipUnreadable,
+    Zone,
+    configured_zone,
+    decode,
+    is_file_member,
+    is_utf8,
+    open_zip,
+)
 from twin_assets.records import CHAT_MESSAGE, ParseIssue, Party, Record
 from twin_assets.settings import get_settings
 from twin_assets.tiers import HIGH
@@ -216,7 +224,7 @@ def zip_chat_member(zf: zipfile.ZipFile) -> zipfile.ZipInfo:
     infos = zf.infolist()
     if sum(i.file_size for i in infos) > MAX_TOTAL_UNCOMPRESSED:
         raise ZipRefused("zip expands beyond the 2 GiB cap; refused as a possible zip bomb")
-    texts = [i for i in infos if not i.is_dir() and i.filename.lower().endswith(".txt")]
+    texts = [i for i in infos if is_file_member(i) and i.filename.lower().endswith(".txt")]
     chosen = next((i for i in texts if i.filename.rsplit("/", 1)[-1] == "_chat.txt"), None)
     if chosen is None and len(texts) == 1:
         chosen = texts[0]
@@ -420,9 +428,9 @@ class WhatsAppConnector(Connector):
             yield from _guarded(parse_chat(source, chat_name(path)))
             return
         try:
-            zf = zipfile.ZipFile(path)
-        except (zipfile.BadZipFile, OSError, ValueError) as exc:
-            yield ParseIssue("file", f"not a readable zip: {type(exc).__name__}")
+            zf = open_zip(path)
+        except ZipUnreadable as exc:
+            yield ParseIssue("file", str(exc))
             return
         with zf:
             try:
