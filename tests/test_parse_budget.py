@@ -82,3 +82,47 @@ def test_sync_quarantines_the_rest_of_an_input_over_its_record_budget(twin, tmp_
     with twin.session() as s:
         stored = [q.reason for q in s.scalars(select(Quarantine))]
     assert stored == reasons
+
+
+def test_the_memory_budget_stops_an_input_that_grows_the_process(monkeypatch):
+    """A connector that builds up memory (a decompression bomb, a giant structure) is stopped by the sync's budget."""
+    from twin_assets.connectors.toolkit import budget as budget_mod
+
+    grown = iter(range(0, 10**6, 8))  # each look at the process finds it 8 MiB larger
+    monkeypatch.setattr(budget_mod, "resident_mib", lambda: float(next(grown)))
+    budget = Budget(max_records=10**9, max_occurrences=10**9, max_seconds=600, max_memory_mib=64)
+    reasons = [r for r in (budget.record() for _ in range(10 * budget_mod.MEMORY_EVERY)) if r]
+    assert reasons, "the memory budget never stopped the input"
+    assert "TWIN_PARSE_MAX_MEMORY_MIB" in reasons[0] and "64 MiB" in reasons[0]
+    # Looked at only every MEMORY_EVERY items: reading the process's memory is not free.
+    assert budget.records % budget_mod.MEMORY_EVERY == 0 or budget.records > budget_mod.MEMORY_EVERY
+
+
+def test_a_steady_process_stays_within_the_memory_budget(monkeypatch):
+    from twin_assets.connectors.toolkit import budget as budget_mod
+
+    monkeypatch.setattr(budget_mod, "resident_mib", lambda: 500.0)
+    budget = Budget(max_records=10**9, max_occurrences=10**9, max_seconds=600, max_memory_mib=64)
+    assert not any(budget.record() for _ in range(5 * budget_mod.MEMORY_EVERY))
+
+
+def test_sync_quarantines_the_rest_of_an_input_over_its_memory_budget(twin, tmp_path, monkeypatch):
+    from twin_assets.connectors.toolkit import budget as budget_mod
+
+    monkeypatch.setenv("TWIN_PARSE_MAX_MEMORY_MIB", "64")
+    grown = iter(range(0, 10**7, 1))  # 1 MiB more at every look: over 64 MiB after 64 looks
+    monkeypatch.setattr(budget_mod, "resident_mib", lambda: float(next(grown)))
+    monkeypatch.setattr(budget_mod, "MEMORY_EVERY", 1)
+    path = tmp_path / "busy.ics"
+    path.write_bytes(minutely_series(2, occurrences=100))
+    assert register_input(twin, path, "calendar", "cli").input_id
+    result = sync_source(twin, "calendar")
+    assert 0 < result.records_new < 200
+    reasons = [p.reason for p in result.problems]
+    assert any("TWIN_PARSE_MAX_MEMORY_MIB" in r for r in reasons), reasons
+
+
+def test_the_process_memory_reading_is_plausible():
+    from twin_assets.connectors.toolkit.budget import resident_mib
+
+    assert 10 < resident_mib() < 64 * 1024

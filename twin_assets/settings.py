@@ -250,6 +250,14 @@ class ParseSettings(_Group):
         gt=0,
         unit="seconds",
     )
+    max_memory_mib: int = _setting(
+        "TWIN_PARSE_MAX_MEMORY_MIB",
+        3072,
+        "MiB the parsing process may grow by while it reads one input; the rest of it is quarantined, naming this "
+        "setting",
+        ge=64,
+        unit="MiB",
+    )
 
 
 class ApiSettings(_Group):

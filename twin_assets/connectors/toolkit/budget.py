@@ -1,4 +1,4 @@
-"""How much one input may cost: records, calendar occurrences and seconds, shared by every connector.
+"""How much one input may cost: records, calendar occurrences, seconds and memory, shared by every connector.
 
 A small hostile file can ask for a lot of work (twenty minutely series in a 3 KB ``.ics`` are 100,000
 events). Each limit is a setting (``TWIN_PARSE_MAX_*``); when one is hit the rest of the input is
@@ -7,10 +7,26 @@ quarantined with a reason that names the limit and the setting to raise — neve
 
 from __future__ import annotations
 
+import resource
+import sys
 import time
 from dataclasses import dataclass, field
 
 from twin_assets.settings import get_settings
+
+
+def resident_mib() -> float:
+    """This process's resident memory now (Linux: /proc, a few microseconds), else its peak so far."""
+    try:
+        with open("/proc/self/statm", "rb") as f:
+            return int(f.read().split()[1]) * resource.getpagesize() / 2**20
+    except (OSError, ValueError, IndexError):
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux, bytes on macOS
+        return peak / 2**20 if sys.platform == "darwin" else peak / 2**10
+
+
+# Reading the process's memory costs microseconds; a budget looks at it once per this many counted items.
+MEMORY_EVERY = 256
 
 
 class BudgetExceeded(Exception):
@@ -28,25 +44,40 @@ class Budget:
     max_records: int
     max_occurrences: int
     max_seconds: float
+    max_memory_mib: float = float("inf")
     records: int = 0
     occurrences: int = 0
     started: float = field(default_factory=time.monotonic)
+    start_mib: float = field(default_factory=lambda: resident_mib())  # looked up when each budget starts
+    _counted: int = 0
 
     @classmethod
     def for_input(cls) -> Budget:
         """A fresh budget with the configured limits."""
         parse = get_settings().parse
-        return cls(parse.max_records, parse.max_occurrences, parse.max_seconds)
+        return cls(parse.max_records, parse.max_occurrences, parse.max_seconds, parse.max_memory_mib)
 
     def elapsed(self) -> float:
         return time.monotonic() - self.started
 
     def time_exceeded(self) -> str | None:
-        """The reason if the time budget is spent, else None."""
+        """The reason if the time (or, checked every so often, the memory) budget is spent, else None."""
         if self.elapsed() > self.max_seconds:
             return (
                 f"budget hit: parsing took more than {self.max_seconds:g} s (TWIN_PARSE_MAX_SECONDS); "
                 "the rest of the input was skipped"
+            )
+        self._counted += 1
+        if self._counted % MEMORY_EVERY == 0:
+            return self.memory_exceeded()
+        return None
+
+    def memory_exceeded(self) -> str | None:
+        """The reason if the process grew by more than the memory budget since the input began, else None."""
+        if resident_mib() - self.start_mib > self.max_memory_mib:
+            return (
+                f"budget hit: parsing grew the process by more than {self.max_memory_mib:g} MiB "
+                "(TWIN_PARSE_MAX_MEMORY_MIB); the rest of the input was skipped"
             )
         return None
 
