@@ -334,6 +334,25 @@ def test_hostile_parameter_line_does_not_hang(tmp_path: Path) -> None:
     assert [i.reason for i in issues] == ["1 unreadable line(s) skipped"]
 
 
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        # Each unquoted "=" or "," in one parameter doubles the ways vobject's regex can split it when the
+        # line then fails to match (here: an unclosed quote, an empty parameter name); 26 take minutes.
+        "TEL;TYPE" + "=" * 26 + '"x:1',
+        "TEL;TYPE=cell" + ",home" * 26 + ";:1",
+    ],
+    ids=["equals-run", "comma-run"],
+)
+def test_parameter_separator_run_does_not_hang(tmp_path: Path, hostile: str) -> None:
+    text = f"BEGIN:VCARD\r\nFN:Still Here\r\n{hostile}\r\nEND:VCARD\r\n"
+    started = time.monotonic()
+    records, issues = parse(write(tmp_path, text.encode()))
+    assert time.monotonic() - started < 5
+    assert [r.title for r in records] == ["Still Here"]
+    assert all(hostile[4:] not in i.reason for i in issues)
+
+
 def test_external_id_without_uid_is_stable_and_content_based(tmp_path: Path) -> None:
     base = "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:No Uid\r\nEMAIL:no.uid@example.com\r\n{extra}END:VCARD\r\n"
     first = parse(write(tmp_path, base.format(extra="REV:20200101T000000Z\r\n").encode(), "a.vcf"))[0]

@@ -44,6 +44,9 @@ _CHUNK_CHARS = 1 << 18
 # parameters (12 take seconds); lines beyond this go to our own tokenizer.
 _VOBJECT_MAX_PARAMS = 8
 _VOBJECT_MAX_HEAD = 512
+# Each unquoted "=" or "," in the parameters is a point where vobject's nested parameter-value
+# loops can split the text two ways, so a line its regex rejects costs 2**n (20 take a second).
+_VOBJECT_MAX_SEPARATORS = 12
 _MAX_BODY_CHARS = 64_000
 
 # Binary properties: never stored, and skipped while streaming so a 30 MB photo
@@ -397,7 +400,11 @@ def _vobject_tokens(logical: list[str]) -> list[_Prop]:
     props: list[_Prop] = []
     for line in logical:
         head = line.split(":", 1)[0]
-        if len(head) > _VOBJECT_MAX_HEAD or head.count(";") > _VOBJECT_MAX_PARAMS:
+        if (
+            len(head) > _VOBJECT_MAX_HEAD
+            or head.count(";") > _VOBJECT_MAX_PARAMS
+            or _param_separators(line) > _VOBJECT_MAX_SEPARATORS
+        ):
             raise ValueError("line too complex for vobject")
         name, raw_params, value, _group = vobject_parse_line(line)
         params: dict[str, list[str]] = {}
@@ -408,6 +415,26 @@ def _vobject_tokens(logical: list[str]) -> list[_Prop]:
                 _add_param(params, param[0], list(param[1:]))
         props.append(_Prop(name.upper(), params, value))
     return props
+
+
+def _param_separators(line: str) -> int:
+    """Unquoted "=" and "," before the first unquoted colon: the span vobject's parameter regex can cover.
+
+    A quoted value may hold a colon, so the span can run past ``line.split(":")[0]``; counting up to the
+    first colon outside quotes (or the whole line) covers every span the regex could try.
+    """
+    count = 0
+    quoted = False
+    for ch in line:
+        if ch == '"':
+            quoted = not quoted
+        elif quoted:
+            continue
+        elif ch == ":":
+            break
+        elif ch in "=,":
+            count += 1
+    return count
 
 
 def _tolerant_tokens(logical: list[str]) -> tuple[list[_Prop], int]:
