@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
@@ -157,6 +158,21 @@ def test_broken_markup_falls_back_to_tolerant_scan(tmp_path: Path) -> None:
     records, issues = parse(path)
     assert issues == [] and len(records) == 3
     assert records[1].attributes["amount_str"] == "5.00"
+
+
+def test_long_unclosed_tag_name_does_not_hang_the_tolerant_scan(tmp_path: Path) -> None:
+    # "<" and a long tag name with no ">": the scan's tag pattern used to retry every shorter split of the
+    # name against the rest of the run (quadratic: 150,000 letters took minutes). Broken markup forces the scan.
+    broken = (
+        txn("A", "-1.00") + "<STMTTRN><NAME>Shop</MEMO>\n</STMTTRN>" + "<" + "A" * 60_000 + "\n" + txn("C", "-2.00")
+    )
+    path = tmp_path / "long-tag.ofx"
+    path.write_text(SGML_HEADER + stmt(broken), encoding="utf-8")
+    started = time.monotonic()
+    records, issues = parse(path)
+    assert time.monotonic() - started < 5
+    assert [r.external_id.split("/")[1] for r in records] == ["A", "C"]
+    assert [(i.where, i.reason) for i in issues] == [("STMTTRN 2", "TRNAMT missing or not a number")]
 
 
 def test_tree_and_fallback_give_identical_records() -> None:

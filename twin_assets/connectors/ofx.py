@@ -56,8 +56,9 @@ OFX_START_RE = re.compile(r"<OFX>", re.I)
 HEADER_LINE_RE = re.compile(r"^[ \t]*([A-Z]+)[ \t]*:[ \t]*(\S*)", re.M)
 XML_ENCODING_RE = re.compile(r"""<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9_.:-]+)["']""", re.I)
 # A tag's attributes stop at the next "<" too: "[^>]*" ran to the end of the text from every "<" of a run of
-# unclosed tags (quadratic).
-TOKEN_RE = re.compile(r"<(/?)([A-Za-z0-9._]+)[^<>]*>([^<]*)")
+# unclosed tags (quadratic). They cannot start with a name character either: otherwise every shorter split of a
+# long unclosed name ("<AAAA…" without ">") was retried against the rest of the run (quadratic in the name).
+TOKEN_RE = re.compile(r"<(/?)([A-Za-z0-9._]+)(?:[^A-Za-z0-9._<>][^<>]*)?>([^<]*)")
 OFX_DATE_RE = re.compile(
     r"^\s*(\d{4})(\d{2})(\d{2})"
     r"(?:(\d{2})(\d{2})(\d{2})?)?"
