@@ -50,7 +50,7 @@ def _adversarial(pattern: re.Pattern, length: int) -> list[str | bytes]:
 
 def test_the_connectors_patterns_are_found() -> None:
     names = {name for name, _ in PATTERNS}
-    assert len(PATTERNS) > 40 and "twin_assets.connectors.whatsapp.ATTACHED_NAME_RE" in names
+    assert len(PATTERNS) > 40 and "twin_assets.connectors.whatsapp.ATTACHED_RE" in names
 
 
 @pytest.mark.parametrize(

@@ -77,7 +77,7 @@ KIND_OMITTED_RE = re.compile(r"^(image|video|audio|sticker|gif|document|contact 
 # backtracks quadratically through a long run of non-space characters (a 150 KB line took a minute).
 ATTACHED_RE = re.compile(r"<attached: (?P<file>[^>\n]{1,255})>")
 FILE_ATTACHED = " (file attached)"
-ATTACHED_NAME_RE = re.compile(r"\S{1,255}\.\w{2,5}")
+EXTENSION_RE = re.compile(r"\w{2,5}")
 DELETED_RE = re.compile(r"^(this message was deleted|you deleted this message)\.?$", re.I)
 PHONE_RE = re.compile(r"^\+?[\d\s\-().\u00a0\u202f]{6,}$")
 CHAT_NAME_RE = re.compile(r"^WhatsApp[\s_-]*Chat[\s_-]*(?:with|mit|met|con|avec|com|-)?[\s_-]*(?P<name>.+)$", re.I)
@@ -260,8 +260,10 @@ def attachment_name(text: str) -> str | None:
         begin = at
         while begin > start and not text[begin - 1].isspace():
             begin -= 1
-        if ATTACHED_NAME_RE.fullmatch(text, begin, at):
-            return text[begin:at]
+        name = text[begin:at]
+        stem, dot, extension = name.rpartition(".")
+        if dot and stem and len(name) <= 260 and EXTENSION_RE.fullmatch(extension):
+            return name
         start = at + len(FILE_ATTACHED)
     return None
 
