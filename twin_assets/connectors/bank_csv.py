@@ -42,6 +42,8 @@ MAX_BYTES = 64 * 1024 * 1024
 HEADER_SCAN_ROWS = 60
 VALIDATION_ROWS = 200
 DELIMITERS = (",", ";", "\t", "|")
+SNIFFER_LINES = 20
+SNIFFER_CHARS = 4 * 1024
 
 FIELDS = BANK_CSV_FIELDS  # what a column can be mapped to, in the order columns are assigned (see settings)
 
@@ -434,7 +436,9 @@ class Layout:
 
 def sniff_delimiters(lines: list[str]) -> list[str]:
     """Candidate delimiters, most likely first (csv.Sniffer, then consistent per-line counts)."""
-    sample = "\n".join(lines[:50])
+    # csv.Sniffer's quote regexes backtrack super-linearly on long lines (a 50 KB line took minutes), so it only
+    # sees a bounded sample; the per-line counts below still look at every candidate line.
+    sample = "\n".join(lines[:SNIFFER_LINES])[:SNIFFER_CHARS]
     order: list[str] = []
     with contextlib.suppress(csv.Error):
         order.append(csv.Sniffer().sniff(sample, delimiters="".join(DELIMITERS)).delimiter)
