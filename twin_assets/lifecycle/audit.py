@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import func, select
@@ -33,13 +34,24 @@ def reason_names(reason_text: str | None) -> list[str]:
     return [_SPAN.sub("", r.strip()) for r in reason_text.split(";") if r.strip()]
 
 
-def log_high_read(twin: Twin, record_id: str, token_hash: str | None) -> None:
-    """Note that a HIGH record was read through the API: its id, the token's id, the time; no content."""
+def log_high_reads(twin: Twin, record_ids: Iterable[str], token_hash: str | None) -> int:
+    """Note each of ``record_ids`` stored as HIGH as read through the API: its id, the token's id, the time; no
+    content. Ids of lower tiers are not reads to audit and are left out. Returns how many were noted."""
+    wanted = list(dict.fromkeys(record_ids))
+    if not wanted:
+        return 0
     with twin.session() as s:
+        high: set[str] = set()
+        for start in range(0, len(wanted), 500):  # SQLite's bound-parameter limit
+            chunk = wanted[start : start + 500]
+            high.update(s.scalars(select(RecordRow.id).where(RecordRow.id.in_(chunk), RecordRow.tier == HIGH)))
+        if not high:
+            return 0
         token_id = (
             s.scalars(select(ApiToken.id).where(ApiToken.token_hash == token_hash)).first() if token_hash else None
         )
-        s.add(HighRead(record_id=record_id, token_id=token_id))
+        s.add_all(HighRead(record_id=rid, token_id=token_id) for rid in wanted if rid in high)
+    return len(high)
 
 
 def _size(path) -> int:
