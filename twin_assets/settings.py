@@ -260,6 +260,26 @@ class ParseSettings(_Group):
     )
 
 
+class SyncSettings(_Group):
+    max_batch_seconds: FiniteFloat = _setting(
+        "TWIN_SYNC_MAX_BATCH_SECONDS",
+        1800.0,
+        "seconds one sync of a source may spend before it stops taking new inputs (the input being parsed is "
+        "finished); the rest stay pending, counted as deferred, and the next `twin ingest`, inbox sensor tick or "
+        "`twin doctor` resumes them",
+        gt=0,
+        unit="seconds",
+    )
+    max_batch_records: int = _setting(
+        "TWIN_SYNC_MAX_BATCH_RECORDS",
+        1_000_000,
+        "records one sync of a source may stage before it stops taking new inputs; the rest stay pending, "
+        "counted as deferred, and are resumed like the above",
+        ge=1,
+        unit="records",
+    )
+
+
 class ApiSettings(_Group):
     rate: FiniteFloat = _setting(
         "TWIN_API_RATE",
@@ -439,6 +459,7 @@ class TwinSettings(BaseSettings):
     keys: KeySettings = Field(default_factory=KeySettings, description="Where the master key comes from.")
     embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings, description="The embedding model.")
     parse: ParseSettings = Field(default_factory=ParseSettings, description="Parsing large exports.")
+    sync: SyncSettings = Field(default_factory=SyncSettings, description="How much one sync of a source may do.")
     api: ApiSettings = Field(default_factory=ApiSettings, description="The REST and WebSocket API.")
     llm: LlmSettings = Field(default_factory=LlmSettings, description="The optional language model for ask.")
     calendar: CalendarSettings = Field(default_factory=CalendarSettings, description="The calendar connector.")

@@ -101,6 +101,12 @@ def ingest(
                 f"resumed what interrupted runs left: {resumed['inputs']} input(s), "
                 f"{resumed['staged_records']} staged record(s), {resumed['runs']} run(s)"
             )
+        if deferred := summary["deferred"]["inputs"]:
+            out.print(
+                f"deferred {deferred} input(s): the sync's batch budget was spent (TWIN_SYNC_MAX_BATCH_SECONDS, "
+                "TWIN_SYNC_MAX_BATCH_RECORDS); they stay pending, and `twin ingest` again, the inbox sensor or "
+                "`twin doctor` resumes them"
+            )
     if summary["files"] and not summary["records"] and summary["quarantined"]:
         raise typer.Exit(1)
 
@@ -180,10 +186,13 @@ def ask(
     with QueryService(get_settings()) as service:
         result = run_ask(service, question, as_of=when, k=k)
     if as_json:
-        _dump({k: result[k] for k in ("intent", "answer", "reasoning", "evidence", "slots", "answered_by")})
+        _dump(result)
         return
     out.print(f"[bold]{escape(result['answer'])}[/bold]")
-    out.print(f"[dim]intent: {result['intent']}[/dim]")
+    out.print(
+        f"[dim]intent: {result['intent']} · confidence {result['confidence']:.2f}"
+        f"{' (refused)' if result['refused'] else ''} · as of {result['as_of']}[/dim]"
+    )
     for step in result["reasoning"]:
         cites = (
             f" [dim]{', '.join(step['evidence'][:6])}{' …' if len(step['evidence']) > 6 else ''}[/dim]"

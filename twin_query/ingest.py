@@ -111,26 +111,37 @@ def _ingest(
                 "materialization failed: " + "; ".join(outcome.failures), hint="see the run in the Dagster UI"
             )
     input_ids += resumed_ids  # their records count in this summary: no run reported them
+    deferred = 0
     with twin.session() as s:
         for inp in s.scalars(select(Input).where(Input.id.in_(input_ids))):
+            if inp.status == "pending":  # the sync's batch budget was spent before it: the next run resumes it
+                deferred += 1
+                continue
             by_source[inp.source] += inp.records
             where = shown_path(decrypt_path(twin, inp.path_enc)) if inp.path_enc else "?"
             for q in s.scalars(select(Quarantine).where(Quarantine.input_id == inp.id).order_by(Quarantine.id)):
                 quarantined.append({"path": where, "error": f"{q.location}: {q.reason}"})
     twin.close()
     resumed = {"inputs": len(resumed_ids), "staged_records": left.staged_records, "runs": len(left.reaped_runs)}
-    return _summary(n_files, by_source, quarantined, resumed)
+    return _summary(n_files, by_source, quarantined, resumed, deferred)
 
 
 def _summary(
-    files: int, by_source: Counter[str], quarantined: list[dict[str, str]], resumed: dict[str, int] | None = None
+    files: int,
+    by_source: Counter[str],
+    quarantined: list[dict[str, str]],
+    resumed: dict[str, int] | None = None,
+    deferred: int = 0,
 ) -> dict[str, Any]:
     """``resumed``: what interrupted runs had left and this one finished (inputs still pending, records still
-    staged, runs whose process died), counted as they were found."""
+    staged, runs whose process died), counted as they were found. ``deferred``: inputs left pending because a
+    sync spent its batch budget (``TWIN_SYNC_MAX_BATCH_*``); the next ingest, inbox sensor tick or doctor
+    resumes them."""
     return {
         "files": files,
         "records": sum(by_source.values()),
         "by_source": dict(sorted(by_source.items())),
         "quarantined": quarantined,
         "resumed": resumed or {"inputs": 0, "staged_records": 0, "runs": 0},
+        "deferred": {"inputs": deferred},
     }

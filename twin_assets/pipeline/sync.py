@@ -9,6 +9,7 @@ raw export is archived encrypted, so nothing is lost.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -22,6 +23,7 @@ from twin_assets.db.engine import bulk_writes
 from twin_assets.db.models import Input, Quarantine, RecordRow, Source, SyncBatch, table_of
 from twin_assets.pipeline.inputs import archive_raw, decrypt_path, remove_plaintext
 from twin_assets.records import ParseIssue, Record
+from twin_assets.settings import SyncSettings, get_settings
 from twin_assets.twin import Twin
 
 COMMIT_EVERY = 500
@@ -43,6 +45,8 @@ class SyncResult:
     records_new: int = 0
     records_seen: int = 0
     quarantined: int = 0
+    deferred: int = 0  # inputs left pending because the batch budget was spent; the next sync resumes them
+    deferred_reason: str | None = None  # names the budget and its setting, never an input
     problems: list[Problem] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
@@ -51,6 +55,7 @@ class SyncResult:
             "records_new": self.records_new,
             "records_seen": self.records_seen,
             "quarantined": self.quarantined,
+            "deferred": self.deferred,
         }
 
 
@@ -100,11 +105,43 @@ def stage_records(twin: Twin, session, records: list[Record], batch_id: int, inp
 
 def pending_inputs(twin: Twin, source: str) -> list[Input]:
     with twin.session() as s:
-        return list(s.scalars(select(Input).where(Input.source == source, Input.status == "pending")))
+        query = select(Input).where(Input.source == source, Input.status == "pending")
+        return list(s.scalars(query.order_by(Input.created_at, Input.id)))  # the oldest (deferred) first
+
+
+def deferred_inputs(twin: Twin) -> dict[str, list[str]]:
+    """Input ids by source that a sync left pending when its batch budget was spent (they carry that batch's id;
+    a freshly registered input has none yet)."""
+    found: dict[str, list[str]] = {}
+    with twin.session() as s:
+        rows = s.execute(
+            select(Input.source, Input.id)
+            .where(Input.status == "pending", Input.batch_id.is_not(None))
+            .order_by(Input.id)
+        )
+        for source, inp_id in rows:
+            found.setdefault(source, []).append(inp_id)
+    return found
+
+
+def batch_budget_spent(limits: SyncSettings, started: float, result: SyncResult) -> str | None:
+    """Why a sync should take no further input (seconds since ``started`` or records so far past the batch
+    budget), else None. Checked between inputs: the input being parsed has its own per-file budget."""
+    if time.monotonic() - started > limits.max_batch_seconds:
+        return f"batch budget hit: the sync took more than {limits.max_batch_seconds:g} s (TWIN_SYNC_MAX_BATCH_SECONDS)"
+    if result.records_new + result.records_seen >= limits.max_batch_records:
+        return f"batch budget hit: {limits.max_batch_records} records staged (TWIN_SYNC_MAX_BATCH_RECORDS)"
+    return None
 
 
 def sync_source(twin: Twin, source: str, progress: Progress | None = None) -> SyncResult:
-    """Process every pending input of ``source``; a bad file or record never stops the rest."""
+    """Process the pending inputs of ``source``; a bad file or record never stops the rest.
+
+    Past the batch budget (``TWIN_SYNC_MAX_BATCH_*``) the sync takes no new input: the rest stay pending with
+    this batch's id (so they are known as deferred, not lost) and the caller gives the writer slot back; the
+    next ingest, inbox sensor tick or ``twin doctor`` resumes them. The first input is always taken, so every
+    sync makes progress.
+    """
     connector = get_connector(source)
     result = SyncResult(source)
     inputs = pending_inputs(twin, source)
@@ -117,8 +154,22 @@ def sync_source(twin: Twin, source: str, progress: Progress | None = None) -> Sy
         s.add(batch)
         s.flush()
         batch_id = batch.id
+    limits = get_settings().sync
+    started = time.monotonic()
+    taken = inputs
     with bulk_writes():  # an input whose records were lost is still pending, and is staged again
-        for inp in inputs:
+        for n, inp in enumerate(inputs):
+            if n and (over := batch_budget_spent(limits, started, result)):
+                taken, rest = inputs[:n], inputs[n:]
+                result.deferred, result.deferred_reason = len(rest), over
+                with twin.session() as s:  # still pending; the batch id marks them deferred
+                    s.execute(
+                        table_of(Input)
+                        .update()
+                        .where(Input.id.in_([i.id for i in rest]), Input.status == "pending")
+                        .values(batch_id=batch_id)
+                    )
+                break
             _sync_input(twin, connector, inp, batch_id, result, progress)
     with twin.session() as s:
         batch = s.get_one(SyncBatch, batch_id)
@@ -130,7 +181,7 @@ def sync_source(twin: Twin, source: str, progress: Progress | None = None) -> Sy
         batch.quarantined = result.quarantined
         # File connectors' cursor is the set of input hashes already done (the inputs
         # table); the batch keeps an opaque marker of how far it got.
-        batch.cursor_enc = twin.keyring.encrypt(json.dumps({"last_input": inputs[-1].id}).encode())
+        batch.cursor_enc = twin.keyring.encrypt(json.dumps({"last_input": taken[-1].id}).encode())
         src = s.get_one(Source, source)
         src.last_sync_at = batch.finished_at
     return result

@@ -23,9 +23,11 @@ from dagster import (
     sensor,
 )
 
+from twin_assets.connectors.registry import connectors
 from twin_assets.defs.sources.assets import source_asset_key
 from twin_assets.errors import TwinError
-from twin_assets.pipeline.inbox import scan_inbox
+from twin_assets.pipeline.inbox import InboxScan, scan_inbox
+from twin_assets.pipeline.sync import deferred_inputs
 from twin_assets.twin import Twin, open_twin
 
 # Sensor runs cover the unpartitioned steps; the automation sensor then runs each
@@ -45,28 +47,41 @@ def _with_twin(fn: Callable[[Twin], T]) -> T | SkipReason:
         return fn(twin)
 
 
+def _scan_and_deferred(twin: Twin) -> tuple[InboxScan, dict[str, list[str]]]:
+    """New drops, and the inputs of installed connectors a sync deferred (its batch budget was spent)."""
+    installed = connectors()
+    deferred = {kind: ids for kind, ids in deferred_inputs(twin).items() if kind in installed}
+    return scan_inbox(twin, budget_seconds=30.0), deferred
+
+
 @sensor(
     name="inbox_sensor",
-    description="Registers exports dropped into TWIN_HOME/inbox and materializes the sources they feed.",
+    description="Registers exports dropped into TWIN_HOME/inbox and materializes the sources they feed; "
+    "resumes inputs a sync deferred when its batch budget was spent.",
     minimum_interval_seconds=10,
     default_status=DefaultSensorStatus.RUNNING,
     asset_selection=SENSOR_TARGET,
 )
 def inbox_sensor(context: SensorEvaluationContext) -> SensorResult | SkipReason:
     try:
-        scan = _with_twin(lambda twin: scan_inbox(twin, budget_seconds=30.0))
+        found = _with_twin(_scan_and_deferred)
     except Exception as exc:  # Dagster keeps a failed tick's stack trace, which may name files: only the type
         return SkipReason(f"inbox scan failed: {type(exc).__name__}")
-    if isinstance(scan, SkipReason):
-        return scan
+    if isinstance(found, SkipReason):
+        return found
+    scan, deferred = found
     failed = f"; entries that failed: {len(scan.failed)} ({', '.join(sorted(set(scan.failed)))})" if scan.failed else ""
-    if not scan.registered:
+    if not scan.registered and not deferred:
         return SkipReason(
             f"nothing new (duplicates removed: {scan.duplicates}, quarantined: {scan.quarantined}, "
             f"still being written: {scan.waiting}){failed}"
         )
-    key = hashlib.sha256(",".join(sorted(scan.registered)).encode()).hexdigest()[:16]
-    selection = [AssetKey(source_asset_key(k)) for k in sorted(scan.kinds)] + [AssetKey(d) for d in DOWNSTREAM]
+    # The run key is the set of inputs it is for: a deferred set still waiting for its run is not asked twice,
+    # and what a resumed sync defers again (fewer inputs) is a new set.
+    ids = sorted(scan.registered + [i for ids in deferred.values() for i in ids])
+    key = hashlib.sha256(",".join(ids).encode()).hexdigest()[:16]
+    kinds = scan.kinds | set(deferred)
+    selection = [AssetKey(source_asset_key(k)) for k in sorted(kinds)] + [AssetKey(d) for d in DOWNSTREAM]
     return SensorResult(run_requests=[RunRequest(run_key=key, asset_selection=selection)], cursor=key)
 
 
