@@ -35,7 +35,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from twin_assets.classify import classify  # noqa: E402
+from twin_assets.classify import Classifier  # noqa: E402
 from twin_assets.connectors.registry import connectors  # noqa: E402
 from twin_assets.pipeline.documents import to_document  # noqa: E402
 from twin_assets.processing import sentiment as sentiment_mod  # noqa: E402
@@ -63,6 +63,7 @@ def load_documents(root: Path, *, skip: tuple[str, ...] = ("ground_truth.json",)
         if path.name in skip or path.name.startswith("."):
             continue
         inputs.extend([path] if path.is_file() else _inputs_in(path, found))
+    classifier = Classifier()
     for path in inputs:
         head = read_head(path)
         connector = next((c for c in found.values() if _safe_recognizes(c, path, head)), None)
@@ -70,7 +71,7 @@ def load_documents(root: Path, *, skip: tuple[str, ...] = ("ground_truth.json",)
             continue
         for item in connector.parse(path):
             if isinstance(item, Record):
-                docs.append(to_document(f"doc{len(docs):06d}", item, classify(item).tier))
+                docs.append(to_document(f"doc{len(docs):06d}", item, classifier.classify(item).tier))
     return docs
 
 

@@ -12,19 +12,19 @@ from pathlib import Path
 import pytest
 
 from twin_assets import classify as classify_mod
+from twin_assets.classifiers import pii as pii_mod
 from twin_assets.classifiers import scan_text
 from twin_assets.classifiers import user_rules as user_rules_mod
+from twin_assets.classifiers.pii import PiiEngine
 from twin_assets.classify import (
     HIGH,
     LOW,
     MEDIUM,
+    Classification,
+    Classifier,
+    RuleRegistry,
     Verdict,
-    broken_rules,
-    classify,
     contact_details,
-    register_rule,
-    reload_plugins,
-    rules,
 )
 from twin_assets.errors import ConfigError
 from twin_assets.records import CONTACT, EVENT, MESSAGE, NOTE, Party, Record
@@ -48,6 +48,16 @@ PEM = (
     "q0HjM2Rk9LwG6c2ZyR1Wc8s7Yt0kd0QJbq8a1bC2dE3fG4hI5jK6lM7nO8pQ9rS0\n"
     "-----END RSA PRIVATE KEY-----"
 )
+
+
+# One Presidio engine and one registry for the module's tests, as a run has one classifier for all its records.
+PII = PiiEngine()
+INSTALLED = RuleRegistry.installed()
+
+
+def classify(record: Record, registry: RuleRegistry | None = None, **kw) -> Classification:
+    """A classifier for this home (each test has its own), sharing the module's Presidio engine."""
+    return Classifier(registry or INSTALLED, pii=PII).classify(record, **kw)
 
 
 def rec(body: str, source: str = "notes", title: str = "", kind: str = NOTE, parties=None, **attrs) -> Record:
@@ -206,11 +216,12 @@ def test_newsletter_with_password_reset_stays_low() -> None:
 def test_contact_details_are_informational_and_opt_in() -> None:
     text = "Call me on +49 30 12345678 or write to anna@example.org; the NAS is at 192.168.1.20."
     assert classify(rec(text)).spans == []
-    c = classify(rec(text), {**rules(), "contact_details": contact_details})
+    with_contacts = RuleRegistry.installed().add("contact_details", contact_details)
+    c = classify(rec(text), with_contacts)
     assert c.tier == MEDIUM and c.reasons == ["source:notes"]
     names = {name for name, _, _ in c.spans}
     assert {"phone", "email_address", "ip_address"} <= names
-    low = classify(rec(text, source="email", list_id="x"), {**rules(), "contact_details": contact_details})
+    low = classify(rec(text, source="email", list_id="x"), with_contacts)
     assert low.tier == LOW
 
 
@@ -329,14 +340,17 @@ def test_rules_file_is_read_and_cached_by_mtime(settings, monkeypatch: pytest.Mo
     loads = []
     real = user_rules_mod.yaml.safe_load
     monkeypatch.setattr(user_rules_mod.yaml, "safe_load", lambda s: loads.append(1) or real(s))
-    assert classify(rec("x")).reasons == ["source:notes", "user_rule:1"]
-    assert classify(rec("y")).tier == HIGH
+    classifier = Classifier(INSTALLED, pii=PII)
+    assert classifier.classify(rec("x")).reasons == ["source:notes", "user_rule:1"]
+    assert classifier.classify(rec("y")).tier == HIGH
     assert len(loads) == 1
     path.write_text("- match: {source: notes}\n  tier: LOW\n  mode: set\n")
     st = path.stat()
     os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 5_000_000_000))
-    assert classify(rec("x")).tier == LOW
+    assert classifier.classify(rec("x")).tier == LOW
     assert len(loads) == 2
+    # The rules given to a classifier replace the file's.
+    assert Classifier(INSTALLED, pii=PII, user_rules=[]).classify(rec("x")).tier == MEDIUM
 
 
 def test_no_rules_file_means_no_user_rules(settings) -> None:
@@ -410,40 +424,38 @@ def test_entry_point_rules_are_loaded(plugin_module: str, monkeypatch: pytest.Mo
         return [ep for ep in eps if ep.group == kw.get("group")] if "group" in kw else real(**kw)
 
     monkeypatch.setattr(importlib.metadata, "entry_points", fake)
-    try:
-        reload_plugins()
-        assert "vip" in rules()
-        assert broken_rules() == {
-            "broken": "failed to load: ModuleNotFoundError",
-            "number": "not callable",
-            "source_default": "name taken by a built-in rule",
-        }
-        c = classify(rec("Notes on Project Nightjar"))
-        assert (c.tier, c.reasons) == (HIGH, ["source:notes", "plugin:vip"])
-        assert classify(rec("nothing special")).tier == MEDIUM
-    finally:
-        monkeypatch.undo()
-        reload_plugins()
-    assert "vip" not in rules()
+    registry = RuleRegistry.installed()
+    monkeypatch.undo()
+    assert "vip" in registry.rules() and registry.plugins == ["vip"]
+    assert registry.broken == {
+        "broken": "failed to load: ModuleNotFoundError",
+        "number": "not callable",
+        "source_default": "name taken by a built-in rule",
+    }
+    c = classify(rec("Notes on Project Nightjar"), registry)
+    assert (c.tier, c.reasons) == (HIGH, ["source:notes", "plugin:vip"])
+    assert classify(rec("nothing special"), registry).tier == MEDIUM
+    # Each registry is its own: one made from what is really installed has no "vip".
+    assert "vip" not in RuleRegistry.installed() and "vip" not in INSTALLED
 
 
 @pytest.fixture
 def temp_rule():
-    added: list[str] = []
+    """A registry of the installed rules, for a test to register its own rules on."""
+    registry = RuleRegistry.installed()
 
-    def add(name: str, fn) -> None:
-        register_rule(name)(fn)
-        added.append(name)
+    def add(name: str, fn) -> RuleRegistry:
+        registry.register_rule(name)(fn)
+        return registry
 
-    yield add
-    for name in added:
-        classify_mod._RULES.pop(name, None)
+    return add
 
 
 def test_register_rule_plugs_in(temp_rule) -> None:
-    temp_rule("always_medium", lambda r: [Verdict(MEDIUM, "custom:medium")])
-    assert "always_medium" in rules()
-    assert classify(rec("x", source="email", list_id="l")).tier == MEDIUM
+    registry = temp_rule("always_medium", lambda r: [Verdict(MEDIUM, "custom:medium")])
+    assert "always_medium" in registry.rules() and "always_medium" not in INSTALLED
+    assert classify(rec("x", source="email", list_id="l"), registry).tier == MEDIUM
+    assert classify(rec("x", source="email", list_id="l")).tier == LOW
 
 
 @pytest.mark.parametrize(
@@ -451,15 +463,29 @@ def test_register_rule_plugs_in(temp_rule) -> None:
     [lambda r: 1 / 0, lambda r: [Verdict("SECRET", "custom:x")], lambda r: ["not a verdict"]],
 )
 def test_a_failing_rule_makes_the_record_high(temp_rule, fn) -> None:
-    temp_rule("flaky", fn)
-    c = classify(rec("x", published=True))
+    c = classify(rec("x", published=True), temp_rule("flaky", fn))
     assert c.tier == HIGH and "rule_error:flaky" in c.reasons
 
 
 def test_a_rule_reason_with_content_is_withheld(temp_rule) -> None:
-    temp_rule("chatty", lambda r: [Verdict(HIGH, f"chatty: {r.body}")])
-    c = classify(rec("Ottoline Quibblesworth"))
+    registry = temp_rule("chatty", lambda r: [Verdict(HIGH, f"chatty: {r.body}")])
+    c = classify(rec("Ottoline Quibblesworth"), registry)
     assert c.reasons == ["source:notes", "chatty:reason-withheld"]
+
+
+def test_a_classifier_builds_presidio_once_and_only_when_needed(monkeypatch: pytest.MonkeyPatch) -> None:
+    class Analyzer:
+        def analyze(self, **kw):
+            return []
+
+    builds: list[int] = []
+    monkeypatch.setattr(pii_mod, "build_analyzer", lambda: builds.append(1) or Analyzer())
+    classifier = Classifier(INSTALLED)
+    classifier.classify(rec("nothing to check"))
+    assert builds == [] and not classifier.pii.built  # no candidate: Presidio is never built
+    for i in range(3):
+        classifier.classify(rec(f"card {i}: {CARD}"))
+    assert builds == [1]  # built by the first candidate, kept for every later record
 
 
 def test_many_hits_are_summarised_in_reasons() -> None:

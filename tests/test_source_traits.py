@@ -11,7 +11,7 @@ from typing import ClassVar
 
 import pytest
 
-from twin_assets.classify import classify
+from twin_assets.classify import Classifier
 from twin_assets.connectors import registry
 from twin_assets.connectors.base import CHAT, DEFAULT_TRAITS, MAIL, NOTES, Connector, SourceTraits
 from twin_assets.connectors.registry import broken_connectors, connectors, traits_for
@@ -80,7 +80,8 @@ def test_a_plugin_declares_its_tier_and_what_its_handles_mean(plugins):
     assert traits_for("mattermost") is ChatPlugin.traits
     assert broken_connectors() == {"bad": "traits is not a SourceTraits"} and "bad" not in connectors()
     record = Record(source="mattermost", external_id="1", kind=CHAT_MESSAGE, body="Lunch at noon?")
-    assert (classify(record).tier, classify(record).reasons) == (MEDIUM, ["source:mattermost"])
+    c = Classifier().classify(record)
+    assert (c.tier, c.reasons) == (MEDIUM, ["source:mattermost"])
     doc = Document(
         id="d1",
         source="mattermost",
@@ -111,4 +112,5 @@ def test_traits_helpers():
 def test_published_content_follows_the_medium():
     mail = Record(source="email", external_id="1", kind="message", body="hi", attributes={"list_id": "x"})
     chat = Record(source="slack", external_id="2", kind=CHAT_MESSAGE, body="hi", attributes={"list_id": "x"})
-    assert classify(mail).tier == LOW and classify(chat).tier == HIGH
+    classifier = Classifier()
+    assert classifier.classify(mail).tier == LOW and classifier.classify(chat).tier == HIGH

@@ -1,8 +1,12 @@
 """Sensitivity classification: every record gets HIGH, MEDIUM or LOW and the reasons why.
 
-Rules are callables in a registry (``register_rule``, or the ``twin.classifiers``
-entry-point group for other packages); ``classify`` runs them all and combines
-their verdicts. Reasons name the rule and, for detectors, character offsets into
+A :class:`Classifier` holds what classification needs — a :class:`RuleRegistry`
+(the built-in rules, ``twin.classifiers`` entry points from other packages, and
+rules added with ``registry.register_rule``), one Presidio engine and the home's
+``classification.yaml`` — and is made once by whoever classifies (a Dagster run's
+``TwinResource``, a benchmark), like Presidio's own ``RecognizerRegistry`` handed to
+an ``AnalyzerEngine``. ``Classifier.classify`` runs every rule on a record and
+combines their verdicts. Reasons name the rule and, for detectors, character offsets into
 :func:`twin_assets.classifiers.scan_text` — never the matched text, since reasons
 are stored in the clear ("detector:credit_card@120-139", "source:email",
 "user_rule:3").
@@ -28,13 +32,14 @@ from __future__ import annotations
 import importlib.metadata
 import logging
 import re
-import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
 
-from twin_assets.classifiers import MAX_SCAN_CHARS, Finding, forget_scan_text, scan_text
+from twin_assets.classifiers import MAX_SCAN_CHARS, Finding, ScanText, scan_text
 from twin_assets.classifiers import user_rules as _user_rules
-from twin_assets.classifiers.pii import find_pii
+from twin_assets.classifiers.pii import PiiEngine
 from twin_assets.classifiers.secrets import find_secrets
 from twin_assets.classifiers.topics import find_medical, find_salary
 from twin_assets.connectors.base import MAIL, NOTES
@@ -44,18 +49,18 @@ from twin_assets.records import Record
 from twin_assets.tiers import HIGH, LOW, MEDIUM, TIERS, Tier
 
 __all__ = [
+    "BUILTIN_RULES",
     "HIGH",
     "LOW",
     "MEDIUM",
     "Classification",
+    "Classifier",
     "Rule",
+    "RuleRegistry",
+    "Scan",
+    "ScanRule",
     "Verdict",
-    "broken_rules",
-    "classify",
     "contact_details",
-    "register_rule",
-    "reload_plugins",
-    "rules",
 ]
 
 log = logging.getLogger(__name__)
@@ -89,70 +94,135 @@ class Classification:
         return "; ".join(self.reasons)
 
 
+class Scan:
+    """One record under classification, and what every rule of that one ``classify`` call shares: the scan text
+    (built once, the classifier's largest fixed cost), its lowercase form and word set, the classifier's Presidio
+    engine and the user rules in force. Made by :meth:`Classifier.classify`, handed to each rule, then dropped."""
+
+    __slots__ = ("_folded", "_full", "_text", "_user_rules", "pii", "record")
+
+    def __init__(
+        self, record: Record, pii: PiiEngine, user_rules: Callable[[], Sequence[_user_rules.UserRule]]
+    ) -> None:
+        self.record = record
+        self.pii = pii
+        self._user_rules = user_rules
+        self._full: str | None = None
+        self._text: ScanText | None = None
+        self._folded: str | None = None
+
+    @property
+    def full(self) -> str:
+        """:func:`~twin_assets.classifiers.scan_text` of the record: span offsets index into it."""
+        if self._full is None:
+            self._full = scan_text(self.record)
+        return self._full
+
+    @property
+    def text(self) -> ScanText:
+        """The part the detectors read (the first ``MAX_SCAN_CHARS`` characters)."""
+        if self._text is None:
+            self._text = ScanText(self.full[:MAX_SCAN_CHARS])
+        return self._text
+
+    @property
+    def folded(self) -> str:
+        """The whole scan text, case-folded (what user rules' keywords are matched against)."""
+        if self._folded is None:
+            self._folded = self.full.casefold()
+        return self._folded
+
+    def user_rules(self) -> Sequence[_user_rules.UserRule]:
+        return self._user_rules()
+
+
+#: A plugin's rule: a record in, verdicts out (``twin.classifiers`` entry points, ``RuleRegistry.register_rule``).
 Rule = Callable[[Record], Iterable[Verdict]]
-_RULES: dict[str, Rule] = {}
-_PLUGINS: set[str] = set()
-_broken: dict[str, str] = {}
-_plugins_loaded = False
-_plugin_lock = threading.Lock()
+#: A rule that reads the shared :class:`Scan` (the built-ins; ``RuleRegistry.add``).
+ScanRule = Callable[[Scan], Iterable[Verdict]]
 
 
-def register_rule(name: str) -> Callable[[Rule], Rule]:
-    """Add a rule to the registry; storage code never changes when rules do."""
+def _record_rule(fn: Rule) -> ScanRule:
+    def rule(scan: Scan) -> Iterable[Verdict]:
+        return fn(scan.record)
 
-    def deco(fn: Rule) -> Rule:
-        _RULES[name] = fn
-        return fn
-
-    return deco
+    rule.__wrapped__ = fn  # type: ignore[attr-defined]
+    return rule
 
 
-def _load_plugins() -> None:
-    global _plugins_loaded
-    if _plugins_loaded:
-        return
-    with _plugin_lock:
-        if _plugins_loaded:
-            return
-        for ep in sorted(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
-            if ep.name in _RULES and ep.name not in _PLUGINS:
-                _broken[ep.name] = "name taken by a built-in rule"
+class RuleRegistry:
+    """The rules a :class:`Classifier` runs, by name: the built-ins, then what is added.
+
+    :meth:`installed` adds the ``twin.classifiers`` entry points of the installed packages (the plugin API; a
+    package that fails to load is listed in :attr:`broken`, never fatal). A program adds its own with the
+    :meth:`register_rule` decorator:
+
+    .. code-block:: python
+
+        registry = RuleRegistry.installed()
+
+        @registry.register_rule("vip")
+        def vip(record: Record) -> Iterable[Verdict]:
+            if "project nightjar" in record.text().lower():
+                yield Verdict(HIGH, "plugin:vip")
+
+        classifier = Classifier(registry)
+    """
+
+    def __init__(self, rules: Mapping[str, ScanRule] | None = None) -> None:
+        self._rules: dict[str, ScanRule] = dict(BUILTIN_RULES if rules is None else rules)
+        self.plugins: list[str] = []
+        self.broken: dict[str, str] = {}  # entry point -> why it is not loaded
+
+    @classmethod
+    def installed(cls) -> RuleRegistry:
+        """The built-in rules and every ``twin.classifiers`` entry point of the installed packages."""
+        registry = cls()
+        registry.load_entry_points(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP))
+        return registry
+
+    def load_entry_points(self, entry_points: Iterable[importlib.metadata.EntryPoint]) -> None:
+        for ep in sorted(entry_points, key=lambda e: e.name):
+            if ep.name in self._rules:
+                self.broken[ep.name] = "name taken by a built-in rule"
                 continue
             try:
                 fn = ep.load()
             except Exception as exc:  # one bad plugin must not stop classification
-                _broken[ep.name] = f"failed to load: {type(exc).__name__}"
+                self.broken[ep.name] = f"failed to load: {type(exc).__name__}"
                 continue
             if not callable(fn):
-                _broken[ep.name] = "not callable"
+                self.broken[ep.name] = "not callable"
                 continue
-            _RULES[ep.name] = fn
-            _PLUGINS.add(ep.name)
-        _plugins_loaded = True
+            self._rules[ep.name] = _record_rule(fn)
+            self.plugins.append(ep.name)
 
+    def register_rule(self, name: str) -> Callable[[Rule], Rule]:
+        """Decorator: add a record rule under ``name`` (storage code never changes when rules do)."""
 
-def reload_plugins() -> None:
-    """Forget loaded entry-point rules and load them again (after installing a package; in tests)."""
-    global _plugins_loaded
-    with _plugin_lock:
-        for name in _PLUGINS:
-            _RULES.pop(name, None)
-        _PLUGINS.clear()
-        _broken.clear()
-        _plugins_loaded = False
-    _load_plugins()
+        def deco(fn: Rule) -> Rule:
+            self._rules[name] = _record_rule(fn)
+            return fn
 
+        return deco
 
-def broken_rules() -> dict[str, str]:
-    """Entry points in ``twin.classifiers`` that could not be loaded, with the reason."""
-    _load_plugins()
-    return dict(_broken)
+    def add(self, name: str, rule: ScanRule) -> RuleRegistry:
+        """Add a rule that reads the shared :class:`Scan` (e.g. :func:`contact_details`); returns the registry."""
+        self._rules[name] = rule
+        return self
 
+    def remove(self, name: str) -> None:
+        self._rules.pop(name, None)
 
-def rules() -> dict[str, Rule]:
-    """Every rule: built-ins, ``register_rule`` additions and ``twin.classifiers`` entry points."""
-    _load_plugins()
-    return dict(_RULES)
+    def rules(self) -> dict[str, ScanRule]:
+        return dict(self._rules)
+
+    def items(self) -> Iterable[tuple[str, ScanRule]]:
+        """The rules in the order they run (a live view: no copy per record)."""
+        return self._rules.items()
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._rules
 
 
 # ---- source defaults -------------------------------------------------------------
@@ -160,14 +230,14 @@ def rules() -> dict[str, Rule]:
 # notes MEDIUM); a source that declares none is HIGH: private until told. Published content is LOW.
 
 
-@register_rule("source_default")
-def source_default(record: Record) -> Iterable[Verdict]:
+def source_default(scan: Scan) -> Iterable[Verdict]:
+    record = scan.record
     yield Verdict(traits_for(record.source).default_tier, f"source:{record.source}", soft=True)
 
 
-@register_rule("published")
-def published(record: Record) -> Iterable[Verdict]:
+def published(scan: Scan) -> Iterable[Verdict]:
     """Mailing-list and newsletter mail, and notes marked for publishing, are public content."""
+    record = scan.record
     attrs = record.attributes
     medium = traits_for(record.source).medium
     if medium == MAIL and (attrs.get("list_id") or attrs.get("precedence") in ("bulk", "list")):
@@ -184,75 +254,70 @@ def _verdicts(findings: Iterable[Finding]) -> Iterable[Verdict]:
         yield Verdict(f.tier or LOW, f"detector:{f.name}@{f.start}-{f.end}", soft=f.soft, span=(f.name, f.start, f.end))
 
 
-def _scanned(record: Record) -> str:
-    return scan_text(record)[:MAX_SCAN_CHARS]
-
-
-@register_rule("unscanned")
-def unscanned(record: Record) -> Iterable[Verdict]:
+def unscanned(scan: Scan) -> Iterable[Verdict]:
     """Text past the scan limit is unknown to every detector, so it counts as HIGH."""
-    n = len(scan_text(record))
+    n = len(scan.full)
     if n > MAX_SCAN_CHARS:
         yield Verdict(HIGH, f"detector:unscanned@{MAX_SCAN_CHARS}-{n}", span=("unscanned", MAX_SCAN_CHARS, n))
 
 
-@register_rule("pii")
-def pii(record: Record) -> Iterable[Verdict]:
+def pii(scan: Scan) -> Iterable[Verdict]:
     """Presidio: cards, IBANs, US SSNs, crypto wallets."""
-    return _verdicts(find_pii(_scanned(record)))
+    return _verdicts(scan.pii.find(scan.text))
 
 
-def contact_details(record: Record) -> Iterable[Verdict]:
+def contact_details(scan: Scan) -> Iterable[Verdict]:
     """E-mail addresses, phone numbers, IP addresses: spans only, the tier is untouched.
 
-    Not registered by default — it cannot change a tier and costs more than every
-    other rule together. Callers that redact add it:
-    ``classify(record, {**rules(), "contact_details": contact_details})``.
+    Not a built-in rule — it cannot change a tier and costs more than every other
+    rule together. Callers that redact add it:
+    ``Classifier(RuleRegistry.installed().add("contact_details", contact_details))``.
     """
-    findings = find_pii(_scanned(record), contact_details=True)
+    findings = scan.pii.find(scan.text, contact_details=True)
     return _verdicts(f for f in findings if f.tier is None)
 
 
-@register_rule("secrets")
-def secrets(record: Record) -> Iterable[Verdict]:
+def secrets(scan: Scan) -> Iterable[Verdict]:
     """Passwords, API keys and tokens, private keys."""
-    return _verdicts(find_secrets(_scanned(record)))
+    return _verdicts(find_secrets(scan.text))
 
 
-@register_rule("medical")
-def medical(record: Record) -> Iterable[Verdict]:
-    return _verdicts(find_medical(_scanned(record)))
+def medical(scan: Scan) -> Iterable[Verdict]:
+    return _verdicts(find_medical(scan.text))
 
 
-@register_rule("salary")
-def salary(record: Record) -> Iterable[Verdict]:
-    return _verdicts(find_salary(_scanned(record)))
+def salary(scan: Scan) -> Iterable[Verdict]:
+    return _verdicts(find_salary(scan.text))
 
 
 # ---- user rules ------------------------------------------------------------------
-def user_rule_verdicts(record: Record, active: Iterable[_user_rules.UserRule]) -> Iterable[Verdict]:
-    folded: list[str] = []
-
-    def text() -> str:
-        if not folded:
-            folded.append(scan_text(record).casefold())
-        return folded[0]
-
-    for rule in active:
-        if rule.matches(record, text):
+def user_rules(scan: Scan) -> Iterable[Verdict]:
+    """The user's rules: those of TWIN_HOME/classification.yaml (re-read when the file changes), or those the
+    classifier was given."""
+    for rule in scan.user_rules():
+        if rule.matches(scan.record, lambda: scan.folded):
             yield Verdict(rule.tier, f"user_rule:{rule.index}", force=rule.force)
 
 
-@register_rule("user_rules")
-def user_rules(record: Record) -> Iterable[Verdict]:
-    """The rules in TWIN_HOME/classification.yaml (re-read when the file changes)."""
-    return user_rule_verdicts(record, _user_rules.current_rules())
+#: The rules every registry starts with, in the order they run.
+BUILTIN_RULES: Mapping[str, ScanRule] = MappingProxyType(
+    {
+        "source_default": source_default,
+        "published": published,
+        "unscanned": unscanned,
+        "pii": pii,
+        "secrets": secrets,
+        "medical": medical,
+        "salary": salary,
+        "user_rules": user_rules,
+    }
+)
 
 
 # ---- combining -------------------------------------------------------------------
-def _run(name: str, rule: Rule, record: Record) -> list[Verdict]:
+def _run(name: str, rule: ScanRule, scan: Scan) -> list[Verdict]:
     try:
-        verdicts = list(rule(record))
+        verdicts = list(rule(scan))
     except TwinError:
         raise  # the user's configuration is wrong: say so rather than classify around it
     except Exception as exc:
@@ -296,25 +361,51 @@ def _top(verdicts: list[Verdict]) -> str:
     return Tier.max_of(*(v.tier for v in verdicts))
 
 
-def classify(
-    record: Record,
-    rule_set: dict[str, Rule] | None = None,
-    *,
-    user_rules: Iterable[_user_rules.UserRule] | list[dict] | dict | None = None,
-) -> Classification:
-    """Run every rule and combine the verdicts (see the module docstring for the precedence).
+class Classifier:
+    """Classifies records; made once by whoever classifies and used for every record.
 
-    ``user_rules`` replaces the rules of ``classification.yaml`` — parsed rules, or the
-    same data the YAML file would hold.
+    It holds a :class:`RuleRegistry` (default: the built-ins and the installed plugins), one Presidio engine
+    (built on the first record that needs it, never per record) and the user rules: those given, else the home's
+    ``classification.yaml`` (``home``: default the twin home of the settings), re-read when the file changes.
+    A Dagster run's ``TwinResource`` makes one per run and hands it to its twin handles (``Twin.classifier``).
     """
-    forget_scan_text()
-    active = dict(rule_set if rule_set is not None else rules())
-    if user_rules is not None:
-        given = _given_user_rules(user_rules)
-        active["user_rules"] = lambda r: user_rule_verdicts(r, given)
-    verdicts = [v for name, rule in active.items() for v in _run(name, rule, record)]
-    forget_scan_text()
 
+    def __init__(
+        self,
+        registry: RuleRegistry | None = None,
+        *,
+        home: Path | None = None,
+        user_rules: Iterable[_user_rules.UserRule] | list[dict] | dict | None = None,
+        pii: PiiEngine | None = None,
+    ) -> None:
+        self.registry = registry if registry is not None else RuleRegistry.installed()
+        self.pii = pii if pii is not None else PiiEngine()
+        self._given = _given_user_rules(user_rules) if user_rules is not None else None
+        self._home = home
+        self._file: _user_rules.RulesFile | None = None
+
+    def user_rules(self) -> tuple[_user_rules.UserRule, ...]:
+        if self._given is not None:
+            return self._given
+        if self._file is None:
+            self._file = _user_rules.RulesFile(_user_rules.config_path(self._home))
+        return self._file.rules()
+
+    def classify(
+        self, record: Record, *, user_rules: Iterable[_user_rules.UserRule] | list[dict] | dict | None = None
+    ) -> Classification:
+        """Run every rule and combine the verdicts (see the module docstring for the precedence).
+
+        ``user_rules`` replaces the classifier's user rules for this record — parsed rules, or the same data
+        the YAML file would hold.
+        """
+        given = _given_user_rules(user_rules) if user_rules is not None else None
+        scan = Scan(record, self.pii, self.user_rules if given is None else lambda: given)
+        verdicts = [v for name, rule in self.registry.items() for v in _run(name, rule, scan)]
+        return _combined(verdicts)
+
+
+def _combined(verdicts: list[Verdict]) -> Classification:
     forced = [v for v in verdicts if v.force]
     soft = [v for v in verdicts if not v.force and (v.soft or v.reason.startswith("source:"))]
     hard = [v for v in verdicts if not v.force and not (v.soft or v.reason.startswith("source:"))]

@@ -30,6 +30,7 @@ from twin_assets.stores.vectors import ChromaVectors
 if TYPE_CHECKING:  # a handle only carries the run's cache; the pipeline, which fills it, sits above the handle
     from sqlalchemy.orm import Session
 
+    from twin_assets.classify import Classifier
     from twin_assets.pipeline.run_cache import RunCache
 
 STORE_FILES: dict[str, str] = {HIGH: "high.sqlcipher", MEDIUM: "medium.sqlcipher", LOW: "low.sqlite"}
@@ -43,6 +44,7 @@ class Twin:
         chroma: ChromaClients | None = None,
         models: EmbeddingModels | None = None,
         engines: Engines | None = None,
+        classifier: Classifier | None = None,
     ) -> None:
         require_home(settings)
         self.settings = settings
@@ -58,6 +60,17 @@ class Twin:
         self._engines = engines if engines is not None else Engines()
         self.engine: Engine = self._engines.get(settings.metadata_url)
         self._stores: dict[str, DocumentStore] = {}
+        # The run's classifier (its rules, Presidio engine and classification.yaml), or this handle's own.
+        self._classifier = classifier
+
+    @property
+    def classifier(self) -> Classifier:
+        """What classifies this home's records: the opener's (a run's, one per run), else one made on first use."""
+        if self._classifier is None:
+            from twin_assets.classify import Classifier  # classification sits above the handle, as the pipeline does
+
+            self._classifier = Classifier(home=self.settings.home_path)
+        return self._classifier
 
     def session(self) -> contextlib.AbstractContextManager[Session]:
         return session_scope(self.engine)
@@ -137,5 +150,6 @@ def open_twin(
     chroma: ChromaClients | None = None,
     models: EmbeddingModels | None = None,
     engines: Engines | None = None,
+    classifier: Classifier | None = None,
 ) -> Twin:
-    return Twin(settings or get_settings(), run_cache, chroma, models, engines)
+    return Twin(settings or get_settings(), run_cache, chroma, models, engines, classifier)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from twin_assets.classify import classify
+from twin_assets.classify import Classifier
 from twin_assets.connectors.registry import detect
 from twin_assets.pipeline.documents import to_document
 from twin_assets.processing.resolution import ResolveOptions, resolve
@@ -23,6 +23,7 @@ PER_INPUT = 200  # enough variety per format, small enough for a fast test
 
 def _documents():
     docs = []
+    classifier = Classifier()
     for rel in INPUTS:
         root = SAMPLES / rel
         if not root.exists():
@@ -35,7 +36,7 @@ def _documents():
                 continue
             for item in connector.parse(path):
                 if isinstance(item, Record) and len(docs) < limit:
-                    docs.append(to_document(f"s{len(docs)}", item, classify(item).tier))
+                    docs.append(to_document(f"s{len(docs)}", item, classifier.classify(item).tier))
     return docs
 
 

@@ -15,7 +15,6 @@ that are stored in the clear.
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -90,30 +89,18 @@ def attribute_text(record: Record) -> str:
     return "\n".join(lines)
 
 
-_memo = threading.local()
-
-
 def scan_text(record: Record) -> str:
     """The text every recognizer scans; span offsets index into it.
 
-    It is ``record.text()``, then a blank line and the free-text attributes. The
-    last record's text is memoised per thread: every rule of one ``classify``
-    call asks for it, and building it twice is the classifier's largest fixed cost.
+    It is ``record.text()``, then a blank line and the free-text attributes. Building it is the classifier's
+    largest fixed cost, so a classification builds it once per record (``classify.Scan``) and hands it to
+    every rule.
     """
-    last = getattr(_memo, "last", None)
-    if last is not None and last[0] is record and last[1] is record.title and last[2] is record.body:
-        return last[3]
     text = record.text()
     extra = attribute_text(record)
     if extra:
         text = f"{text}\n\n{extra}" if text else extra
-    _memo.last = (record, record.title, record.body, text)
     return text
-
-
-def forget_scan_text() -> None:
-    """Drop the memo (the classifier calls this first, so an edited record is never scanned stale)."""
-    _memo.last = None
 
 
 # Letter runs of two or more, on lowercased text: the vocabulary gates of the
@@ -121,22 +108,35 @@ def forget_scan_text() -> None:
 # per lexicon (a 150-phrase alternation costs ~1 ms on a 3 KB mail in Python's
 # regex engine); phrases are then searched only when all their words are present.
 _WORD = re.compile(r"[a-z\u00c0-\u024f]{2,}")
-_words_memo = threading.local()
 
 
-def _lowered(text: str) -> tuple[str, frozenset[str]]:
-    last = getattr(_words_memo, "last", None)
-    if last is not None and last[0] is text:
-        return last[1], last[2]
-    lower = text.lower()
-    words = frozenset(_WORD.findall(lower))
-    _words_memo.last = (text, lower, words)
-    return lower, words
+class ScanText:
+    """A text the recognizers scan, with its lowercase form and word set, each computed once on first use:
+    every recognizer of one record shares them (the word set gates every lexicon)."""
 
+    __slots__ = ("_lower", "_words", "text")
 
-def words_of(text: str) -> frozenset[str]:
-    """The lowercase words of ``text`` (memoised for the last text, which every recognizer shares)."""
-    return _lowered(text)[1]
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._lower: str | None = None
+        self._words: frozenset[str] | None = None
+
+    @classmethod
+    def of(cls, text: str | ScanText) -> ScanText:
+        return text if isinstance(text, ScanText) else cls(text)
+
+    @property
+    def lower(self) -> str:
+        if self._lower is None:
+            self._lower = self.text.lower()
+        return self._lower
+
+    @property
+    def words(self) -> frozenset[str]:
+        """The lowercase words of the text."""
+        if self._words is None:
+            self._words = frozenset(_WORD.findall(self.lower))
+        return self._words
 
 
 class Lexicon:
@@ -162,13 +162,14 @@ class Lexicon:
             self._by_key.setdefault(key, []).append((frozenset(words), lower_pat, icase_pat))
         self._keys = frozenset(self._by_key)
 
-    def present(self, text: str) -> bool:
-        words = words_of(text)
+    def present(self, text: str | ScanText) -> bool:
+        words = ScanText.of(text).words
         return any(ws <= words for key in self._keys & words for ws, _, _ in self._by_key[key])
 
-    def spans(self, text: str) -> list[tuple[int, int]]:
-        """Sorted (start, end) of every phrase occurrence in ``text``."""
-        lower, words = _lowered(text)
+    def spans(self, scan: str | ScanText) -> list[tuple[int, int]]:
+        """Sorted (start, end) of every phrase occurrence in the text."""
+        scan = ScanText.of(scan)
+        text, lower, words = scan.text, scan.lower, scan.words
         hits = self._keys & words
         if not hits:
             return []

@@ -7,7 +7,8 @@ wallets, SSA rules for SSNs). Importing it costs seconds and one ``analyze``
 call ~0.1 ms even on a short string (~1 ms for phone numbers, which run the
 ``phonenumbers`` matcher once per region), so:
 
-- the engine is built once per process, lazily, on the first candidate;
+- the engine is built once per :class:`PiiEngine`, lazily, on the first candidate; the classifier that owns it
+  (one per Dagster run, or per benchmark) uses it for every record;
 - a handful of cheap regexes find candidate windows first, and Presidio only
   sees those windows (most records have none and never touch Presidio).
 
@@ -33,7 +34,7 @@ import warnings
 from collections.abc import Iterable
 from typing import Any
 
-from twin_assets.classifiers import Finding, words_of
+from twin_assets.classifiers import Finding, ScanText
 from twin_assets.optional_imports import without_optional_ml
 from twin_assets.stores import HIGH
 
@@ -161,12 +162,14 @@ def _contact_candidates(text: str) -> dict[str, list[tuple[int, int]]]:
     }
 
 
-def candidates(text: str, contact_details: bool = False) -> dict[str, list[tuple[int, int]]]:
+def candidates(scan: str | ScanText, contact_details: bool = False) -> dict[str, list[tuple[int, int]]]:
     """Entity type → candidate spans, from the prefilters alone (no Presidio)."""
+    scan = ScanText.of(scan)
+    text = scan.text
     found = {
         "CREDIT_CARD": list(_card_candidates(text)),
         "IBAN_CODE": list(_iban_candidates(text)),
-        "US_SSN": list(_ssn_candidates(text, words_of(text))),
+        "US_SSN": list(_ssn_candidates(text, scan.words)),
         "CRYPTO": list(_crypto_candidates(text)),
     }
     if contact_details:
@@ -175,10 +178,6 @@ def candidates(text: str, contact_details: bool = False) -> dict[str, list[tuple
 
 
 # ---- the engine ----------------------------------------------------------------------
-_engine: Any = None
-_engine_lock = threading.Lock()
-
-
 def _offline_email_recognizer(email_cls: type) -> Any:
     """Presidio's e-mail recognizer validates domains with ``tldextract``, whose default
     instance downloads the public-suffix list (a network call at run time, and a cache
@@ -194,44 +193,70 @@ def _offline_email_recognizer(email_cls: type) -> Any:
     return OfflineEmailRecognizer()
 
 
-def engine() -> Any:
-    """The process's one ``AnalyzerEngine``: pattern recognizers only, no NLP model."""
-    global _engine
-    if _engine is not None:
-        return _engine
-    with _engine_lock:
-        if _engine is None:
-            with warnings.catch_warnings():
-                # NoOpNlpEngine warns that context words in the text cannot boost scores; we
-                # apply our own context rule for the one entity that needs it (US_SSN).
-                warnings.simplefilter("ignore")
-                with without_optional_ml():
-                    from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
-                    from presidio_analyzer.nlp_engine import NoOpNlpEngine
-                    from presidio_analyzer.predefined_recognizers import (
-                        CreditCardRecognizer,
-                        CryptoRecognizer,
-                        EmailRecognizer,
-                        IbanRecognizer,
-                        IpRecognizer,
-                        PhoneRecognizer,
-                        UsSsnRecognizer,
-                    )
+def build_analyzer() -> Any:
+    """A new ``AnalyzerEngine``: pattern recognizers only, no NLP model (~0.1 s after the import's seconds)."""
+    with warnings.catch_warnings():
+        # NoOpNlpEngine warns that context words in the text cannot boost scores; we
+        # apply our own context rule for the one entity that needs it (US_SSN).
+        warnings.simplefilter("ignore")
+        with without_optional_ml():
+            from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
+            from presidio_analyzer.nlp_engine import NoOpNlpEngine
+            from presidio_analyzer.predefined_recognizers import (
+                CreditCardRecognizer,
+                CryptoRecognizer,
+                EmailRecognizer,
+                IbanRecognizer,
+                IpRecognizer,
+                PhoneRecognizer,
+                UsSsnRecognizer,
+            )
 
-                registry = RecognizerRegistry(supported_languages=["en"])
-                for recognizer in (
-                    CreditCardRecognizer(),
-                    IbanRecognizer(),
-                    UsSsnRecognizer(),
-                    CryptoRecognizer(),
-                    IpRecognizer(),
-                    PhoneRecognizer(supported_regions=PHONE_REGIONS),
-                    _offline_email_recognizer(EmailRecognizer),
-                ):
-                    registry.add_recognizer(recognizer)
-                nlp = NoOpNlpEngine(models=[{"lang_code": "en", "model_name": "none"}])
-                _engine = AnalyzerEngine(registry=registry, nlp_engine=nlp, supported_languages=["en"])
-    return _engine
+        registry = RecognizerRegistry(supported_languages=["en"])
+        for recognizer in (
+            CreditCardRecognizer(),
+            IbanRecognizer(),
+            UsSsnRecognizer(),
+            CryptoRecognizer(),
+            IpRecognizer(),
+            PhoneRecognizer(supported_regions=PHONE_REGIONS),
+            _offline_email_recognizer(EmailRecognizer),
+        ):
+            registry.add_recognizer(recognizer)
+        nlp = NoOpNlpEngine(models=[{"lang_code": "en", "model_name": "none"}])
+        return AnalyzerEngine(registry=registry, nlp_engine=nlp, supported_languages=["en"])
+
+
+class PiiEngine:
+    """One Presidio ``AnalyzerEngine``, built on the first candidate and kept for every later record.
+
+    Its owner is whoever classifies (a :class:`~twin_assets.classify.Classifier`): records without a candidate,
+    most of them, never build it; the first one builds it (under a lock, so two threads never build two).
+    """
+
+    def __init__(self) -> None:
+        self._analyzer: Any = None
+        self._lock = threading.Lock()
+
+    @property
+    def built(self) -> bool:
+        return self._analyzer is not None
+
+    def analyzer(self) -> Any:
+        if self._analyzer is None:
+            with self._lock:
+                if self._analyzer is None:
+                    self._analyzer = build_analyzer()
+        return self._analyzer
+
+    def find(self, scan: str | ScanText, contact_details: bool = False) -> list[Finding]:
+        """Checksummed account numbers (HIGH) in the text; with ``contact_details`` also e-mail
+        addresses, phone numbers and IP addresses (informational, and ~1 ms a phone number)."""
+        scan = ScanText.of(scan)
+        found = candidates(scan, contact_details)
+        if not found:
+            return []
+        return _confirmed(self.analyzer(), scan.text, found)
 
 
 def _windows(text: str, found: dict[str, list[tuple[int, int]]]) -> list[tuple[int, int, set[str]]]:
@@ -261,13 +286,8 @@ def _accept(entity: str, score: float, text: str, start: int, end: int) -> bool:
     return _SSN_CONTEXT.search(text, max(0, start - 60), end + 1) is not None
 
 
-def find_pii(text: str, contact_details: bool = False) -> list[Finding]:
-    """Checksummed account numbers (HIGH) in ``text``; with ``contact_details`` also e-mail
-    addresses, phone numbers and IP addresses (informational, and ~1 ms a phone number)."""
-    found = candidates(text, contact_details)
-    if not found:
-        return []
-    analyzer = engine()
+def _confirmed(analyzer: Any, text: str, found: dict[str, list[tuple[int, int]]]) -> list[Finding]:
+    """What Presidio confirms of the candidates, checked in windows around them."""
     windows = _windows(text, found)
     if len(windows) > MAX_WINDOWS:
         windows = [(0, len(text), set(found))]

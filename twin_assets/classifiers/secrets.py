@@ -17,7 +17,7 @@ from collections import Counter
 from collections.abc import Iterator
 from itertools import pairwise
 
-from twin_assets.classifiers import Finding, Lexicon, terms
+from twin_assets.classifiers import Finding, Lexicon, ScanText, terms
 from twin_assets.stores import HIGH
 
 # ---- tokens with a known shape: the prefix is the evidence ---------------------------
@@ -203,8 +203,9 @@ def _private_keys(text: str) -> Iterator[Finding]:
         pos = end_m.end() if end_m else m.end()
 
 
-def _passwords(text: str) -> Iterator[Finding]:
-    for start, end in _PW_KEYWORDS.spans(text):
+def _passwords(scan: ScanText) -> Iterator[Finding]:
+    text = scan.text
+    for start, end in _PW_KEYWORDS.spans(scan):
         m = _PW_SEPARATED.match(text, end)
         if m and plausible_password(m.group("v"), m.group("sep").lower(), bool(m.group("q"))):
             # The span keeps trailing punctuation: "Tannenbaum42!" may end in it, and over-covering is safe.
@@ -215,8 +216,10 @@ def _passwords(text: str) -> Iterator[Finding]:
             yield Finding("password", start, m.end("v"), HIGH)
 
 
-def find_secrets(text: str) -> list[Finding]:
+def find_secrets(scan: str | ScanText) -> list[Finding]:
     """Passwords, PINs, API keys and tokens, private keys — each a HIGH, hard finding."""
+    scan = ScanText.of(scan)
+    text = scan.text
     findings: list[Finding] = []
     for name, (literals, pattern) in KNOWN_TOKENS.items():
         if any(literal in text for literal in literals):
@@ -227,13 +230,13 @@ def find_secrets(text: str) -> list[Finding]:
         for m in _BEARER.finditer(text):
             if looks_random(_strip_value(m.group("v"))):
                 findings.append(Finding("bearer_token", m.start(), m.end(), HIGH))
-    for start, end in _ASSIGNED_KEYS.spans(text):
+    for start, end in _ASSIGNED_KEYS.spans(scan):
         tail = _ASSIGNED_TAIL.match(text, end)
         if tail and looks_random(value := _strip_value(tail.group("v"))):
             prefix = _KEY_PREFIX.search(text, max(0, start - 40), start)
             findings.append(Finding("api_key", prefix.start() if prefix else start, tail.start("v") + len(value), HIGH))
-    findings.extend(_passwords(text))
-    for start, end in _PIN_KEYWORDS.spans(text):
+    findings.extend(_passwords(scan))
+    for start, end in _PIN_KEYWORDS.spans(scan):
         if pin := _PIN.match(text, end):
             findings.append(Finding("pin", start, pin.end(), HIGH))
     return _dedupe(findings)

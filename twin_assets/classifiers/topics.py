@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from twin_assets.classifiers import Finding, Lexicon, terms
+from twin_assets.classifiers import Finding, Lexicon, ScanText, terms
 from twin_assets.stores import HIGH
 
 # One line group per language: English, German, French.
@@ -89,14 +89,16 @@ AMOUNT = re.compile(
 NEAR = 120
 
 
-def find_medical(text: str) -> Iterator[Finding]:
-    for start, end in MEDICAL.spans(text):
+def find_medical(scan: str | ScanText) -> Iterator[Finding]:
+    for start, end in MEDICAL.spans(scan):
         yield Finding("medical", start, end, HIGH, soft=True)
 
 
-def find_salary(text: str) -> Iterator[Finding]:
-    for start, end in PAYSLIP.spans(text):
+def find_salary(scan: str | ScanText) -> Iterator[Finding]:
+    scan = ScanText.of(scan)
+    text = scan.text
+    for start, end in PAYSLIP.spans(scan):
         yield Finding("salary", start, end, HIGH, soft=True)
-    for start, end in SALARY_WORD.spans(text):
+    for start, end in SALARY_WORD.spans(scan):
         if AMOUNT.search(text, max(0, start - NEAR), end + NEAR):
             yield Finding("salary", start, end, HIGH, soft=True)

@@ -29,7 +29,6 @@ can itself be sensitive ("keyword: HIV").
 from __future__ import annotations
 
 import posixpath
-import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
@@ -42,7 +41,6 @@ from twin_assets.connectors.base import NOTES
 from twin_assets.connectors.registry import traits_for
 from twin_assets.errors import ConfigError
 from twin_assets.records import Record
-from twin_assets.settings import current_home
 from twin_assets.tiers import TIERS, Tier, UnknownTierError
 
 CONFIG_NAME = "classification.yaml"
@@ -188,23 +186,12 @@ def config_path(home: Path | None = None) -> Path:
     return home / CONFIG_NAME
 
 
-_cache: dict[Path, tuple[int, int, tuple[UserRule, ...]]] = {}
-_lock = threading.Lock()
-
-
 def load_rules(path: Path) -> tuple[UserRule, ...]:
-    """The rules in ``path`` (none if it does not exist), re-read only when its mtime or size changes."""
-    try:
-        st = path.stat()
-    except FileNotFoundError:
-        return ()
-    except OSError as exc:
-        raise _error(str(path), f"cannot be read ({type(exc).__name__})") from None
-    cached = _cache.get(path)
-    if cached is not None and cached[0] == st.st_mtime_ns and cached[1] == st.st_size:
-        return cached[2]
+    """The rules in ``path`` (none if it does not exist), read now (:class:`RulesFile` re-reads on change)."""
     try:
         raw = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return ()
     except (OSError, UnicodeDecodeError) as exc:
         raise _error(str(path), f"cannot be read ({type(exc).__name__})") from None
     try:
@@ -213,12 +200,30 @@ def load_rules(path: Path) -> tuple[UserRule, ...]:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
         raise _error(str(path), f"not valid YAML{where}", hint="fix the file or remove it") from None
-    rules = parse_rules(data, origin=str(path))
-    with _lock:
-        _cache[path] = (st.st_mtime_ns, st.st_size, rules)
-    return rules
+    return parse_rules(data, origin=str(path))
 
 
-def current_rules() -> tuple[UserRule, ...]:
-    """The rules of the twin home in the environment (TWIN_HOME; resolved once per distinct value)."""
-    return load_rules(config_path(current_home()))
+class RulesFile:
+    """A home's ``classification.yaml``, re-read only when its mtime or size changes.
+
+    The classifier that owns it asks for :meth:`rules` once per record (one ``stat``), so an edit takes effect
+    on the next record without a restart, and the YAML is parsed once per version of the file.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._seen: tuple[int, int, tuple[UserRule, ...]] | None = None
+
+    def rules(self) -> tuple[UserRule, ...]:
+        try:
+            st = self.path.stat()
+        except FileNotFoundError:
+            return ()
+        except OSError as exc:
+            raise _error(str(self.path), f"cannot be read ({type(exc).__name__})") from None
+        seen = self._seen
+        if seen is not None and seen[0] == st.st_mtime_ns and seen[1] == st.st_size:
+            return seen[2]
+        rules = load_rules(self.path)
+        self._seen = (st.st_mtime_ns, st.st_size, rules)  # one tuple, swapped whole: safe across threads
+        return rules

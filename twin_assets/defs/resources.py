@@ -24,6 +24,7 @@ from dagster import (
 )
 from pydantic import PrivateAttr
 
+from twin_assets.classify import Classifier
 from twin_assets.db.engine import Engines
 from twin_assets.embedding import EmbeddingModels
 from twin_assets.errors import TwinError, storage_error
@@ -50,8 +51,9 @@ def sharing_models(models: EmbeddingModels) -> Iterator[None]:
 
 class TwinResource(ConfigurableResource):
     """Opens the twin home named by the environment (TWIN_HOME and friends), with the run's view cache, Chroma
-    clients and embedding models (loaded once per run, by the first step that embeds, unless the command that
-    executes its runs in process shares one set: :func:`sharing_models`).
+    clients, classifier (rules and Presidio engine, built once per run) and embedding models (loaded once per run,
+    by the first step that embeds, unless the command that executes its runs in process shares one set:
+    :func:`sharing_models`).
 
     Dagster calls ``setup_for_execution`` once per run per process, so every run has the cache however it was
     launched; with the multiprocess executor it spans one step (see :mod:`twin_assets.pipeline.run_cache`)."""
@@ -60,11 +62,14 @@ class TwinResource(ConfigurableResource):
     _chroma: ChromaClients | None = PrivateAttr(default=None)
     _models: EmbeddingModels | None = PrivateAttr(default=None)
     _engines: Engines | None = PrivateAttr(default=None)
+    _classifier: Classifier | None = PrivateAttr(default=None)
 
     def setup_for_execution(self, context: InitResourceContext) -> None:
         self._cache, self._chroma = RunCache(), ChromaClients()
         self._models = _shared_models.get() or EmbeddingModels()
         self._engines = Engines()
+        # Its Presidio engine is built by the first record that needs it, its classification.yaml read then too.
+        self._classifier = Classifier()
 
     def teardown_after_execution(self, context: InitResourceContext) -> None:
         if self._cache is not None:
@@ -72,9 +77,16 @@ class TwinResource(ConfigurableResource):
         if self._engines is not None:
             self._engines.dispose()
         self._cache = self._chroma = self._models = self._engines = None
+        self._classifier = None
 
     def open(self) -> Twin:
-        return open_twin(run_cache=self._cache, chroma=self._chroma, models=self._models, engines=self._engines)
+        return open_twin(
+            run_cache=self._cache,
+            chroma=self._chroma,
+            models=self._models,
+            engines=self._engines,
+            classifier=self._classifier,
+        )
 
 
 class RefuseValuesIOManager(ConfigurableIOManager):
