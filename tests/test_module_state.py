@@ -75,8 +75,6 @@ NOT_YET_OWNED = {
     "twin_assets.connectors.registry:_broken",
     # derived key-encryption keys: the Keyring
     "twin_assets.keys:_argon2id",
-    # TWIN_HOME resolved against the working directory: the settings object
-    "twin_assets.settings:_resolved_home",
 }
 
 EMPTY_CALLS = {"dict", "list", "set", "OrderedDict", "defaultdict", "deque", "Counter", "WeakSet"}

@@ -538,16 +538,6 @@ def settings_or_exit() -> TwinSettings:
         raise SystemExit(exc.exit_code) from None
 
 
-def current_home() -> Path:
-    """``TWIN_HOME`` resolved, for callers on a per-record path (only resolved again when the variable changes)."""
-    return _resolved_home(os.environ.get("TWIN_HOME", "").strip())
-
-
-@lru_cache(maxsize=8)
-def _resolved_home(raw: str) -> Path:
-    return (Path(raw) if raw else TwinSettings.model_fields["home"].default).expanduser().resolve()
-
-
 # ---- errors people read -----------------------------------------------------------------------------------------
 _PROBLEMS = {
     "int_parsing": "is not a whole number",
