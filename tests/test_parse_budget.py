@@ -126,3 +126,71 @@ def test_the_process_memory_reading_is_plausible():
     from twin_assets.connectors.toolkit.budget import resident_mib
 
     assert 10 < resident_mib() < 64 * 1024
+
+
+def one_giant_event(mib: int) -> bytes:
+    """One event whose summary is ``mib`` MiB on one line: a single record, parsed in ~0.7 s per MiB (linear, but a
+    1 GiB line would take ~11 minutes, past the 600 s default, with no second record to check the clock at)."""
+    return (
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//x//x//EN\r\nBEGIN:VEVENT\r\nUID:giant@x\r\n"
+        f"DTSTAMP:20240101T000000Z\r\nDTSTART:20240101T000000Z\r\nSUMMARY:{'x' * (mib * 2**20)}\r\n"
+        "END:VEVENT\r\nEND:VCALENDAR\r\n"
+    ).encode()
+
+
+def test_the_time_budget_interrupts_a_single_slow_record(twin, tmp_path, monkeypatch):
+    """Checked between records only, one slow record escaped the budget; the watchdog stops it inside the record."""
+    monkeypatch.setenv("TWIN_PARSE_MAX_SECONDS", "0.5")
+    path = tmp_path / "giant.ics"
+    path.write_bytes(one_giant_event(8))  # ~5 s to parse
+    assert register_input(twin, path, "calendar", "cli").input_id
+    started = time.monotonic()
+    result = sync_source(twin, "calendar")
+    assert time.monotonic() - started < 3
+    assert result.records_new == 0
+    reasons = [p.reason for p in result.problems]
+    assert len(reasons) == 1 and "TWIN_PARSE_MAX_SECONDS" in reasons[0] and "x" * 10 not in reasons[0], reasons
+
+
+def test_the_watchdog_interrupts_c_level_matching_and_spares_the_callers_own_work():
+    import re
+
+    from twin_assets.connectors.toolkit import BudgetInterrupt
+
+    budget = Budget(max_records=10**9, max_occurrences=10**9, max_seconds=0.3)
+    started = time.monotonic()
+    with budget.watchdog() as watch:
+        time.sleep(0.5)  # the caller's own work (writing records): never interrupted
+        with pytest.raises(BudgetInterrupt) as stopped, watch.parsing():
+            re.match(r"(a+)+$", "a" * 40 + "b")  # 2**40 steps inside the regex engine
+    assert time.monotonic() - started < 2 and "TWIN_PARSE_MAX_SECONDS" in stopped.value.reason
+    budget = Budget(max_records=10**9, max_occurrences=10**9, max_seconds=0.3)
+    with budget.watchdog() as watch, pytest.raises(BudgetInterrupt), watch.parsing():
+        re.match(r"(a+)+$", "a" * 40 + "b")
+    assert time.monotonic() - started < 3
+
+
+def test_an_outer_timer_still_fires_inside_the_watchdog():
+    """pytest-timeout (and anyone else) may have SIGALRM set; the watchdog hands it its signal on time."""
+    import signal
+
+    class OuterTimeout(Exception):
+        pass
+
+    def outer(signum, frame):
+        raise OuterTimeout
+
+    previous = signal.signal(signal.SIGALRM, outer)
+    old = signal.setitimer(signal.ITIMER_REAL, 0.3)
+    try:
+        started = time.monotonic()
+        budget = Budget(max_records=10**9, max_occurrences=10**9, max_seconds=60)
+        with pytest.raises(OuterTimeout), budget.watchdog() as watch, watch.parsing():
+            time.sleep(5)
+        assert time.monotonic() - started < 2
+        signal.setitimer(signal.ITIMER_REAL, 0.2)  # and it is the outer handler again afterwards
+        with pytest.raises(OuterTimeout):
+            time.sleep(5)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, *old)
+        signal.signal(signal.SIGALRM, previous)

@@ -18,7 +18,7 @@ from pathlib import Path
 from sqlalchemy import insert, select
 
 from twin_assets.connectors.registry import get_connector
-from twin_assets.connectors.toolkit import Budget, shown_path
+from twin_assets.connectors.toolkit import Budget, BudgetInterrupt, shown_path
 from twin_assets.db.engine import bulk_writes
 from twin_assets.db.models import Input, Quarantine, RecordRow, Source, SyncBatch, table_of
 from twin_assets.pipeline.inputs import archive_raw, decrypt_path, remove_plaintext
@@ -204,6 +204,13 @@ def _quarantine(
     result.problems.append(Problem(inp.id, path, issue.where, issue.reason))
 
 
+def _close(items) -> None:
+    """A connector stopped early frees its open files and workers now."""
+    close = getattr(items, "close", None)
+    if close is not None:
+        close()
+
+
 def _sync_input(
     twin: Twin, connector, inp: Input, batch_id: int, result: SyncResult, progress: Progress | None
 ) -> None:
@@ -231,26 +238,36 @@ def _sync_input(
             buffer.clear()
 
         # Whatever the connector bounds itself, no input may yield more records or take longer than its budget.
+        # A watchdog interrupts a connector that overruns the time or memory budget inside one record.
         budget = Budget.for_input()
         items = connector.parse(path)
         try:
-            for item in items:
-                over = budget.time_exceeded() if isinstance(item, ParseIssue) else budget.record()
-                if over:
-                    file_failed = True
-                    _quarantine(s, result, inp, path_text, batch_id, ParseIssue("file", over), "file")
-                    break
-                if isinstance(item, ParseIssue):
-                    what = "file" if item.where == "file" else "record"
-                    file_failed = file_failed or what == "file"
-                    _quarantine(s, result, inp, path_text, batch_id, item, what)
-                    continue
-                buffer.append(item)
-                if len(buffer) >= COMMIT_EVERY:
-                    flush()
-            close = getattr(items, "close", None)
-            if close is not None:  # a connector stopped early frees its open files and workers now
-                close()
+            with budget.watchdog() as watch:
+                iterator = iter(items)
+                while True:
+                    with watch.parsing():
+                        try:
+                            item = next(iterator)
+                        except StopIteration:
+                            break
+                    over = budget.time_exceeded() if isinstance(item, ParseIssue) else budget.record()
+                    if over:
+                        file_failed = True
+                        _quarantine(s, result, inp, path_text, batch_id, ParseIssue("file", over), "file")
+                        break
+                    if isinstance(item, ParseIssue):
+                        what = "file" if item.where == "file" else "record"
+                        file_failed = file_failed or what == "file"
+                        _quarantine(s, result, inp, path_text, batch_id, item, what)
+                        continue
+                    buffer.append(item)
+                    if len(buffer) >= COMMIT_EVERY:
+                        flush()
+            _close(items)
+        except BudgetInterrupt as exc:  # the watchdog stopped the connector inside a record (or between two)
+            file_failed = True
+            _quarantine(s, result, inp, path_text, batch_id, ParseIssue("file", exc.reason), "file")
+            _close(items)
         except Exception as exc:  # a connector bug must not lose the file or stop the batch
             file_failed = True
             issue = ParseIssue("file", f"connector {connector.kind} failed: {type(exc).__name__}")

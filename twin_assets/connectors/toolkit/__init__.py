@@ -7,7 +7,7 @@ third-party connector may use them too.
 
 from __future__ import annotations
 
-from twin_assets.connectors.toolkit.budget import Budget, BudgetExceeded
+from twin_assets.connectors.toolkit.budget import Budget, BudgetExceeded, BudgetInterrupt
 from twin_assets.connectors.toolkit.charset import (
     Decoded,
     bom_encoding,
@@ -26,6 +26,7 @@ from twin_assets.connectors.toolkit.zones import Zone, configured_zone, zone_nam
 __all__ = [
     "Budget",
     "BudgetExceeded",
+    "BudgetInterrupt",
     "Decoded",
     "ExportWalk",
     "TokenBucket",
