@@ -162,6 +162,70 @@ def test_no_view_means_no_entities():
     assert it.entities == [] and it.name == "search"
 
 
+# ---- the answer contract (issue 17) -----------------------------------------------------------------------
+def _result(confidence: float, fact: dict | None, evidence: list[dict], future: bool = False) -> dict:
+    return {
+        "intent": "x",
+        "answer": "The answer is 3.",
+        "reasoning": [{"step": 1, "text": "s", "evidence": [e["id"] for e in evidence]}],
+        "evidence": evidence,
+        "slots": {},
+        "answered_by": "rules",
+        "fact": fact,
+        "confidence": confidence,
+        "unknown": "how many there are",
+        "future": future,
+    }
+
+
+def test_finish_states_the_fact_or_refuses_below_the_threshold():
+    from twin_query.ask.base import REFUSE_BELOW, finish
+
+    ev = [{"id": "r1", "timestamp": "2024-01-10T00:00:00+00:00", "title": "Boat trip", "snippet": ""}]
+    sure = finish(_result(0.8, {"kind": "count", "value": 3, "text": "3"}, ev), NOW)
+    assert sure["refused"] is False and sure["fact"]["value"] == 3 and sure["answer"] == "The answer is 3."
+    assert sure["as_of"] == NOW.isoformat() and "unknown" not in sure and "future" not in sure
+    unsure = finish(_result(REFUSE_BELOW - 0.01, {"kind": "count", "value": 3, "text": "3"}, ev), NOW)
+    assert unsure["refused"] is True and unsure["fact"] is None
+    assert unsure["answer"].startswith("I don't know how many there are.") and "Boat trip" in unsure["answer"]
+    assert unsure["evidence"] == ev  # the nearest records stay
+    assert finish(_result(0.9, None, []), NOW)["refused"] is True  # no fact, nothing to state
+
+
+def test_finish_drops_evidence_after_the_reference_time_unless_scheduled():
+    from twin_query.ask.base import finish
+
+    ev = [
+        {"id": "past", "timestamp": "2024-01-10T00:00:00+00:00", "title": "a", "snippet": ""},
+        {"id": "later", "timestamp": "2024-02-10T00:00:00+00:00", "title": "b", "snippet": ""},
+    ]
+    f = {"kind": "count", "value": 1, "text": "1"}
+    kept = finish(_result(0.8, f, [dict(e) for e in ev]), NOW)
+    assert [e["id"] for e in kept["evidence"]] == ["past"] and kept["reasoning"][0]["evidence"] == ["past"]
+    ahead = finish(_result(0.8, f, [dict(e) for e in ev], future=True), NOW)
+    assert [e["id"] for e in ahead["evidence"]] == ["past", "later"]
+
+
+def test_registry_first_matching_kind_answers():
+    from twin_query.ask.base import Kind, Reply
+    from twin_query.ask.registry import kind_for
+
+    def never(_q, _i):
+        return False
+
+    def trips(q, _i):
+        return "trip" in q
+
+    kinds = (
+        Kind("a", "", never, lambda c: Reply("")),
+        Kind("b", "", trips, lambda c: Reply("")),
+        Kind("c", "", trips, lambda c: Reply("")),
+    )
+    found = kind_for(parse("When is my next Trip?", None, NOW), kinds)
+    assert found is not None and found.name == "b"
+    assert kind_for(parse("hello", None, NOW), kinds) is None
+
+
 # ---- end to end on a built home -------------------------------------------------------------------------
 def _ask(client, api_home, question, scope="high", as_of="2024-01-20T12:00:00Z"):  # noqa: F811
     r = client.post("/v1/ask", json={"question": question, "as_of": as_of}, headers=auth(api_home, scope))
@@ -180,8 +244,10 @@ def test_ask_aggregate_sums_transactions(client, api_home):  # noqa: F811
     body = _ask(client, api_home, "how much did I spend on travel in January 2024?")
     assert body["intent"] == "aggregate"
     assert "730.50 EUR" in body["answer"]  # 320.50 flight + 410.00 hotel; groceries and 2023 left out
-    body = _ask(client, api_home, "how much did I spend on groceries in 2024?")
+    body = _ask(client, api_home, "how much did I spend on groceries in 2024?", as_of="2025-01-01T00:00:00Z")
     assert "87.30 EUR" in body["answer"] and len(body["evidence"]) == 2
+    body = _ask(client, api_home, "how much did I spend on groceries in 2024?")  # as of 20 January: one so far
+    assert "54.20 EUR" in body["answer"] and len(body["evidence"]) == 1
     body = _ask(client, api_home, "how much did I earn last month?", as_of="2024-02-10T00:00:00Z")
     assert "3,000.00 EUR" in body["answer"]
 
@@ -201,7 +267,7 @@ def test_ask_timeline_profile_relationship_topic_search(client, api_home):  # no
     assert all(e["timestamp"] < "2024-02" for e in body["evidence"])
     body = _ask(client, api_home, "who is Basil Futureman?")
     assert body["intent"] == "person_profile" and body["answer"].startswith("Basil Futureman is a person")
-    body = _ask(client, api_home, "how do I know Wren Featherstone?")
+    body = _ask(client, api_home, "how do I know Wren Featherstone?", as_of="2024-06-01T00:00:00Z")
     assert body["intent"] == "relationship" and "Wren Featherstone" in body["answer"] and body["evidence"]
     body = _ask(client, api_home, "how is Peregrine Lowmount connected to Wren Featherstone?")
     assert body["intent"] == "relationship" and "directly linked" in body["answer"]
@@ -209,6 +275,22 @@ def test_ask_timeline_profile_relationship_topic_search(client, api_home):  # no
     assert body["intent"] == "topic"
     body = _ask(client, api_home, "tomato blight spray")
     assert body["intent"] == "search" and "Tomato blight" in body["answer"]
+
+
+@pytest.mark.slow
+def test_ask_contract_fact_confidence_refusal_as_of(client, api_home):  # noqa: F811
+    body = _ask(client, api_home, "how much did I spend on travel in January 2024?")
+    assert body["as_of"].startswith("2024-01-20T12:00:00") and body["refused"] is False
+    assert body["fact"] == {"kind": "amount", "value": {"amount": 730.5, "currency": "EUR"}, "text": "730.50 EUR"}
+    assert 0.5 <= body["confidence"] <= 1
+    body = _ask(client, api_home, "who is Basil Futureman?")
+    assert body["fact"]["kind"] == "person" and body["fact"]["value"]["name"] == "Basil Futureman"
+    body = _ask(client, api_home, "who will I meet next week?")
+    assert body["fact"]["kind"] == "people" and body["fact"]["value"][0]["name"] == "Basil Futureman"
+    body = _ask(client, api_home, "zyxwv quantum marmalade")  # nothing answers it
+    assert body["refused"] is True and body["fact"] is None and body["answer"].startswith("I don't know")
+    body = _ask(client, api_home, "what happened last week?", as_of=None)
+    assert datetime.fromisoformat(body["as_of"]) > datetime(2025, 1, 1, tzinfo=UTC)  # no as_of: now
 
 
 @pytest.mark.slow
@@ -221,9 +303,12 @@ def test_cli_ask_json(api_home, monkeypatch):  # noqa: F811
     result = CliRunner().invoke(app, ["ask", "how much did I spend on travel in January 2024?", "--json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    assert set(data) >= {"intent", "answer", "reasoning", "evidence"} and data["intent"] == "aggregate"
-    result = CliRunner().invoke(app, ["ask", "how much did I spend on travel in January 2024?"])
-    assert result.exit_code == 0 and "730.50" in result.stdout
+    assert set(data) >= {"intent", "answer", "reasoning", "evidence", "as_of", "fact", "confidence", "refused"}
+    assert data["intent"] == "aggregate"
+    result = CliRunner().invoke(
+        app, ["ask", "how much did I spend on travel in January 2024?", "--as-of", "2024-03-01"]
+    )
+    assert result.exit_code == 0 and "730.50" in result.stdout.splitlines()[0]  # the answer line first
     result = CliRunner().invoke(app, ["ask", ""])
     assert result.exit_code != 0
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, WithJsonSchema
 
@@ -234,10 +234,54 @@ class ReasoningStep(BaseModel):
     evidence: list[str] = Field(description="Record ids this step rests on; each is in `evidence`.")
 
 
+class Fact(BaseModel):
+    """The fact a question asked for (docs/api.md lists the value of each kind)."""
+
+    kind: Literal[
+        "person",
+        "people",
+        "date",
+        "datetime",
+        "range",
+        "amount",
+        "count",
+        "place",
+        "organisation",
+        "relation",
+        "event",
+        "events",
+        "trend",
+        "yes_no",
+        "text",
+    ] = Field(description="What the value is; the question says what it means.")
+    value: Any = Field(
+        description="person: {id, name}; people: [{id, name}] best first; date: YYYY-MM-DD; datetime: ISO; "
+        "range: {start, end}; amount: {amount (a positive magnitude), currency}; count: int; place, organisation, "
+        "trend, text: str; relation: {relation, organisation}; event: {title, start, end, place}; events: [event]; "
+        "yes_no: bool."
+    )
+    text: str = Field(description="The value in words.")
+
+
 class AskResponse(BaseModel):
-    intent: str = Field(description="search, person_profile, relationship, timeline, aggregate, prediction, topic")
-    answer: str
+    intent: str = Field(
+        description="search, person_profile, relationship, timeline, aggregate, prediction, topic, or a question "
+        "kind: next_trip, trip_companions, trip_count, upcoming, birthday, busy_with, recurring_payment, income "
+        "(and the people and message kinds listed in docs/api.md)"
+    )
+    answer: str = Field(description="The fact first, in words; when refused, what the twin does not know.")
     reasoning: list[ReasoningStep]
     evidence: list[Evidence]
     slots: dict[str, Any]
     answered_by: str = Field(description="rules, or llm when TWIN_LLM_URL is configured")
+    as_of: datetime = Field(
+        description="The one reference time of the question (the request's as_of, else now): relative words are "
+        "read against it and nothing dated after it is counted or cited, except scheduled records a question "
+        "about the future rests on."
+    )
+    fact: Fact | None = Field(description="The fact asked for; null when refused.")
+    confidence: float = Field(ge=0, le=1, description="How sure the twin is of the fact.")
+    refused: bool = Field(
+        description="True when the confidence is below the threshold: the answer says what is not known, fact is "
+        "null and evidence shows the nearest records."
+    )

@@ -15,7 +15,8 @@ from typing import Any
 from twin_assets.processing.resolution import Entity
 from twin_assets.processing.timeline import TimelineEvent
 from twin_query import views
-from twin_query.ask.retrieve import Found
+from twin_query.ask.base import event_value, fact, person
+from twin_query.ask.retrieve import Found, title_coverage
 
 MAX_EVIDENCE = 40
 FREQ = {"DAILY": "daily", "WEEKLY": "weekly", "MONTHLY": "monthly", "YEARLY": "yearly"}
@@ -53,12 +54,16 @@ class Answer:
     def __init__(self) -> None:
         self.text = ""
         self.steps: list[dict[str, Any]] = []
+        # The contract (docs/api.md): the fact asked for, how sure, and what is not known when unsure.
+        self.fact: dict[str, Any] | None = None
+        self.confidence = 0.0
+        self.unknown = "the answer to that"
 
     def step(self, text: str, ids: list[str] | None = None) -> None:
         self.steps.append({"step": len(self.steps) + 1, "text": text, "evidence": list(dict.fromkeys(ids or []))})
 
 
-def _interpretation(found: Found) -> str:
+def interpretation(found: Found) -> str:
     it = found.intent
     parts = [f"intent {it.name.replace('_', ' ')}"]
     if it.entities:
@@ -87,12 +92,18 @@ def _search(found: Found, a: Answer) -> None:
     a.step(f"Best match: {_title(found, top.id)} ({top.source}, {_day(top.timestamp)}).", [top.id])
     more = f" {len(hits) - 1} more related item(s) follow." if len(hits) > 1 else ""
     a.text = f"The best match is {_title(found, top.id)} ({top.source}, {_day(top.timestamp)}).{more}"
+    # A search hit answers only when it clearly is what was asked for: its title holds nearly every word.
+    coverage = title_coverage(found.intent.question, top.title)
+    a.confidence = 0.35 + 0.4 * coverage
+    a.fact = fact("text", top.title, top.title)
+    a.unknown = "the answer to that: no record clearly answers it"
 
 
 def _fallback(found: Found, a: Answer, what: str) -> None:
     a.step(f"No {what} in the question matches an entity this token can see; searched the records instead.")
     _search(found, a)
     a.text = f"I could not tell which {what} you mean among the entities this token can see. " + a.text
+    a.fact, a.confidence, a.unknown = None, 0.0, f"which {what} you mean"
 
 
 def _profile(found: Found, a: Answer) -> None:
@@ -120,6 +131,9 @@ def _profile(found: Found, a: Answer) -> None:
         )
         text.append("Most often together with " + ", ".join(names) + ".")
     s = p.get("sentiment")
+    if e is not None:
+        a.fact = fact("person", person(e), e.name)
+        a.confidence = 0.8 if counts.get("records") else 0.55
     if s and s.get("mean") is not None:
         mood = "positive" if s["mean"] > 0.05 else "negative" if s["mean"] < -0.05 else "neutral"
         trend = ""
@@ -152,6 +166,15 @@ def _relationship(found: Found, a: Answer) -> None:
             f"({_day(found.docs[earliest[0]].event_time if earliest[0] in found.docs else None)}).",
             earliest[:1],
         )
+    a.unknown = f"how you are connected to {b.name}"
+    if len(found.path) >= 2 and edges:
+        between = [p for p in found.path[1:-1]]
+        a.fact = (
+            fact("people", [person(p) for p in between], _names(between))
+            if between
+            else fact("yes_no", True, f"directly, {int(edges[0]['weight'])} shared record(s)")
+        )
+        a.confidence = 0.6
     if len(found.path) == 2 and edges:
         e = edges[0]
         a.text = (
@@ -200,6 +223,14 @@ def _timeline(found: Found, a: Answer) -> None:
     if not found.n_events and not lifes:
         parts = [f"Nothing on the timeline this token can read {label}{who}."]
     a.text = " ".join(parts)
+    a.unknown = f"what happened {label}{who}"
+    if found.n_events or lifes:
+        a.fact = fact(
+            "events",
+            [event_value(e.title, e.time, e.end) for e in found.events],
+            "; ".join(f"{e.title} ({_day(e.time)})" for e in found.events[:5]),
+        )
+        a.confidence = 0.6
 
 
 def _aggregate(found: Found, a: Answer) -> None:
@@ -212,6 +243,8 @@ def _aggregate(found: Found, a: Answer) -> None:
         ids = [i for _, step_ids in found.steps for i in step_ids]
         a.step(f"Counted {found.considered} {kind} record(s) {label}{who}" + (f" ({src})." if src else "."), ids)
         a.text = f"{found.considered} {kind}(s) {label}{who}" + (f": {src}." if src else ".")
+        a.fact = fact("count", found.considered, f"{found.considered} {kind}(s)")
+        a.confidence = 0.75
         return
     rows = found.transactions
     what = it.category or (" ".join(it.keywords) if it.keywords else "") or "everything"
@@ -224,11 +257,15 @@ def _aggregate(found: Found, a: Answer) -> None:
         )
     elif it.keywords or found.entity:
         a.step(f"Kept those matching {what}: {len(rows)}.", [d.id for d, _, _ in rows[:MAX_EVIDENCE]])
+    a.unknown = f"how much you {verb}{' on ' + what if what != 'everything' else ''} {label}"
     if not rows:
         a.text = (
             f"No {'income' if it.measure == 'income' else 'spending'} on {what} {label} in the records "
             f"this token can read."
         )
+        if it.category:  # a known category with nothing in it is a zero, not a guess
+            a.fact = fact("amount", {"amount": 0.0, "currency": ""}, "nothing")
+            a.confidence = 0.55
         return
     totals: dict[str, float] = defaultdict(float)
     for _, amount, cur in rows:
@@ -241,6 +278,10 @@ def _aggregate(found: Found, a: Answer) -> None:
         f"Largest: {_title(found, top[0].id)} {_money(abs(top[1]), top[2])} on {_day(top[0].event_time)}.", [top[0].id]
     )
     on = f" on {what}" if what != "everything" else ""
+    currency, amount = max(totals.items(), key=lambda kv: kv[1])
+    a.fact = fact("amount", {"amount": round(amount, 2), "currency": currency}, _money(amount, currency))
+    # A category or merchant the question named is a match by terms; everything in a range is exact.
+    a.confidence = 0.75 if (it.category or not it.keywords) else 0.6
     a.text = (
         f"You {verb} {total}{on} {label}, over {len(rows)} transaction(s). The largest was "
         f"{_title(found, top[0].id)}: {_money(abs(top[1]), top[2])} on {_day(top[0].event_time)}."
@@ -252,9 +293,11 @@ def _prediction(found: Found, vd: views.ViewData | None, a: Answer) -> None:
     since, until = rng.get("since"), rng.get("until")
     label = found.intent.time.label if found.intent.time else "in the next 7 days"
     span = f"{_day(since)} – {_day(until - timedelta(seconds=1)) if until else '…'}"
+    a.unknown = f"whom you will meet {label}"
     if not found.upcoming:
         a.step(f"No calendar events this token can read between {span}.")
         a.text = f"Nothing is scheduled {label} ({span}) in the calendar this token can read."
+        a.fact, a.confidence = fact("events", [], "nothing scheduled"), 0.55
         return
 
     def freq(e: TimelineEvent) -> str | None:
@@ -293,6 +336,9 @@ def _prediction(found: Found, vd: views.ViewData | None, a: Answer) -> None:
         lines.append(f"{name} ({_dow(first.time)}, {_title(found, first.doc_id)}, {why})")
     if lines:
         a.text = f"{label[:1].upper() + label[1:]} ({span}) you are likely to meet " + "; ".join(lines[:8]) + "."
+        ranked = [vd.entities[eid] for eid, _ in sorted(people.items(), key=likelihood)] if vd else []
+        a.fact = fact("people", [person(p) for p in ranked], _names(ranked[:8]))
+        a.confidence = 0.7
     else:
         shown = found.upcoming[:5]
         a.step(f"{found.n_events} event(s) planned, none with other people named.", [e.doc_id for e in shown])
@@ -301,6 +347,8 @@ def _prediction(found: Found, vd: views.ViewData | None, a: Answer) -> None:
             + "; ".join(f"{_title(found, e.doc_id)} ({_dow(e.time)})" for e in shown)
             + "."
         )
+        a.fact = fact("events", [event_value(e.title, e.time, e.end) for e in shown], "; ".join(e.title for e in shown))
+        a.confidence = 0.6
 
 
 def _topic(found: Found, a: Answer) -> None:
@@ -314,7 +362,10 @@ def _topic(found: Found, a: Answer) -> None:
             a.step(f"Community of {c['size']} entities; most central: {names}.", c["evidence_ids"])
             parts.append(f"{names} ({c['size']} entities)")
         a.text = "Your network's largest communities: " + "; ".join(parts) + "."
+        first = found.communities[0]["members"]
+        a.fact, a.confidence = fact("people", [person(m) for m in first], _names(first)), 0.6
         return
+    a.unknown = "what your main topics are"
     if not found.topics:
         a.text = "No topics stand out in the records this token can read for that question."
         return
@@ -328,13 +379,15 @@ def _topic(found: Found, a: Answer) -> None:
         parts.append(f"“{t.label}” ({t.size} records{trend})")
     label = f" {found.intent.time.label}" if found.intent.time else ""
     a.text = f"Your main topics{label}: " + "; ".join(parts) + "."
+    a.fact = fact("text", found.topics[0].label, "; ".join(t.label for t in found.topics))
+    a.confidence = 0.6
 
 
 def compose(found: Found, vd: views.ViewData | None) -> dict[str, Any]:
     """The answer, its reasoning steps and the evidence they cite (only what the caller may read)."""
     it = found.intent
     a = Answer()
-    a.step(_interpretation(found))
+    a.step(interpretation(found))
     name = it.name
     if name == "search":
         _search(found, a)
@@ -367,4 +420,8 @@ def compose(found: Found, vd: views.ViewData | None) -> dict[str, Any]:
         "evidence": [views.evidence_item(found.docs[i], found.terms) for i in cited],
         "slots": it.slots(),
         "answered_by": "rules",
+        "fact": a.fact,
+        "confidence": a.confidence,
+        "unknown": a.unknown,
+        "future": name == "prediction",
     }

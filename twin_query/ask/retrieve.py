@@ -71,12 +71,14 @@ def do_search(service: QueryService, tiers: tuple[str, ...], found: Found, k: in
     if it.entities and it.keywords:
         text = " ".join([*it.keywords, *(e.name for e in it.entities)])
     since, until = (it.time.since, it.time.until) if it.time else (None, None)
+    # Nothing after the question's reference time is searched (keyword and vector alike).
+    until = min(until, it.now) if until and it.now else (until or it.now)
     found.hits = service.search(text, tiers=tiers, k=k, mode=mode, since=since, until=until)
     label = "hybrid keyword + vector search" + (f", {it.time.label}" if it.time else "")
     if it.time:
         # The time words may be part of what is sought ("Events this month: flea markets"): search the whole
         # question over all time too, and prefer that when it matches a title nearly word for word.
-        whole = service.search(it.question, tiers=tiers, k=k, mode=mode)
+        whole = service.search(it.question, tiers=tiers, k=k, mode=mode, until=it.now)
         best = max((title_coverage(it.question, h.title) for h in whole[:3]), default=0.0)
         within = max((title_coverage(it.question, h.title) for h in found.hits[:3]), default=0.0)
         if not found.hits or (best >= 0.8 and best > within + 0.3):
@@ -223,7 +225,7 @@ HIGHLIGHT_ORDER = {"event": 0, "note": 1, "message": 2, "transaction": 3, "chat_
 
 def do_timeline(twin: Twin, tiers: tuple[str, ...], vd: views.ViewData, found: Found, k: int) -> None:
     it = found.intent
-    since, until = (it.time.since, it.time.until) if it.time else (None, None)
+    since, until = bounded(it)
     evs = views.events_in(twin, vd, since, until)
     entity = it.entities[0] if it.entities else None
     if entity:
@@ -292,9 +294,17 @@ def matches_terms(words: str, terms: tuple[str, ...] | list[str]) -> bool:
     return any(f" {fold(t)} " in words for t in terms)
 
 
+def bounded(it: Intent) -> tuple[datetime | None, datetime | None]:
+    """The question's time range, cut at its reference time: nothing after it is counted or cited."""
+    since, until = (it.time.since, it.time.until) if it.time else (None, None)
+    if it.now is not None:
+        until = min(until, it.now) if until else it.now
+    return since, until
+
+
 def do_aggregate(twin: Twin, tiers: tuple[str, ...], vd: views.ViewData, found: Found) -> None:
     it = found.intent
-    since, until = (it.time.since, it.time.until) if it.time else (None, None)
+    since, until = bounded(it)
     evs = views.events_in(twin, vd, since, until)
     kind = it.count_kind or "transaction"
     if kind == "message":

@@ -1,0 +1,19 @@
+"""The question kinds ``ask()`` tries before the classic intents, in priority order (first match answers).
+
+To add a kind: write a module with a ``KIND = Kind(name, description, matches, answer)`` (see
+:mod:`twin_query.ask.base`) and list it here. Nothing else changes: the result, the refusal and the
+reference-time rules are applied by ``ask()`` to every kind alike.
+"""
+
+from __future__ import annotations
+
+from twin_query.ask.base import Kind
+from twin_query.ask.intent import Intent
+
+KINDS: tuple[Kind, ...] = ()
+
+
+def kind_for(intent: Intent, kinds: tuple[Kind, ...] = KINDS) -> Kind | None:
+    """The first kind whose rule matches the question."""
+    q = intent.question.lower()
+    return next((k for k in kinds if k.matches(q, intent)), None)
