@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from twin_assets.artifacts import DOC_SENTIMENT, ENTITY, EVENT, KINDS, LIFE_EVENT, RELATIONSHIP, SERIES, TOPIC
+from twin_assets.processing.relations import Employment, Reason, Relation
 from twin_assets.processing.resolution import Entity, Merge
 from twin_assets.processing.sentiment import DocSentiment, MonthStat, RelationshipSentiment
 from twin_assets.processing.timeline import LifeEvent, Series, TimelineEvent
@@ -51,6 +52,22 @@ SAMPLES: dict[str, Any] = {
     "topic": Topic("t1", "travel", ["train", "hotel"], 12, {"2025-03": 0.25}, "rising", 0.5, "LOW", ["d1", "d2"]),
     "relationship": RelationshipSentiment(
         "ent_1", [MonthStat("2025-03", 0.25, 2, 1, ["d1"])], 0.25, 0.0, 0.1, "2025-03", 2, 1, "MEDIUM", ["d1"]
+    ),
+    "relation": Relation(
+        "ent_1",
+        "colleague",
+        "Helio Labs GmbH",
+        0.9,
+        [Reason("card-org", "contact card: works at Helio Labs GmbH", ["d2"])],
+        {"t": [1741080600], "doc": ["d1"], "dir": ["sent"], "tone": [0.25], "direct": [False]},
+        [{"month": "2025-03", "sent": 1, "received": 0, "met": 0, "tone": 0.25}],
+        "2024-09-01",
+        None,
+        "MEDIUM",
+        ["d2", "d1"],
+    ),
+    "employment": Employment(
+        "Helio Labs GmbH", "heliolabs.example", T0, T0 + timedelta(days=90), ["salary"], "HIGH", ["d1"]
     ),
 }
 

@@ -14,6 +14,7 @@ from dataclasses import fields
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from twin_assets.processing.relations import Employment, Reason, Relation
 from twin_assets.processing.resolution import Entity, Merge
 from twin_assets.processing.sentiment import DocSentiment, MonthStat, RelationshipSentiment
 from twin_assets.processing.timeline import LifeEvent, Series, TimelineEvent
@@ -85,10 +86,32 @@ RELATIONSHIP = ArtifactKind(
     decode=_relationship,
 )
 
+
+def _relation(data: dict[str, Any]) -> Relation:
+    return _build(Relation, data, reasons=[_build(Reason, r) for r in data.get("reasons") or []])
+
+
+def _employment(data: dict[str, Any]) -> Employment:
+    return _build(Employment, data, start=time_of(data["start"]), end=time_of(data["end"]))
+
+
+# Who a person (or organisation) is to the owner, with reasons and every contact (see processing.relations).
+RELATION = ArtifactKind(
+    "relation", Relation, key=lambda r: r.entity_id, evidence=lambda r: r.evidence, decode=_relation
+)
+# The owner's employers with date ranges, keyed by start (an id stays free of names: ids are not sealed).
+EMPLOYMENT = ArtifactKind(
+    "employment",
+    Employment,
+    key=lambda j: f"job:{j.start.isoformat()}",
+    evidence=lambda j: j.evidence,
+    decode=_employment,
+)
+
 TOPIC = ArtifactKind(
     "topic", Topic, key=lambda t: t.id, evidence=lambda t: t.evidence, decode=lambda d: _build(Topic, d)
 )
 
 KINDS: dict[str, ArtifactKind[Any]] = {
-    k.name: k for k in (ENTITY, EVENT, SERIES, LIFE_EVENT, DOC_SENTIMENT, RELATIONSHIP, TOPIC)
+    k.name: k for k in (ENTITY, EVENT, SERIES, LIFE_EVENT, DOC_SENTIMENT, RELATIONSHIP, RELATION, EMPLOYMENT, TOPIC)
 }

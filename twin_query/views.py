@@ -26,7 +26,8 @@ from typing import Any, TypeVar
 
 import networkx as nx
 
-from twin_assets.artifacts import DOC_SENTIMENT, ENTITY, EVENT, RELATIONSHIP
+from twin_assets.artifacts import DOC_SENTIMENT, EMPLOYMENT, ENTITY, EVENT, RELATION, RELATIONSHIP
+from twin_assets.processing import relations as relations_mod
 from twin_assets.processing.names import fold, normalise_phone
 from twin_assets.processing.resolution import Entity
 from twin_assets.processing.timeline import TimelineEvent
@@ -488,6 +489,40 @@ def sentiment_summary(twin: Twin, vd: ViewData, entity: Entity) -> dict[str, Any
     return {**out, "sample_of": len(evidence)} if step > 1 else out
 
 
+def relations(twin: Twin, vd: ViewData) -> dict[str, relations_mod.Relation]:
+    """The view's relation facts by entity id (see :mod:`twin_assets.processing.relations`), loaded once."""
+    return of_kind(twin, vd, RELATION)
+
+
+def employers(twin: Twin, vd: ViewData) -> list[relations_mod.Employment]:
+    """The owner's employers in the view, earliest first."""
+    return vd.lazy("employers", lambda: sorted(of_kind(twin, vd, EMPLOYMENT).values(), key=lambda j: j.start))
+
+
+def relation_summary(twin: Twin, vd: ViewData, entity: Entity, now: datetime | None = None) -> dict[str, Any] | None:
+    """Who the entity is to the owner, with the reasons and their evidence ids, the monthly contact series up to
+    ``now`` (nothing scheduled after it counts) and the recent trend against the entity's own past."""
+    rel = relations(twin, vd).get(entity.id)
+    if rel is None:
+        return None
+    now = as_utc(now) or datetime.now(UTC)
+    last = relations_mod.last_contact(rel.contacts, now)
+    trend = relations_mod.trend(rel.contacts, now) if rel.contacts["t"] else None
+    return {
+        "relation": rel.relation,
+        "organisation": rel.organisation,
+        "confidence": rel.confidence,
+        "since": rel.since,
+        "until": rel.until,
+        "reasons": [{"kind": r.kind, "text": r.text, "evidence_ids": list(r.evidence)} for r in rel.reasons],
+        "evidence_ids": list(dict.fromkeys(i for r in rel.reasons for i in r.evidence)),
+        "months": relations_mod.monthly(rel.contacts, now),
+        "trend": trend["state"] if trend else None,
+        "last_contact": datetime.fromtimestamp(last[0], UTC).isoformat() if last else None,
+        "last_contact_id": last[1] if last else None,
+    }
+
+
 def profile(
     twin: Twin,
     vd: ViewData,
@@ -527,6 +562,7 @@ def profile(
             {k: v for k, v in r.items() if k != "evidence_ids"} for r in related(eg, vd, entity.id, related_limit)
         ],
         "sentiment": sentiment_summary(twin, vd, entity),
+        "relation": relation_summary(twin, vd, entity, now),
         "centrality": {k: centrality.get(k) for k in ("pagerank", "betweenness", "degree")} if centrality else None,
         "community": {"id": cid, "size": community.get("size")} if community else None,
     }

@@ -19,7 +19,17 @@ from typing import Any
 import networkx as nx
 import numpy as np
 
-from twin_assets.artifacts import DOC_SENTIMENT, ENTITY, EVENT, LIFE_EVENT, RELATIONSHIP, SERIES, TOPIC
+from twin_assets.artifacts import (
+    DOC_SENTIMENT,
+    EMPLOYMENT,
+    ENTITY,
+    EVENT,
+    LIFE_EVENT,
+    RELATION,
+    RELATIONSHIP,
+    SERIES,
+    TOPIC,
+)
 from twin_assets.pipeline.suppress import apply_suppression
 from twin_assets.processing import sentiment as sentiment_mod
 from twin_assets.processing import timeline as timeline_mod
@@ -324,6 +334,33 @@ def build_timeline(twin: Twin, view: str) -> dict[str, int]:
         "series": len(tl.series),
         "life_events": len(tl.life_events),
     }
+
+
+# ---- relations -----------------------------------------------------------------------------
+def build_relations(twin: Twin, view: str) -> dict[str, int]:
+    """Who each person is to the owner (with reasons), every real contact with its tone, and the owner's
+    employers: :mod:`twin_assets.processing.relations` over the view's records, resolution, tone scores and
+    calendar occurrences. Each relation inherits the highest tier of the records it rests on."""
+    from twin_assets.processing import relations as relations_mod
+
+    docs = view_documents(twin, view)
+    res = load_resolution(twin, view)
+    derived = twin.derived(view)
+    held = peek(twin, view, "doc_scores")  # the sentiment step's, when it ran in this materialization
+    scores: dict[str, float | None]
+    if held is not None and len(held) == len(docs):
+        scores = {d.id: (None if c != c else c) for d, c in zip(docs, held.tolist(), strict=True)}
+    else:
+        scores = {
+            doc_id: float(d["compound"]) if d.get("reliable", True) and d.get("compound") is not None else None
+            for doc_id, d in derived.iter("doc_sentiment", ordered=False)
+        }
+    events = [e for e in derived.read_all(EVENT, ordered=False) if relations_mod.is_meeting(e)]
+    model = relations_mod.infer(docs, res, scores, events)
+    derived.replace(RELATION, model.relations)
+    derived.replace(EMPLOYMENT, model.employment)
+    by_kind = {r: sum(1 for x in model.relations if x.relation == r) for r in ("family", "colleague", "friend")}
+    return {"relations": len(model.relations), "employers": len(model.employment), **by_kind}
 
 
 # ---- topics --------------------------------------------------------------------------------

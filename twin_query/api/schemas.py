@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, WithJsonSchema
@@ -127,6 +127,38 @@ class RelatedOut(BaseModel):
     last: datetime | None
 
 
+class RelationReasonOut(BaseModel):
+    kind: str = Field(description="What kind of evidence: e.g. named:mother, work-domain, card-org, manager, club.")
+    text: str = Field(description="The reason in words.")
+    evidence_ids: list[str] = Field(description="Records that say so (within the caller's view).")
+
+
+class ContactMonthOut(BaseModel):
+    month: str = Field(description="YYYY-MM")
+    sent: int = Field(description="Messages from the owner to them.")
+    received: int = Field(description="Messages from them to the owner.")
+    met: int = Field(description="Meetings that took place (not scheduled ones still to come).")
+    tone: float | None = Field(description="Mean VADER compound of that month's scored messages.")
+
+
+class RelationOut(BaseModel):
+    relation: Literal[
+        "partner", "mother", "father", "sibling", "family", "manager", "colleague", "friend", "service", "other"
+    ]
+    organisation: str | None = Field(description="The organisation or club the relation is through, if any.")
+    confidence: float
+    since: date | None = Field(None, description="For a colleague or manager: start of the shared employment.")
+    until: date | None = Field(None, description="For a colleague or manager: end of the shared employment.")
+    reasons: list[RelationReasonOut]
+    evidence_ids: list[str]
+    months: list[ContactMonthOut] = Field(description="Contact frequency and tone per month, up to now.")
+    trend: Literal["fading", "strengthening", "strained", "steady"] | None = Field(
+        None, description="The last 90 days against the year before (a burst of negative messages: strained)."
+    )
+    last_contact: datetime | None = None
+    last_contact_id: str | None = None
+
+
 class EntityProfile(EntityBrief):
     aliases: dict[str, list[str]]
     confidence: float | None
@@ -136,6 +168,9 @@ class EntityProfile(EntityBrief):
     next_scheduled: datetime | None = Field(None, description="The next dated record after now, if any.")
     top_related: list[RelatedOut]
     sentiment: dict[str, Any] | None
+    relation: RelationOut | None = Field(
+        None, description="Who this is to the owner, the evidence, and contact frequency and tone over time."
+    )
     centrality: dict[str, Any] | None
     community: dict[str, Any] | None
 

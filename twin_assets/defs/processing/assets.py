@@ -119,6 +119,20 @@ def timeline(context: AssetExecutionContext, twin: TwinResource) -> MaterializeR
 
 @asset(
     group_name="processing",
+    deps=[sentiment, timeline],
+    kinds={"python"},
+    **COMMON,
+    description="Who each person is to the owner (partner, family, manager, colleague at an organisation, "
+    "friend, service) with the evidence that says so, every real contact with its tone (nothing scheduled), and "
+    "the owner's employers with date ranges.",
+)
+@content_safe
+def relations(context: AssetExecutionContext, twin: TwinResource) -> MaterializeResult:
+    return run_model_step(context, twin, model.build_relations)
+
+
+@asset(
+    group_name="processing",
     deps=[AssetDep(embeddings, partition_mapping=VIEW_READS)],
     kinds={"scikitlearn"},
     **COMMON,
