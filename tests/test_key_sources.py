@@ -51,6 +51,28 @@ def test_passphrase_right_opens_wrong_is_refused(settings, monkeypatch):
     assert open_twin(settings).keyring.decrypt(blob) == b"hello"
 
 
+def test_a_service_derives_the_passphrase_key_once_for_all_its_handles(settings, monkeypatch):
+    import threading
+
+    from twin_assets import keys
+    from twin_query.service import QueryService
+
+    monkeypatch.setenv("TWIN_PASSPHRASE", "once is enough")
+    assert runner.invoke(app, ["init", "--passphrase"]).exit_code == 0
+    derived: list[int] = []
+    real = keys._argon2id
+    monkeypatch.setattr(keys, "_argon2id", lambda *a: derived.append(1) or real(*a))
+    opened: list[bytes] = []
+    with QueryService(settings) as service:
+        first = service.twin()
+        other = threading.Thread(
+            target=lambda: opened.append(service.twin().keyring.decrypt(first.keyring.encrypt(b"x")))
+        )
+        other.start()
+        other.join()
+    assert opened == [b"x"] and len(derived) == 1  # the first handle's; the other thread's shares its keyring
+
+
 def test_wrong_passphrase_is_one_line_on_the_command_line(settings, monkeypatch):
     monkeypatch.setenv("TWIN_PASSPHRASE", "right one")
     assert runner.invoke(app, ["init", "--passphrase"]).exit_code == 0

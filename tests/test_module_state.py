@@ -73,8 +73,6 @@ NOT_YET_OWNED = {
     # installed connectors and the ones that failed to load: a connector registry object
     "twin_assets.connectors.registry:connectors",
     "twin_assets.connectors.registry:_broken",
-    # derived key-encryption keys: the Keyring
-    "twin_assets.keys:_argon2id",
 }
 
 EMPTY_CALLS = {"dict", "list", "set", "OrderedDict", "defaultdict", "deque", "Counter", "WeakSet"}

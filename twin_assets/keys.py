@@ -35,7 +35,6 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
-import functools
 import getpass
 import hashlib
 import hmac
@@ -359,8 +358,10 @@ def _read_passphrase(settings: TwinSettings) -> str:
     return value
 
 
-@functools.lru_cache(maxsize=8)
 def _argon2id(passphrase: str, salt: bytes, time_cost: int, memory_kib: int, parallelism: int) -> bytes:
+    """The key-encryption key (~0.3-0.7 s and 64 MiB). Not memoised: a process that opens many handles loads the
+    :class:`Keyring` once and hands it to them (the query service, a run's ``TwinResource``), so no derived key
+    outlives the keyring that holds it."""
     from argon2.low_level import Type, hash_secret_raw
 
     return hash_secret_raw(

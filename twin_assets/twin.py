@@ -45,6 +45,7 @@ class Twin:
         models: EmbeddingModels | None = None,
         engines: Engines | None = None,
         classifier: Classifier | None = None,
+        keyring: Keyring | None = None,
     ) -> None:
         require_home(settings)
         self.settings = settings
@@ -54,7 +55,9 @@ class Twin:
         self.chroma = chroma if chroma is not None else ChromaClients()
         # Embedding models, likewise shared (the query service's or the run's); a lone handle loads its own once.
         self.embedding_models = models if models is not None else EmbeddingModels()
-        self.keyring: Keyring = load_keyring(settings)
+        # The opener's keyring (loaded once for all its handles: a passphrase's key takes argon2id ~0.5 s to derive),
+        # or this handle's own.
+        self.keyring: Keyring = keyring if keyring is not None else load_keyring(settings)
         # The metadata DB's engine: the opener's (shared by its handles), or this handle's own, disposed on close.
         self._own_engines = engines is None
         self._engines = engines if engines is not None else Engines()
@@ -151,5 +154,6 @@ def open_twin(
     models: EmbeddingModels | None = None,
     engines: Engines | None = None,
     classifier: Classifier | None = None,
+    keyring: Keyring | None = None,
 ) -> Twin:
-    return Twin(settings or get_settings(), run_cache, chroma, models, engines, classifier)
+    return Twin(settings or get_settings(), run_cache, chroma, models, engines, classifier, keyring)

@@ -10,6 +10,8 @@ one for its run. It holds:
 - the HIGH vector index (decrypted vectors, in memory only), rebuilt when the store changes;
 - the Chroma HTTP clients every handle searches LOW and MEDIUM vectors through;
 - the metadata database's engine (one connection pool for all threads' handles);
+- the home's :class:`~twin_assets.keys.Keyring`, loaded by the first handle and shared by the rest (a passphrase's
+  key takes argon2id ~0.5 s to derive, once per service rather than once per thread);
 - the embedding model a search embeds its query with (loaded once per process, on the first vector search).
 
 Nothing here outlives the service: :meth:`close` closes every handle it opened.
@@ -26,6 +28,7 @@ import networkx as nx
 
 from twin_assets.db.engine import Engines
 from twin_assets.embedding import EmbeddingModels
+from twin_assets.keys import Keyring
 from twin_assets.settings import TwinSettings
 from twin_assets.stores import TIERS
 from twin_assets.stores.chroma_client import ChromaClients
@@ -43,6 +46,7 @@ class QueryService:
         self.chroma = ChromaClients()
         self.models = EmbeddingModels()
         self.engines = Engines()
+        self.keyring: Keyring | None = None
         self._local = threading.local()
         # Weak: a worker thread the pool retires takes its handle with it, as before; close() gets the rest.
         self._opened: weakref.WeakSet[Twin] = weakref.WeakSet()
@@ -52,10 +56,14 @@ class QueryService:
         """This thread's handle on the home (opened on the thread's first call)."""
         twin = getattr(self._local, "twin", None)
         if twin is None:
-            twin = open_twin(self.settings, chroma=self.chroma, models=self.models, engines=self.engines)
+            twin = open_twin(
+                self.settings, chroma=self.chroma, models=self.models, engines=self.engines, keyring=self.keyring
+            )
             self._local.twin = twin
             with self._lock:
                 self._opened.add(twin)
+                if self.keyring is None:
+                    self.keyring = twin.keyring
         return twin
 
     def release(self) -> None:

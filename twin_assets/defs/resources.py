@@ -28,6 +28,7 @@ from twin_assets.classify import Classifier
 from twin_assets.db.engine import Engines
 from twin_assets.embedding import EmbeddingModels
 from twin_assets.errors import TwinError, storage_error
+from twin_assets.keys import Keyring
 from twin_assets.pipeline.run_cache import RunCache
 from twin_assets.stores.chroma_client import ChromaClients
 from twin_assets.twin import Twin, open_twin
@@ -51,9 +52,9 @@ def sharing_models(models: EmbeddingModels) -> Iterator[None]:
 
 class TwinResource(ConfigurableResource):
     """Opens the twin home named by the environment (TWIN_HOME and friends), with the run's view cache, Chroma
-    clients, classifier (rules and Presidio engine, built once per run) and embedding models (loaded once per run,
-    by the first step that embeds, unless the command that executes its runs in process shares one set:
-    :func:`sharing_models`).
+    clients, keyring (loaded by the run's first handle), classifier (rules and Presidio engine, built once per run)
+    and embedding models (loaded once per run, by the first step that embeds, unless the command that executes its
+    runs in process shares one set: :func:`sharing_models`).
 
     Dagster calls ``setup_for_execution`` once per run per process, so every run has the cache however it was
     launched; with the multiprocess executor it spans one step (see :mod:`twin_assets.pipeline.run_cache`)."""
@@ -63,6 +64,7 @@ class TwinResource(ConfigurableResource):
     _models: EmbeddingModels | None = PrivateAttr(default=None)
     _engines: Engines | None = PrivateAttr(default=None)
     _classifier: Classifier | None = PrivateAttr(default=None)
+    _keyring: Keyring | None = PrivateAttr(default=None)
 
     def setup_for_execution(self, context: InitResourceContext) -> None:
         self._cache, self._chroma = RunCache(), ChromaClients()
@@ -77,16 +79,20 @@ class TwinResource(ConfigurableResource):
         if self._engines is not None:
             self._engines.dispose()
         self._cache = self._chroma = self._models = self._engines = None
-        self._classifier = None
+        self._classifier = self._keyring = None
 
     def open(self) -> Twin:
-        return open_twin(
+        twin = open_twin(
             run_cache=self._cache,
             chroma=self._chroma,
             models=self._models,
             engines=self._engines,
             classifier=self._classifier,
+            keyring=self._keyring,
         )
+        if self._cache is not None:  # set up for a run: its later handles share this one's keyring
+            self._keyring = self._keyring or twin.keyring
+        return twin
 
 
 class RefuseValuesIOManager(ConfigurableIOManager):
