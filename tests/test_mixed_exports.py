@@ -25,7 +25,7 @@ SLACK_DAY = [{"type": "message", "user": "U1", "ts": "1704193200.000001", "text"
 # Where each export lands, and its kind: a file, or a folder a connector claims whole.
 EXPECTED = {
     "Calendar": "calendar",
-    "Contacts/all.vcf": "contacts",
+    "Contacts": "contacts",  # a folder of nothing but vCards
     "Chats/WhatsApp Chat with Alice.txt": "whatsapp",
     "Chats/slack": "slack",
     "Mail": "email",  # a folder of mailboxes

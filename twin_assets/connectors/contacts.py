@@ -27,7 +27,7 @@ from typing import ClassVar, TextIO
 from dateutil import parser as dateparser
 from vobject.base import parseLine as vobject_parse_line
 
-from twin_assets.connectors.base import CONTACTS, Connector, SourceTraits
+from twin_assets.connectors.base import CONTACTS, Connector, SourceTraits, read_head
 from twin_assets.connectors.toolkit import ExportWalk, decode, guess_encoding, is_utf8, wide_encoding
 from twin_assets.records import CONTACT, ParseIssue, Party, Record
 from twin_assets.tiers import MEDIUM
@@ -104,6 +104,10 @@ class _FileIssue:
     reason: str
 
 
+#: How many of a folder's .vcf files are opened to decide that it is an address book.
+FOLDER_SNIFF_FILES = 20
+
+
 class ContactsConnector(Connector):
     """vCard 2.1 / 3.0 / 4.0 address books."""
 
@@ -114,6 +118,8 @@ class ContactsConnector(Connector):
 
     def recognizes(self, path: Path, head: bytes) -> bool:
         try:
+            if path.is_dir():
+                return self._is_vcard_folder(path)
             if not head:
                 return False
             encoding = wide_encoding(head)
@@ -125,6 +131,20 @@ class ContactsConnector(Connector):
             return False
         except Exception:  # detection must never raise
             return False
+
+    def _is_vcard_folder(self, path: Path) -> bool:
+        """A folder of nothing but ``.vcf`` files (a phone's one-file-per-contact export, a Radicale collection)
+        whose first few are vCards: one input, claimed whole. Anything else in it (another file, a sub-folder, a
+        link) leaves the folder to be walked and each entry detected on its own, so nothing in it goes unread."""
+        files: list[Path] = []
+        with os.scandir(path) as entries:
+            for entry in entries:
+                if entry.name.startswith("."):
+                    continue  # hidden: skipped by the folder parser and by the walk alike
+                if not entry.is_file(follow_symlinks=False) or not entry.name.lower().endswith(".vcf"):
+                    return False
+                files.append(Path(entry.path))
+        return bool(files) and all(self.recognizes(f, read_head(f)) for f in sorted(files)[:FOLDER_SNIFF_FILES])
 
     def parse(self, path: Path) -> Iterator[Record | ParseIssue]:
         if path.is_dir():
