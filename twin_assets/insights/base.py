@@ -142,6 +142,19 @@ def thread_of(doc: Document) -> str | None:
     return traits_for(doc.source).conversation(doc.source, attrs)
 
 
+_REPLY_PREFIX = re.compile(r"^\s*((re|fwd?|aw|wg|tr|sv)\s*:\s*)+", re.IGNORECASE)
+
+
+def exchange_of(doc: Document) -> str | None:
+    """The back-and-forth a message belongs to: its chat or channel (:func:`thread_of`), else for mail the
+    subject without "Re:"/"Fwd:" prefixes (exports such as Enron's keep no References headers)."""
+    thread = thread_of(doc)
+    if thread is not None or doc.kind != "message":
+        return thread
+    subject = " ".join(_REPLY_PREFIX.sub("", doc.title or "").lower().split())
+    return f"{doc.source}:subject:{subject}" if subject else None
+
+
 _AUTOMATED = re.compile(
     r"^(?:no-?reply|do-?not-?reply|postmaster|mailer-daemon|notifications?|newsletters?|news|feedback|info|"
     r"support|updates?|alerts?|bounces?|listserv|majordomo|owner-.*|.*-request)@",
@@ -166,40 +179,157 @@ def _automated(entity: Entity) -> bool:
     return bool(emails) and all(_AUTOMATED.match(e) for e in emails)
 
 
+_UNSUBSCRIBE = re.compile(
+    r"unsubscribe|to be removed from|opt[- ]out|"
+    r"remove (?:you|yourself) from (?:our|this|the) (?:mailing |e-?mail )?list|"
+    r"you (?:are )?receiv(?:e|ing) this (?:e-?mail|message|newsletter)|manage (?:your )?(?:email |subscription )?"
+    r"preferences|to stop receiving|abmelden|abbestellen|se désabonner|darse de baja|afmelden",
+    re.IGNORECASE,
+)
+_LOCAL_SPLIT = re.compile(r"[._+-]+")
+SERVICE_SHARE = 0.5  # a sender is a service when at least this share of their mail to the owner is broadcast
+
+
+def _registrable(domain: str) -> str:
+    """The last two labels ("ect.example.com" -> "example.com"): close enough to say "same organisation"."""
+    return ".".join(domain.split(".")[-2:])
+
+
+def owner_ids(resolution: Resolution) -> set[str]:
+    """The owner and the person entities that are the owner's other addresses the resolver kept apart.
+
+    An address is the owner's when it is at the organisation of one of the owner's addresses (same
+    registrable domain, not a public mail provider) and its local part contains the owner's surname:
+    "pkeavey@ect.example.com" and "f..keavey@example.com" for Peter F. Keavey at example.com. A relative
+    with the same surname at another domain stays a separate person.
+    """
+    from twin_assets.processing.names import is_public_domain, parse_name
+
+    owner = resolution.get(resolution.self_id) if resolution.self_id else None
+    if owner is None:
+        return set()
+    domains = {
+        _registrable(e.rsplit("@", 1)[1])
+        for e in owner.aliases.get("emails") or []
+        if "@" in e and not is_public_domain(e.rsplit("@", 1)[1])
+    }
+    surnames: set[str] = set()
+    firsts: set[str] = set()
+    for name in [owner.name, *(owner.aliases.get("names") or [])]:
+        parts = parse_name(name)
+        if parts is not None and parts.last and not parts.last_is_initial and len(parts.last) >= 4:
+            surnames.add(parts.last)
+            if parts.first:
+                firsts.add(parts.first)
+    # At a public provider only the plain forms: "pkeavey@", "peter.keavey@" (not "tom.keavey@").
+    personal = {f + s for s in surnames for f in firsts} | {f[0] + s for s in surnames for f in firsts}
+    out = {owner.id}
+    if not surnames:
+        return out
+    for e in resolution.entities:
+        if e.kind != "person" or e.id == owner.id:
+            continue
+        for email in e.aliases.get("emails") or []:
+            local, _, domain = email.lower().rpartition("@")
+            plain = _LOCAL_SPLIT.sub("", local).rstrip("0123456789")
+            if (_registrable(domain) in domains and any(s in local for s in surnames)) or plain in personal:
+                out.add(e.id)
+                break
+    return out
+
+
+def content_key(doc: Document) -> tuple:
+    """What makes two stored messages the same message: time, sender and subject. Mail exports give
+    each folder's copy its own Message-ID (Enron's "sent" and "all_documents"), so ids cannot say it."""
+    meta = doc.meta or {}
+    senders = sorted(
+        str(p.get("email") or p.get("handle") or p.get("name") or "").lower()
+        for p in meta.get("parties") or []
+        if p.get("role") in _AUTHOR_ROLES
+    )
+    return (doc.kind, doc.event_time, tuple(senders), " ".join((doc.title or "").lower().split()))
+
+
+def _broadcast(doc: Document, recipients: set[str], owners: set[str]) -> bool:
+    """Mail sent to many, not to the owner: list headers, an unsubscribe footer, or the owner not among
+    the visible recipients (a blind copy, "undisclosed recipients", a sender writing to itself)."""
+    if _bulk(doc) or not (recipients & owners):
+        return True
+    return bool(_UNSUBSCRIBE.search(doc.body[-4000:]))
+
+
+def service_senders(docs: Sequence[Document], resolution: Resolution, owners: set[str] | None = None) -> set[str]:
+    """People who only send the owner newsletters, notices and offers: addresses that look automated
+    ("no-reply@", "news@"), and senders the owner never wrote to whose mail to the owner is mostly
+    broadcast (:func:`_broadcast`). Judged from ``docs`` only, so at a cut-off it uses what was known then."""
+    owners = owners if owners is not None else owner_ids(resolution)
+    ids = {d.id for d in docs if d.kind in CONVERSATION}
+    roles = person_roles(resolution, ids)
+    written: set[str] = set()
+    broadcast: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for d in docs:
+        r = roles.get(d.id)
+        if r is None:
+            continue
+        authors = set().union(*(r.get(x, set()) for x in _AUTHOR_ROLES))
+        recipients = set().union(*(r.get(x, set()) for x in ("to", "cc")))
+        if authors & owners:
+            written |= recipients
+            written |= set(r.get("bcc", set()))
+            continue
+        if d.kind != "message":  # chats name no recipients; a bot or system line is caught by _bulk
+            continue
+        flag = _broadcast(d, recipients, owners)
+        for a in authors:
+            broadcast[a][0] += int(flag)
+            broadcast[a][1] += 1
+    out = {e.id for e in resolution.entities if e.kind == "person" and _automated(e)}
+    out |= {a for a, (b, n) in broadcast.items() if a not in written and b >= SERVICE_SHARE * n}
+    return out - owners
+
+
 def interactions(docs: Sequence[Document], resolution: Resolution) -> list[Interaction]:
     """The owner's contact with each person: messages they sent or got, and meetings they shared.
 
     A message counts for its recipients when the owner wrote it, and for its author when the owner
     received it (an e-mail addressed to the owner, or a chat the owner is in). A calendar entry counts
-    for every guest, up to :data:`MAX_MEETING` guests.
+    for every guest, up to :data:`MAX_MEETING` guests. The owner's other addresses (:func:`owner_ids`)
+    count as the owner, newsletters and service senders (:func:`service_senders`) are no contact, and
+    copies of one message in several folders count once (:func:`content_key`).
     """
-    owner = resolution.self_id
+    owners = owner_ids(resolution)
     ids = {d.id for d in docs if d.event_time is not None}
     roles = person_roles(resolution, ids)
-    machines = {e.id for e in resolution.entities if e.kind == "person" and _automated(e)}
+    machines = service_senders(docs, resolution, owners)
     out: list[Interaction] = []
+    seen: set[tuple] = set()
     for d in docs:
         if d.event_time is None or d.id not in roles:
             continue
+        if d.kind in CONVERSATION:
+            key = content_key(d)
+            if key in seen:
+                continue
+            seen.add(key)
         r = roles[d.id]
         t = ts(d.event_time)
         if d.kind in CONVERSATION:
             authors = set().union(*(r.get(x, set()) for x in _AUTHOR_ROLES))
             recipients = set().union(*(r.get(x, set()) for x in _RECIPIENT_ROLES))
-            if owner is not None and owner in authors:
-                pairs = [(e, "sent") for e in recipients - {owner}]
+            if authors & owners:
+                pairs = [(e, "sent") for e in recipients - owners]
             elif not _bulk(d):
                 # The owner's own export: what is in it and not bulk mail reached the owner, even when
                 # it names an address the resolver could not tie to the owner (a list, an old alias).
-                pairs = [(e, "received") for e in authors - {owner}]
+                pairs = [(e, "received") for e in authors - owners]
             else:
                 pairs = []
         elif d.kind == "event":
-            guests = set().union(*(r.get(x, set()) for x in _MEETING_ROLES)) - {owner}
+            guests = set().union(*(r.get(x, set()) for x in _MEETING_ROLES)) - owners
             pairs = [(e, "met") for e in guests] if 0 < len(guests) <= MAX_MEETING else []
         else:
             pairs = []
-        thread = thread_of(d)
+        thread = exchange_of(d)
         out.extend(
             Interaction(t, e, d.id, direction, d.tier, d.source, thread) for e, direction in pairs if e not in machines
         )
