@@ -355,3 +355,62 @@ def test_relationship_counts_only_what_happened_by_as_of(client, api_home):  # n
     shared = [int(m) for m in re.findall(r"(\d+) shared record", early["answer"])]
     later = [int(m) for m in re.findall(r"(\d+) shared record", late["answer"])]
     assert shared and later and shared[0] < later[0]
+
+
+# ---- question kinds: rules and their plain helpers (fast) ---------------------------------------------------
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("how much is my monthly rent?", "recurring_payment"),
+        ("what do I pay for rent each month", "recurring_payment"),
+        ("how much did I earn last year?", "income"),
+        ("what was my income in 2025", "income"),
+        ("how many trips did I take in 2025?", "trip_count"),
+        ("who came with me to Lisbon?", "trip_companions"),
+        ("who did I travel with to rome", "trip_companions"),
+        ("when is my next trip?", "next_trip"),
+        ("where am I travelling next?", "next_trip"),
+        ("when is Katja's birthday?", "birthday"),
+        ("what have I been busy with lately?", "busy_with"),
+        ("what's coming up next week?", "upcoming"),
+        ("anything planned for tomorrow?", "upcoming"),
+        ("how much did I spend on restaurants last month?", None),
+        ("who will I meet next week?", None),
+    ],
+)
+def test_question_kind_rules(question, kind):
+    from twin_query.ask.money import INCOME, RECURRING_PAYMENT
+    from twin_query.ask.registry import kind_for
+    from twin_query.ask.trips import NEXT_TRIP, TRIP_COMPANIONS, TRIP_COUNT
+    from twin_query.ask.upcoming import BIRTHDAY, BUSY_WITH, UPCOMING
+
+    mine = (RECURRING_PAYMENT, INCOME, TRIP_COUNT, TRIP_COMPANIONS, NEXT_TRIP, BIRTHDAY, BUSY_WITH, UPCOMING)
+    found = kind_for(parse(question, _view(), NOW), mine)
+    assert (found.name if found else None) == kind
+
+
+def test_next_birthday_is_the_next_occurrence_after_as_of():
+    from datetime import date
+
+    from twin_query.ask.upcoming import next_occurrence
+
+    assert next_occurrence(3, 20, date(2025, 3, 5)) == date(2025, 3, 20)
+    assert next_occurrence(3, 20, date(2025, 3, 21)) == date(2026, 3, 20)
+    assert next_occurrence(2, 29, date(2025, 1, 1)) == date(2025, 3, 1)  # no 29 February in 2025
+
+
+def test_recurring_payment_is_the_latest_of_a_steady_series_not_a_total():
+    from twin_assets.records import Document
+    from twin_query.ask.money import recurring
+
+    def pay(i: int, day: str, title: str, amount: float) -> tuple:
+        doc = Document(f"t{i}", "bank", "transaction", "HIGH", _d(day), title, "", {})
+        return doc, amount, "EUR"
+
+    rows = [
+        pay(i, f"2024-{m:02d}-01", "Hausverwaltung", -1100.0 if m < 6 else -1180.0) for i, m in enumerate(range(1, 9))
+    ]
+    rows += [pay(20, "2024-03-05", "Moving company", -900.0)]  # once: not recurring
+    unit, adjective, latest = recurring(rows)
+    assert (unit, adjective) == ("month", "monthly") and latest[0][1] == -1180.0 and len(latest) == 8
+    assert recurring(rows[-1:]) is None

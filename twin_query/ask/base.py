@@ -65,6 +65,11 @@ class Context:
     def twin(self) -> Any:
         return self.service.twin()
 
+    def by_now(self, doc: Document) -> bool:
+        """Whether a record is dated by the reference time (undated records are timeless)."""
+        t = views.as_utc(doc.event_time)
+        return t is None or t <= self.now
+
     def events_until_now(self, since: datetime | None = None) -> list[Any]:
         """The view's timeline events in ``[since, now]`` this caller may read (nothing after the reference time)."""
         return [e for e in views.events_in(self.twin(), self.vd, since, self.now) if e.tier in self.tiers]
