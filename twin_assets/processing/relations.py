@@ -697,21 +697,15 @@ def infer(
                     org = card_org.strip()
                     votes["other"] += 0.5
                     reasons.append(Reason("card-org-other", f"contact card: works at {card_org.strip()}", [c.id]))
-        if ent.kind == "person" and any(":" in h for h in ent.aliases.get("handles", [])) and jobs:
+        if ent.kind == "person" and any(":" in h for h in ent.aliases.get("handles", [])):
             slack_docs = [i[1] for i in items if (d := by_id.get(i[1])) is not None and _workspace_chat(d)]
             if slack_docs:
                 when = by_id[slack_docs[-1]].event_time
                 chat_job = _job_at(jobs, when) if when else None
-                if chat_job is not None:
-                    org = org or chat_job.organisation
-                    votes["colleague"] += 2
-                    reasons.append(
-                        Reason(
-                            "slack",
-                            f"in your work chat while you were at {chat_job.organisation}",
-                            slack_docs[:MAX_REASON_EVIDENCE],
-                        )
-                    )
+                org = org or (chat_job.organisation if chat_job else None)
+                votes["colleague"] += 2
+                where = f" while you were at {chat_job.organisation}" if chat_job else ""
+                reasons.append(Reason("slack", f"in your work chat{where}", slack_docs[:MAX_REASON_EVIDENCE]))
         # 6. Manager: colleague with one-to-one meetings and/or a managing title.
         titles = [t for c in card_docs if isinstance(t := _attrs(c).get("title"), str) and t]
         if votes.get("colleague"):
@@ -828,7 +822,8 @@ def _decide(votes: dict[str, float]) -> tuple[str, float]:
     votes = {k: v for k, v in votes.items() if v}
     if "parent" in votes:  # the generation says parent; a name or an address says which one
         which = max(("mother", "father"), key=lambda r: votes.get(r, 0))
-        votes[which if votes.get(which) else "family"] += votes.pop("parent")
+        target = which if votes.get(which) else "family"
+        votes[target] = votes.get(target, 0.0) + votes.pop("parent")
     ranked = sorted(votes.items(), key=lambda kv: (-kv[1], kv[0]))
     top, weight = ranked[0]
     runner = ranked[1][1] if len(ranked) > 1 else 0.0

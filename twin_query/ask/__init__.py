@@ -12,7 +12,7 @@ from typing import Any
 
 from twin_assets.tiers import TIERS, view_for
 from twin_query import views
-from twin_query.ask import llm
+from twin_query.ask import llm, people
 from twin_query.ask.base import Context, finish, render
 from twin_query.ask.intent import INTENTS, Intent, parse
 from twin_query.ask.reason import compose, interpretation
@@ -48,6 +48,8 @@ def ask(
     vd = service.view_data(view) if view else None
     now = views.as_utc(as_of) or datetime.now(UTC)
     intent = parse(question, vd, now)
+    if vd is not None:
+        people.resolve_roles(service.twin(), vd, intent)  # "my mom", "my boss": the view's person, as of now
     found = Found(intent)
     kind = kind_for(intent) if vd is not None else None
     if kind is not None and vd is not None:
