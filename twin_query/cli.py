@@ -274,14 +274,42 @@ def demo(
 @tokens_app.command("create")
 def tokens_create(
     scopes: Annotated[str, typer.Option(help="Comma-separated: low,medium,high.")] = Scope.LOW.value,
+    expires: Annotated[
+        str | None,
+        typer.Option(help="When it stops working: a span (12h, 30d, 2w) or a date (2027-01-01, UTC). Default: never."),
+    ] = None,
 ) -> None:
     """Create an API token and print it once."""
     from twin_assets.twin import open_twin
-    from twin_query.tokens import create_token, parse_scopes
+    from twin_query.tokens import create_token, parse_expiry, parse_scopes
 
     parsed = parse_scopes(scopes)
-    token = create_token(open_twin(get_settings()), parsed)
+    expires_at = parse_expiry(expires) if expires else None
+    token = create_token(open_twin(get_settings()), parsed, expires_at)
     out.print(token)
+    if expires_at is not None:
+        err.print(f"expires {expires_at.isoformat(timespec='seconds')}")
+
+
+@tokens_app.command("list")
+def tokens_list(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """List API tokens: id, scopes, created, expires, revoked (never the token)."""
+    from datetime import UTC, datetime
+
+    from twin_assets.twin import open_twin
+    from twin_query.tokens import list_tokens
+
+    tokens = list_tokens(open_twin(get_settings()))
+    if as_json:
+        _dump([t.as_dict() for t in tokens])
+        return
+    now = datetime.now(UTC)
+    out.print(f"{'id':16}  {'scopes':18}  {'created':20}  {'expires':20}  state")
+    for t in tokens:
+        expires = t.expires.strftime("%Y-%m-%d %H:%M UTC") if t.expires else "never"
+        state = "revoked" if t.revoked else "expired" if t.expires and t.expires <= now else "active"
+        created = t.created.strftime("%Y-%m-%d %H:%M UTC")
+        out.print(f"{t.id:16}  {','.join(t.scopes):18}  {created:20}  {expires:20}  {state}", highlight=False)
 
 
 @tokens_app.command("revoke")

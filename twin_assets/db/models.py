@@ -164,6 +164,7 @@ class ApiToken(Base):
     scopes: Mapped[str] = mapped_column(String(64))  # comma-separated: low,medium,high
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # None: never
 
 
 class WebhookSource(Base):

@@ -11,7 +11,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from twin_assets.tiers import Grant
 from twin_assets.twin import Twin
 from twin_query.service import QueryService
-from twin_query.tokens import lookup, token_hash
+from twin_query.tokens import check_token, token_hash
 
 bearer = HTTPBearer(auto_error=False, description="An API token from `twin tokens create`.")
 
@@ -44,7 +44,7 @@ class Caller(Grant):
 def get_caller(twin: TwinHandle, creds: HTTPAuthorizationCredentials | None = Depends(bearer)) -> Caller:
     if creds is None or creds.scheme.lower() != "bearer":
         raise HTTPException(401, "missing bearer token", headers={"WWW-Authenticate": "Bearer"})
-    scopes = lookup(twin, creds.credentials)
-    if scopes is None:
-        raise HTTPException(401, "invalid or revoked token", headers={"WWW-Authenticate": "Bearer"})
-    return Caller(tuple(scopes), token_hash(creds.credentials))
+    check = check_token(twin, creds.credentials)  # every request: a revoked or expired token stops at once
+    if check.scopes is None:
+        raise HTTPException(401, check.reason(), headers={"WWW-Authenticate": "Bearer"})
+    return Caller(tuple(check.scopes), token_hash(creds.credentials))

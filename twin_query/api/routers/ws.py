@@ -12,7 +12,7 @@ second: Dagster runs are other processes, so this works without restarts and
 across processes. Errors are ``{"type": "error", "status", "detail"}`` with the
 same codes as REST, and never quote content.
 
-The token is checked again before every message is answered and before every push: once it is revoked (or
+The token is checked again before every message is answered and before every push: once it is revoked, expired (or
 unknown) the socket gets ``{"type": "error", "status": 401, ...}`` and is closed with code 4401, and nothing
 more is sent on it; when its scopes change, what it reads changes with them. HIGH records shown in answers
 are audited reads (``twin_query.api.shown``), as over REST.
@@ -42,14 +42,14 @@ from twin_query.api.middleware import rate_key
 from twin_query.api.schemas import AskRequest, AskResponse, Instant, SearchHit, SearchResponse
 from twin_query.api.shown import audit_shown
 from twin_query.service import QueryService
-from twin_query.tokens import lookup, token_hash
+from twin_query.tokens import TokenCheck, check_token, token_hash
 
 router = APIRouter(tags=["websocket"])
 log = logging.getLogger("twin.api")
 
 POLL_SECONDS = 1.0
 AUTH_TIMEOUT = 10.0
-REVOKED = 4401  # the close code for a missing, invalid or revoked token (as the handshake uses)
+REVOKED = 4401  # the close code for a missing, invalid, revoked or expired token (as the handshake uses)
 MAX_MESSAGE = 64 * 1024
 LAG = timedelta(hours=1)  # records are timestamped when staged and become visible when classified
 MAX_PUSH = 500  # per poll; the rest follow on the next
@@ -122,8 +122,8 @@ def poll_watch(service: QueryService, w: Watch) -> tuple[list[dict[str, Any]], b
     return new, changed
 
 
-def _scopes(service: QueryService, token: str) -> list[str] | None:
-    return lookup(service.twin(), token)
+def _check(service: QueryService, token: str) -> TokenCheck:
+    return check_token(service.twin(), token)
 
 
 def _search(service: QueryService, caller: Caller, msg: dict[str, Any]) -> dict[str, Any]:
@@ -213,9 +213,11 @@ class Connection:
                 first = None
             if first is not None and first.get("type") == "auth" and isinstance(first.get("token"), str):
                 token = first["token"]
-        scopes = await run_in_threadpool(_scopes, self.service, token) if token and len(token) < 512 else None
+        check = await run_in_threadpool(_check, self.service, token) if token and len(token) < 512 else None
+        scopes = check.scopes if check else None
         if scopes is None or not token:  # no token has no scopes; the second test only tells mypy so
-            await self.error(401, "missing, invalid or revoked token")
+            reason = check.reason() if check and check.problem != "unknown" else "missing, invalid or revoked token"
+            await self.error(401, reason)
             await self.ws.close(code=4401)
             return False
         self.caller = Caller(tuple(scopes), token_hash(token))
@@ -228,11 +230,12 @@ class Connection:
         """Whether the token still stands; if not, say so and close. Its current scopes become the caller's."""
         if self.closed:
             return False
-        scopes = await run_in_threadpool(_scopes, self.service, self.token)
+        check = await run_in_threadpool(_check, self.service, self.token)
+        scopes = check.scopes
         if scopes is None:
             self.closed = True
             with contextlib.suppress(RuntimeError, WebSocketDisconnect):
-                await self.error(401, "token revoked or no longer valid; connect again with a valid token")
+                await self.error(401, check.reason())
                 await self.ws.close(code=REVOKED)
             return False
         if self.caller is None or tuple(scopes) != self.caller.scopes:
