@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 
 import networkx as nx
 
-from twin_assets.artifacts import DOC_SENTIMENT, EMPLOYMENT, ENTITY, EVENT, RELATION, RELATIONSHIP
+from twin_assets.artifacts import DOC_SENTIMENT, EMPLOYMENT, ENTITY, EVENT, RELATION, RELATIONSHIP, SERIES
 from twin_assets.processing import relations as relations_mod
 from twin_assets.processing.names import fold, normalise_phone
 from twin_assets.processing.resolution import Entity
@@ -523,6 +523,24 @@ def relation_summary(twin: Twin, vd: ViewData, entity: Entity, now: datetime | N
     }
 
 
+def series_occurrences(twin: Twin, vd: ViewData) -> frozenset[str]:
+    """Record ids of the occurrences of recurring calendar series (scheduled, so never a contact by itself)."""
+    return vd.lazy(
+        "series_occurrences",
+        lambda: frozenset(i for s in of_kind(twin, vd, SERIES).values() if s.count > 1 for i in s.evidence),
+    )
+
+
+def data_start(twin: Twin, vd: ViewData) -> datetime | None:
+    """When the view's data begins: its first dated record that is not an occurrence of a recurring series."""
+
+    def load() -> datetime | None:
+        scheduled = series_occurrences(twin, vd)
+        return next((e.time for e in events(twin, vd) if e.doc_id not in scheduled), None)
+
+    return vd.lazy("data_start", load)
+
+
 def profile(
     twin: Twin,
     vd: ViewData,
@@ -536,7 +554,14 @@ def profile(
     records = record_neighbours(g, entity.id)
     now = now or datetime.now(UTC)
     dated = sorted(t for r in records if (t := parse_time(r.get("time"))))
-    times = [t for t in dated if t <= now]
+    # A recurring series is expanded from its rule's start (a birthday's from the birth year) and into the future:
+    # its occurrences are scheduled, not contact, so first and last seen come from the other records.
+    scheduled = series_occurrences(twin, vd)
+    happened = sorted(
+        t for r in records if r["id"] not in scheduled and (t := parse_time(r.get("time"))) is not None and t <= now
+    )
+    start = data_start(twin, vd)
+    times = happened or [t for t in dated if t <= now and (start is None or t >= start)]
     upcoming = [t for t in dated if t > now]
     by_source = Counter(r.get("source") for r in records if r.get("source"))
     mentions = twin.derived(vd.view).get("mentions", entity.id) or {}
