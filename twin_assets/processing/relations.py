@@ -314,37 +314,70 @@ def last_contact(contacts: dict[str, list[Any]], until: datetime, kinds: Iterabl
     return best
 
 
+def _rate(contacts: dict[str, list[Any]], since: datetime, until: datetime) -> tuple[float, Window]:
+    """Contacts per 30 days in ``[since, until)``, counting only the part of it after the first contact."""
+    w = window(contacts, since, until)
+    first = contacts["t"][0] if contacts["t"] else None
+    if first is None or first >= until.timestamp():
+        return 0.0, w
+    days = max(1.0, (until - max(since, datetime.fromtimestamp(first, UTC))).total_seconds() / 86400)
+    return w.contacts * 30.0 / days, w
+
+
 def trend(contacts: dict[str, list[Any]], as_of: datetime, recent_days: int = 90) -> dict[str, Any]:
     """Recent frequency and tone against the person's own past: the rate per 30 days over the last
-    ``recent_days`` against the rate over the year before that, and the tone then and now.
+    ``recent_days`` against the rate over the year before that (and the year before that, for a change that
+    began longer ago), and the tone then and now.
 
-    ``state``: ``strained`` when the recent window holds a burst of clearly negative messages well below the
-    usual tone; ``fading`` when contact fell to under half its earlier rate; ``strengthening`` when it more
-    than doubled (from a real base); else ``steady``."""
+    ``state``: ``strained`` when the last 60 days hold clearly negative messages well below the usual tone;
+    ``fading`` when contact fell to under half its earlier rate, by more than chance (a Poisson margin);
+    ``strengthening`` when it rose to over 1.6 times the earlier rate, by more than chance, in every third of
+    the recent window (one busy week is no stronger tie); else ``steady``."""
     recent_start = as_of - timedelta(days=recent_days)
     base_start = recent_start - timedelta(days=365)
-    recent = window(contacts, recent_start, as_of)
-    base = window(contacts, base_start, recent_start)
-    first = contacts["t"][0] if contacts["t"] else None
-    base_days = max(1.0, (recent_start - max(base_start, datetime.fromtimestamp(first or 0, UTC))).days)
-    base_rate = base.contacts * 30.0 / base_days if first is not None and first < recent_start.timestamp() else 0.0
-    recent_rate = recent.contacts * 30.0 / recent_days
+    recent_rate, recent = _rate(contacts, recent_start, as_of)
+    base_rate, base = _rate(contacts, base_start, recent_start)
+    older_rate, _older = _rate(contacts, base_start - timedelta(days=365), base_start)
+    thirds = [
+        _rate(
+            contacts,
+            recent_start + timedelta(days=recent_days * i / 3),
+            recent_start + timedelta(days=recent_days * (i + 1) / 3),
+        )[0]
+        for i in range(3)
+    ]
+    months = recent_days / 30.0
+
+    def fell(before: float) -> bool:
+        expected = before * months
+        return before >= 1.0 and recent_rate < 0.5 * before and recent.contacts <= expected - 1.5 * expected**0.5
+
+    def rose(before: float) -> bool:
+        expected = max(before, 0.5) * months
+        return (
+            recent_rate >= 2.0
+            and recent_rate > 1.6 * max(before, 0.5)
+            and recent.contacts >= expected + 2.0 * expected**0.5
+            and min(thirds) > before
+        )
+
     # The strain window is shorter: a fight is a matter of weeks.
     burst = window(contacts, as_of - timedelta(days=60), as_of)
+    usual = base.tone if base.tone is not None else 0.0
     state = "steady"
-    tone_drop = (
-        burst.tone is not None and (base.tone if base.tone is not None else 0.0) - burst.tone > 0.3
-    ) and burst.negative >= 2
-    if tone_drop:
+    # The year before last counts only when the contact goes back that far.
+    known_then = bool(contacts["t"]) and contacts["t"][0] < (base_start - timedelta(days=90)).timestamp()
+    if burst.tone is not None and usual - burst.tone > 0.3 and burst.negative >= 2:
         state = "strained"
-    elif base_rate >= 1.0 and recent_rate < 0.5 * base_rate:
+    elif fell(base_rate) or (known_then and fell(older_rate) and base_rate <= 0.75 * older_rate):
         state = "fading"
-    elif recent_rate >= 2.0 and recent_rate > 2.0 * max(base_rate, 0.5):
+    elif rose(base_rate) or (known_then and rose(older_rate) and base_rate >= 1.3 * max(older_rate, 0.5)):
         state = "strengthening"
     return {
         "state": state,
         "recent_rate": round(recent_rate, 2),
         "base_rate": round(base_rate, 2),
+        "older_rate": round(older_rate, 2),
         "recent_tone": recent.tone,
         "base_tone": base.tone,
         "recent": recent,

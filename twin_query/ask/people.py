@@ -397,13 +397,16 @@ def _drifting(ctx: Context) -> Reply:
     reply = Reply("", unknown="whom you are drifting apart from")
     rows = []
     for e, r in _people_of(ctx, group if group is not None else PERSONAL | WORK):
-        if r.relation in WORK and r.until and r.until < day(ctx.now - LATELY):  # type: ignore[operator]
+        if r.relation in WORK and r.until and r.until < day(ctx.now):  # type: ignore[operator]
             continue  # a job you left: contact ending with it is no drifting apart
         tr = rel_mod.trend(r.contacts, ctx.now)
-        base, recent = tr["base_rate"], tr["recent_rate"]
-        if base < 1.0 or recent >= 0.6 * base:
+        before = max(tr["base_rate"], tr["older_rate"]) if tr["state"] == "fading" else tr["base_rate"]
+        recent = tr["recent_rate"]
+        if before < 1.0 or (tr["state"] != "fading" and recent >= 0.6 * before):
             continue
-        rows.append(((base - recent) / base * min(base, 8.0), e, tr))
+        # Fading by the trend's own test first, then the largest falls from a real base.
+        tr["before_rate"] = before
+        rows.append(((tr["state"] == "fading") * 10 + (before - recent) / before * min(before, 8.0), e, tr))
     rows.sort(key=lambda x: (-x[0], x[1].name))
     if not rows:
         reply.text = f"No one ({label}) is in touch much less than before, as of {human_day(ctx.now)}."
@@ -411,12 +414,12 @@ def _drifting(ctx: Context) -> Reply:
         reply.confidence = 0.55
         return reply
     top = rows[:5]
-    parts = [f"{e.name} ({tr['base_rate']:.1f} → {tr['recent_rate']:.1f} a month)" for _s, e, tr in top]
+    parts = [f"{e.name} ({tr['before_rate']:.1f} → {tr['recent_rate']:.1f} a month)" for _s, e, tr in top]
     reply.text = "You are drifting apart from " + ", ".join(parts) + "."
     for _s, e, tr in top:
         ids = _docs(ctx, reply, tr["base"].evidence[-2:] + tr["recent"].evidence[-2:])
         reply.step(
-            f"{e.name}: {tr['base_rate']:.1f} contacts a month in the year before the last 90 days, "
+            f"{e.name}: {tr['before_rate']:.1f} contacts a month before the last 90 days, "
             f"{tr['recent_rate']:.1f} since.",
             ids,
         )

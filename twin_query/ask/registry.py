@@ -10,12 +10,14 @@ from __future__ import annotations
 from twin_query.ask.base import Kind
 from twin_query.ask.intent import Intent
 from twin_query.ask.money import INCOME, RECURRING_PAYMENT
+from twin_query.ask.people import KINDS as PEOPLE
 from twin_query.ask.trips import NEXT_TRIP, TRIP_COMPANIONS, TRIP_COUNT
 from twin_query.ask.upcoming import BIRTHDAY, BUSY_WITH, UPCOMING
 
 KINDS: tuple[Kind, ...] = (
     RECURRING_PAYMENT,
     INCOME,
+    *PEOPLE,
     TRIP_COUNT,
     TRIP_COMPANIONS,
     NEXT_TRIP,
