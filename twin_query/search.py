@@ -9,9 +9,11 @@ and only tiers the caller may read are ever queried.
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import numpy as np
 
@@ -21,6 +23,7 @@ from twin_assets.stores import HIGH, LOW, TIERS
 from twin_assets.stores.documents import DocumentStore
 from twin_assets.stores.vectors import ChromaVectors, HighVectorIndex, low_where
 from twin_assets.twin import Twin
+from twin_query.query_fields import Fields, day_matches, day_window, parse_fields, sender_matches
 
 RRF_K = 60
 # Keyword ranks count double in the fusion: on the demo's labelled queries (benchmarks/retrieval.py: known-item
@@ -28,6 +31,8 @@ RRF_K = 60
 KEYWORD_WEIGHT = 2.0
 SNIPPET = 240
 EXACT_CANDIDATES = 5_000  # filtered vector searches score this many candidates exactly (one Chroma get)
+CANDIDATES = 3  # fused candidates per result looked at, so copies and field mismatches can be passed over
+SAME_MESSAGE_WITHIN = timedelta(hours=36)  # copies of one message carry times hours apart (Enron: Notes vs Outlook)
 
 
 @dataclass
@@ -54,6 +59,54 @@ def snippet(doc: Document, query: str, size: int = SNIPPET) -> str:
     start = max(0, pos - size // 3) if pos >= 0 else 0
     text = body[start : start + size]
     return ("…" if start > 0 else "") + text + ("…" if start + size < len(body) else "")
+
+
+_QP_DEBRIS = re.compile(r"=[0-9A-Fa-f]{2}|=\r?\n")
+_NOT_ALNUM = re.compile(r"[^0-9a-z]+")
+_REPLY_PREFIX = re.compile(r"^\s*((re|fwd?|aw|wg)\s*:\s*)+", re.I)
+
+
+def content_identity(doc: Document) -> str:
+    """What makes two stored documents the same message: subject without reply prefixes, and body as letters
+    and digits only. Folder copies of one message can differ in Message-ID, in time (by hours), in the sender's
+    spelling and in quoted-printable debris and line wrapping (all seen on Enron), so none of those count; a
+    near-empty body keeps the sender, so two different one-liners under one subject stay apart. Times are
+    compared separately (:data:`SAME_MESSAGE_WITHIN`)."""
+    body = _NOT_ALNUM.sub("", _QP_DEBRIS.sub("", doc.body or "").lower())[:4000]
+    subject = " ".join(_REPLY_PREFIX.sub("", doc.title or "").lower().split())
+    key = f"{doc.source}|{doc.kind}|{subject}|{body}"
+    if len(body) < 40:
+        sender = next((p.get("email") or p.get("name") or "" for p in _parties(doc) if p.get("role") == "from"), "")
+        key += "|" + str(sender).lower()
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def _parties(doc: Document) -> list[dict]:
+    parties = (doc.meta or {}).get("parties") or []
+    return [p for p in parties if isinstance(p, dict)]
+
+
+def distinct_messages(docs: list[Document]) -> list[Document]:
+    """``docs`` (in order) without later copies of a message already listed: one hit per message however
+    many folders hold a copy."""
+    kept: list[Document] = []
+    seen: dict[str, list[datetime | None]] = {}
+    for doc in docs:
+        key = content_identity(doc)
+        times = seen.setdefault(key, [])
+        t = doc.event_time
+        if any(u is None or t is None or abs(t - u) <= SAME_MESSAGE_WITHIN for u in times):
+            continue
+        times.append(t)
+        kept.append(doc)
+    return kept
+
+
+def field_rank(fields: Fields, doc: Document) -> int:
+    """How many of the fields a query names (sender, day) the document matches."""
+    if not fields:
+        return 0
+    return int(sender_matches(fields, _parties(doc))) + int(day_matches(fields, doc.event_time))
 
 
 def rrf(rankings: Iterable[list[str]], k: int = RRF_K, weights: Iterable[float] | None = None) -> dict[str, float]:
@@ -96,37 +149,23 @@ def _vector_hits(
     return [h for h in hits if h[0] in keep]
 
 
-def search(
+def _fused(
     twin: Twin,
     query: str,
-    *,
-    tiers: Iterable[str] = TIERS,
-    k: int = 10,
-    mode: str = "hybrid",
-    since: datetime | None = None,
-    until: datetime | None = None,
-    source: str | None = None,
-    high_index: HighVectorIndex | None = None,
-) -> list[Hit]:
-    """Top ``k`` hits across the readable tiers; ``mode`` is hybrid, keyword or vector.
-
-    ``high_index`` is the caller's HIGH vector index, kept between searches (a
-    :class:`~twin_query.service.QueryService` holds one); without it this search builds its own.
-    """
-    high_index = high_index if high_index is not None else HighVectorIndex()
-    tiers = [t for t in TIERS if t in set(tiers)]
-    fetch = max(k * 5, 50)
-    # One keyword list and one vector list across all readable tiers, each ordered by its
-    # own score, then fused: fusing per-tier lists would give every tier's #1 the same rank.
+    vector: np.ndarray | None,
+    tiers: list[str],
+    mode: str,
+    fetch: int,
+    since: datetime | None,
+    until: datetime | None,
+    source: str | None,
+    high_index: HighVectorIndex,
+) -> tuple[list[tuple[str, float]], dict[str, str]]:
+    """One keyword list and one vector list across all readable tiers, each ordered by its own score, fused
+    (fusing per-tier lists would give every tier's #1 the same rank); with each id's tier."""
     keyword: list[tuple[str, float]] = []
     semantic: list[tuple[str, float]] = []
     tier_of: dict[str, str] = {}
-    vector: np.ndarray | None = None
-    if mode in ("hybrid", "vector"):
-        backend = check_home_backend(twin.settings, write=False)
-        vector = embed_query(
-            query, twin.settings.embedding.max_seq_length, backend=backend, models=twin.embedding_models
-        )
     filtered = since is not None or until is not None or source is not None
     with contextlib.ExitStack() as stack:
         opened: list[ChromaVectors] = []
@@ -155,19 +194,78 @@ def search(
     lists = [(KEYWORD_WEIGHT, keyword), (1.0, semantic)]
     rankings = [[i for i, _ in sorted(found, key=lambda h: -h[1])][:fetch] for _, found in lists if found]
     weights = [w for w, found in lists if found]
-    fused = sorted(rrf(rankings, weights=weights).items(), key=lambda kv: (-kv[1], kv[0]))[:k]
+    return sorted(rrf(rankings, weights=weights).items(), key=lambda kv: (-kv[1], kv[0])), tier_of
+
+
+def search(
+    twin: Twin,
+    query: str,
+    *,
+    tiers: Iterable[str] = TIERS,
+    k: int = 10,
+    mode: str = "hybrid",
+    since: datetime | None = None,
+    until: datetime | None = None,
+    source: str | None = None,
+    high_index: HighVectorIndex | None = None,
+) -> list[Hit]:
+    """Top ``k`` hits across the readable tiers; ``mode`` is hybrid, keyword or vector. ``since``/``until``
+    bound every list (keyword and vector alike): nothing outside them is ranked.
+
+    One hit per message: later copies of a message already listed (:func:`content_identity`) are passed
+    over. A query that names a sender or a day (:mod:`twin_query.query_fields`: "what did Jeff send me on
+    9/17/2001") puts the hits matching every named field first; a day with a year is also searched on its own,
+    so messages of that day are candidates even when their words rank low overall.
+
+    ``high_index`` is the caller's HIGH vector index, kept between searches (a
+    :class:`~twin_query.service.QueryService` holds one); without it this search builds its own.
+    """
+    high_index = high_index if high_index is not None else HighVectorIndex()
+    tiers = [t for t in TIERS if t in set(tiers)]
+    fetch = max(k * 5, 50)
+    vector: np.ndarray | None = None
+    if mode in ("hybrid", "vector"):
+        backend = check_home_backend(twin.settings, write=False)
+        vector = embed_query(
+            query, twin.settings.embedding.max_seq_length, backend=backend, models=twin.embedding_models
+        )
+    fields = parse_fields(query)
+    fused, tier_of = _fused(twin, query, vector, tiers, mode, fetch, since, until, source, high_index)
+    window = day_window(fields)
+    if window is not None:
+        lo = max(window[0], since) if since else window[0]
+        hi = min(window[1], until) if until else window[1]
+        if lo < hi:
+            on_day, more = _fused(twin, query, vector, tiers, mode, fetch, lo, hi, source, high_index)
+            tier_of.update(more)
+            scores = dict(fused)
+            for doc_id, score in on_day:  # the day's own ranking joins the overall one
+                scores[doc_id] = scores.get(doc_id, 0.0) + score
+            fused = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
+    candidates = fused[: k * CANDIDATES + (fetch if fields else 0)]
     by_tier: dict[str, list[str]] = {}
-    for doc_id, _ in fused:
+    for doc_id, _ in candidates:
         by_tier.setdefault(tier_of[doc_id], []).append(doc_id)
     docs: dict[str, Document] = {}
     for tier, ids in by_tier.items():
         docs.update(twin.store(tier).get_many(ids))
+    score_of = dict(candidates)
+    # removed between ranking and fetching (forget, supersede): not listed
+    ordered = [docs[i] for i, _ in candidates if i in docs]
+    if fields:
+        ordered.sort(key=lambda d: -field_rank(fields, d))  # stable: the fused order within each level
     results: list[Hit] = []
-    for doc_id, score in fused:
-        doc = docs.get(doc_id)
-        if doc is None:  # removed between ranking and fetching (forget, supersede)
-            continue
+    for doc in distinct_messages(ordered)[:k]:
         results.append(
-            Hit(doc.id, doc.source, doc.kind, doc.tier, round(score, 6), doc.event_time, doc.title, snippet(doc, query))
+            Hit(
+                doc.id,
+                doc.source,
+                doc.kind,
+                doc.tier,
+                round(score_of[doc.id], 6),
+                doc.event_time,
+                doc.title,
+                snippet(doc, query),
+            )
         )
     return results

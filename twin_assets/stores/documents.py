@@ -168,6 +168,20 @@ def loads(raw: bytes) -> Any:
         return json.loads(raw)
 
 
+def indexed_body(doc: Document) -> str:
+    """The text the keyword index holds for a document's body: the body, then the names and addresses of the
+    people it involves (sender, recipients, attendees), so "what did Jeff Smith send me" finds Jeff's messages
+    by words. They go after the body, in its column: BM25 weighs the title apart, and the index's columns
+    stay as they are in stores made before."""
+    parties = (doc.meta or {}).get("parties") or []
+    names = " ".join(
+        " ".join(str(p.get(f) or "") for f in ("name", "email", "handle")).strip()
+        for p in parties
+        if isinstance(p, dict)
+    ).strip()
+    return f"{doc.body}\n\n{names}" if names else doc.body
+
+
 def _ts(value: datetime | None) -> float | None:
     return value.timestamp() if value else None
 
@@ -297,7 +311,9 @@ class DocumentStore:
                         (doc.id, doc.source, doc.kind, _ts(doc.event_time), key_id, payload),
                     )
                     rowid = cur.lastrowid
-                self.conn.execute("INSERT INTO fts (rowid, title, body) VALUES (?,?,?)", (rowid, doc.title, doc.body))
+                self.conn.execute(
+                    "INSERT INTO fts (rowid, title, body) VALUES (?,?,?)", (rowid, doc.title, indexed_body(doc))
+                )
                 n += 1
         return n
 
