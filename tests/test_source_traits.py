@@ -53,11 +53,10 @@ def plugins(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     ]
     real = registry.entry_points
     monkeypatch.setattr(registry, "entry_points", lambda group: [*real(group=group), *eps])
-    connectors.cache_clear()
+    registry.installed.cache_clear()  # as if the plugins' package had been installed before the process started
     yield
     monkeypatch.undo()
-    connectors.cache_clear()
-    registry._broken.clear()
+    registry.installed.cache_clear()
 
 
 @pytest.mark.parametrize(

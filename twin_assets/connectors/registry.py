@@ -8,9 +8,12 @@ it takes.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from functools import cache
-from importlib.metadata import entry_points
+from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
+from types import MappingProxyType
 
 from twin_assets.connectors.base import DEFAULT_TRAITS, Connector, SourceTraits, read_head
 from twin_assets.connectors.webhook import WEBHOOK_SOURCE, WEBHOOK_TRAITS
@@ -21,58 +24,85 @@ ENTRY_POINT_GROUP = "twin.connectors"
 MAX_WALK_DEPTH = 8
 
 
-_broken: dict[str, str] = {}
+@dataclass(frozen=True)
+class ConnectorRegistry:
+    """Connectors by kind, each instantiated once, and the entry points that could not be loaded (with why).
+
+    Read-only once made: :func:`installed` is the one for the installed packages; a test or tool makes its own
+    from other entry points with :meth:`load`.
+    """
+
+    connectors: Mapping[str, Connector]
+    broken: Mapping[str, str]
+
+    @classmethod
+    def load(cls, eps: Iterable[EntryPoint]) -> ConnectorRegistry:
+        """A package whose connector fails to load is skipped (and listed in ``broken``), so one bad plugin
+        cannot take the code location down."""
+        found: dict[str, Connector] = {}
+        broken: dict[str, str] = {}
+        for ep in sorted(eps, key=lambda e: e.name):
+            try:
+                connector_cls = ep.load()
+            except Exception as exc:
+                broken[ep.name] = f"failed to load: {type(exc).__name__}"
+                continue
+            if not (isinstance(connector_cls, type) and issubclass(connector_cls, Connector)):
+                broken[ep.name] = "not a Connector subclass"
+                continue
+            if not isinstance(connector_cls.traits, SourceTraits):
+                broken[ep.name] = "traits is not a SourceTraits"
+                continue
+            found[connector_cls.kind] = connector_cls()
+        return cls(MappingProxyType(found), MappingProxyType(broken))
+
+    def get(self, kind: str) -> Connector:
+        try:
+            return self.connectors[kind]
+        except KeyError:
+            known = ", ".join(sorted(self.connectors)) or "none installed"
+            raise TwinError(f"unknown source kind {kind!r}", hint=f"known kinds: {known}") from None
+
+    def traits_for(self, source: str | None) -> SourceTraits:
+        """What records of ``source`` (a ``Record.source`` value) mean.
+
+        An installed connector's declared traits; the webhook records' own; and for anything
+        else (REST API sources, which users name, or records of an uninstalled plugin) the
+        defaults, which treat the records as private and their parties as nobody in particular.
+        """
+        if source == WEBHOOK_SOURCE:
+            return WEBHOOK_TRAITS
+        connector = self.connectors.get(source or "")
+        return connector.traits if connector is not None else DEFAULT_TRAITS
 
 
 @cache
-def connectors() -> dict[str, Connector]:
-    """Every installed connector by kind, instantiated once per process.
+def installed() -> ConnectorRegistry:
+    """The registry of the ``twin.connectors`` entry points installed in this environment.
 
-    A package whose connector fails to load is skipped (and listed by
-    :func:`broken_connectors`) so one bad plugin cannot take the code location down.
+    One immutable value, fixed by what is installed (like the code version), so it is made once per process;
+    nothing in it changes afterwards.
     """
-    found: dict[str, Connector] = {}
-    for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
-        try:
-            cls = ep.load()
-        except Exception as exc:
-            _broken[ep.name] = f"failed to load: {type(exc).__name__}"
-            continue
-        if not (isinstance(cls, type) and issubclass(cls, Connector)):
-            _broken[ep.name] = "not a Connector subclass"
-            continue
-        if not isinstance(cls.traits, SourceTraits):
-            _broken[ep.name] = "traits is not a SourceTraits"
-            continue
-        found[cls.kind] = cls()
-    return found
+    return ConnectorRegistry.load(entry_points(group=ENTRY_POINT_GROUP))
+
+
+def connectors() -> Mapping[str, Connector]:
+    """Every installed connector by kind (read-only)."""
+    return installed().connectors
 
 
 def broken_connectors() -> dict[str, str]:
     """Entry points that could not be loaded, with the reason."""
-    connectors()
-    return dict(_broken)
+    return dict(installed().broken)
 
 
 def get_connector(kind: str) -> Connector:
-    try:
-        return connectors()[kind]
-    except KeyError:
-        known = ", ".join(sorted(connectors())) or "none installed"
-        raise TwinError(f"unknown source kind {kind!r}", hint=f"known kinds: {known}") from None
+    return installed().get(kind)
 
 
 def traits_for(source: str | None) -> SourceTraits:
-    """What records of ``source`` (a ``Record.source`` value) mean.
-
-    An installed connector's declared traits; the webhook records' own; and for anything
-    else (REST API sources, which users name, or records of an uninstalled plugin) the
-    defaults, which treat the records as private and their parties as nobody in particular.
-    """
-    if source == WEBHOOK_SOURCE:
-        return WEBHOOK_TRAITS
-    connector = connectors().get(source or "")
-    return connector.traits if connector is not None else DEFAULT_TRAITS
+    """The installed connectors' :meth:`ConnectorRegistry.traits_for`."""
+    return installed().traits_for(source)
 
 
 def detect(path: Path) -> Connector | None:
