@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import httpx
@@ -33,7 +34,11 @@ EXPORTS = (
 )
 
 
-def generate_and_ingest(settings: TwinSettings, *, seed: int, people: int, years: int, out_dir: Path) -> dict:
+def generate_and_ingest(
+    settings: TwinSettings, *, seed: int, people: int, years: int, out_dir: Path, end: date | None = None
+) -> dict:
+    """Generate the persona's exports (their data ending on ``end``; the generator's fixed default when None, so
+    benchmarks are reproducible), ingest and materialize them."""
     from twin_assets.demo import generate
     from twin_assets.run import materialize, unmaterialized
     from twin_query.ingest import ingest_paths
@@ -42,7 +47,10 @@ def generate_and_ingest(settings: TwinSettings, *, seed: int, people: int, years
     if report.token:
         console.print(f"API token (shown once, scopes low,medium,high): [bold]{report.token}[/bold]")
     t0 = time.monotonic()
-    summary = generate(out_dir, seed=seed, people=people, years=years)
+    if end is None:
+        summary = generate(out_dir, seed=seed, people=people, years=years)
+    else:
+        summary = generate(out_dir, seed=seed, people=people, years=years, end=end)
     console.print(f"wrote {summary['records']} demo records to {out_dir} in {time.monotonic() - t0:.1f}s")
     _keep_truth_encrypted(settings, out_dir)
     paths = [out_dir / p for p in EXPORTS if (out_dir / p).exists()]
@@ -102,7 +110,9 @@ def _wait(url: str, timeout: float) -> bool:
 
 
 def run_demo(settings: TwinSettings, *, seed: int, people: int, years: int, out_dir: Path, serve: bool) -> None:
-    generate_and_ingest(settings, seed=seed, people=people, years=years, out_dir=out_dir)
+    # The demo's life reaches today, so "what's coming up next week?" needs no --as-of: everything up to today
+    # has happened and the calendar's recurring series and planned trips run on into the weeks ahead.
+    generate_and_ingest(settings, seed=seed, people=people, years=years, out_dir=out_dir, end=datetime.now(UTC).date())
     if not serve:
         return
     import uvicorn

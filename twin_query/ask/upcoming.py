@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 from twin_assets.artifacts import SERIES, TOPIC
 from twin_assets.processing.names import fold
@@ -60,7 +60,8 @@ def _upcoming(ctx: Context) -> Reply:
         if key in seen:
             continue
         seen.add(key)
-        end = e.end - timedelta(seconds=1) if e.end and e.end > e.time else e.end  # all-day ends at midnight after
+        # An all-day entry ends at the midnight after its last day.
+        end = e.end - timedelta(seconds=1) if e.end and e.end > e.time and e.end.time() == time(0) else e.end
         items.append((e.time, end, e.title or "untitled", None, [e.doc_id]))
     items.sort(key=lambda x: x[0])
     ids = [i for *_, got in items for i in got]
