@@ -255,6 +255,26 @@ def stored_groups(twin: Any, msgs: list[Msg]) -> dict[str, int]:
     return out
 
 
+def sweep(service: Any, dev: list[Question], group_of: dict[str, int]) -> None:
+    """Hybrid MRR@10 on the dev questions for several keyword weights and RRF constants (never the held-out ones)."""
+    from twin_query import search as search_mod
+
+    saved = (search_mod.KEYWORD_WEIGHT, search_mod.RRF_K)
+    try:
+        for rrf_k in (20, 60):
+            for weight in (1.0, 1.5, 2.0, 3.0, 4.0, 6.0):
+                search_mod.KEYWORD_WEIGHT, search_mod.RRF_K = weight, rrf_k
+                total = 0.0
+                for q in dev:
+                    hits = service.search(q.text, k=K, mode="hybrid")
+                    total += rr([group_of.get(h.id, -1) for h in hits], q.groups)
+                print(
+                    f"dev hybrid MRR@10 keyword weight {weight:.1f}, RRF k {rrf_k}: {total / len(dev):.3f}", flush=True
+                )
+    finally:
+        search_mod.KEYWORD_WEIGHT, search_mod.RRF_K = saved
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--mailbox", type=Path, default=DEFAULT_MAILBOX)
@@ -262,6 +282,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--keep", action="store_true", help="keep the temp home and print where it is")
     ap.add_argument("--no-ask", action="store_true", help="search figures only")
     ap.add_argument("--json", action="store_true", help="also print the figures as JSON")
+    ap.add_argument("--ranks", action="store_true", help="print each question's id and answer rank per method")
+    ap.add_argument(
+        "--sweep",
+        action="store_true",
+        help="hybrid MRR@10 on the dev questions only, for several keyword weights of the fusion (to set it)",
+    )
     args = ap.parse_args(argv)
     mailbox = args.mailbox.resolve()
     if not mailbox.is_dir():
@@ -294,6 +320,10 @@ def main(argv: list[str] | None = None) -> int:
         f"stored {stored} message documents for {len(set(group_of.values()))} distinct messages "
         f"({stored - len(set(group_of.values()))} stored copies of a message already stored)"
     )
+    if args.sweep:
+        sweep(service, [q for q in questions if q.split == "dev"], group_of)
+        service.close()
+        return 0
     bm25 = Bm25(msgs)
     rankings: dict[str, dict[str, list[int]]] = defaultdict(dict)
     dup_in_top: dict[str, list[int]] = defaultdict(list)
@@ -306,6 +336,14 @@ def main(argv: list[str] | None = None) -> int:
         ranked = bm25.search(q.text)
         rankings["bm25"][q.id] = ranked
         dup_in_top["bm25"].append(len(ranked) - len(set(ranked)))
+    if args.ranks:
+        for q in questions:
+
+            def first(ranked: list[int], q: Question = q) -> str:
+                return next((str(i + 1) for i, g in enumerate(ranked[:K]) if g in q.groups), "-")
+
+            cells = " ".join(f"{m}={first(rankings[m][q.id])}" for m in ("hybrid", "vector", "keyword", "bm25"))
+            print(f"{q.id} {q.split:7} {q.kind:11} {cells}")
     asked: dict[str, bool] = {}
     if not args.no_ask:
         from twin_query.ask import ask

@@ -102,14 +102,24 @@ def distinct_messages(docs: list[Document]) -> list[Document]:
     return kept
 
 
-def field_rank(fields: Fields, doc: Document) -> int:
-    """How many of the fields a query names (sender, day) the document matches."""
+def subject_key(text: str) -> str:
+    """A subject as compared for an exact match: reply prefixes, case, punctuation and spacing aside."""
+    return " ".join(_NOT_ALNUM.sub(" ", _REPLY_PREFIX.sub("", text or "").lower()).split())
+
+
+def field_rank(fields: Fields, doc: Document, subject: str = "") -> int:
+    """How strongly a document matches what the query names besides its words: the whole query is the
+    document's subject (a known message looked up by its subject: 2), and each of the sender and day named (1)."""
+    exact = 2 if subject and subject_key(doc.title) == subject else 0
     if not fields:
-        return 0
-    return int(sender_matches(fields, _parties(doc))) + int(day_matches(fields, doc.event_time))
+        return exact
+    return exact + int(sender_matches(fields, _parties(doc))) + int(day_matches(fields, doc.event_time))
 
 
-def rrf(rankings: Iterable[list[str]], k: int = RRF_K, weights: Iterable[float] | None = None) -> dict[str, float]:
+def rrf(
+    rankings: Iterable[list[str]], k: int | None = None, weights: Iterable[float] | None = None
+) -> dict[str, float]:
+    k = RRF_K if k is None else k
     scores: dict[str, float] = {}
     rankings = list(rankings)
     ws = list(weights) if weights is not None else [1.0] * len(rankings)
@@ -252,8 +262,8 @@ def search(
     score_of = dict(candidates)
     # removed between ranking and fetching (forget, supersede): not listed
     ordered = [docs[i] for i, _ in candidates if i in docs]
-    if fields:
-        ordered.sort(key=lambda d: -field_rank(fields, d))  # stable: the fused order within each level
+    subject = subject_key(query)
+    ordered.sort(key=lambda d: -field_rank(fields, d, subject))  # stable: the fused order within each level
     results: list[Hit] = []
     for doc in distinct_messages(ordered)[:k]:
         results.append(
