@@ -408,7 +408,7 @@ def do_topic(service: QueryService, tiers: tuple[str, ...], vd: views.ViewData, 
                 inner = [(float(a.get("weight", 0)), u, v) for u, v, a in eg.subgraph(members[:10]).edges(data=True)]
                 if inner:
                     _, u, v = max(inner)
-                    edge, docs = edge_evidence(twin, tiers, eg, u, v, 2)
+                    edge, docs = edge_evidence(twin, tiers, eg, u, v, 2, now=it.now)
                     strongest = edge["evidence_ids"]
                     found.docs.update(docs)
             out.append(
@@ -427,7 +427,7 @@ def do_topic(service: QueryService, tiers: tuple[str, ...], vd: views.ViewData, 
         )
         return
     topics = [t for t in views.of_kind(twin, vd, TOPIC).values() if t.tier in tiers]
-    since, until = (it.time.since, it.time.until) if it.time else (None, None)
+    since, until = bounded(it) if it.time else (None, None)
     rising = bool(
         re.search(r"\btrending\b|\brising\b|\blately\b|\brecently\b|\bgrowing\b|\bmore and more\b", it.question.lower())
     )
