@@ -255,36 +255,40 @@ def _broadcast(doc: Document, recipients: set[str], owners: set[str]) -> bool:
     the visible recipients (a blind copy, "undisclosed recipients", a sender writing to itself)."""
     if _bulk(doc) or not (recipients & owners):
         return True
-    return bool(_UNSUBSCRIBE.search(doc.body[-4000:]))
+    return bool(_UNSUBSCRIBE.search(doc.body[-2000:]))  # footers sit at the end
 
 
-def service_senders(docs: Sequence[Document], resolution: Resolution, owners: set[str] | None = None) -> set[str]:
+def service_senders(
+    docs: Sequence[Document],
+    resolution: Resolution,
+    owners: set[str] | None = None,
+    roles: dict[str, dict[str, set[str]]] | None = None,
+) -> set[str]:
     """People who only send the owner newsletters, notices and offers: addresses that look automated
     ("no-reply@", "news@"), and senders the owner never wrote to whose mail to the owner is mostly
     broadcast (:func:`_broadcast`). Judged from ``docs`` only, so at a cut-off it uses what was known then."""
     owners = owners if owners is not None else owner_ids(resolution)
-    ids = {d.id for d in docs if d.kind in CONVERSATION}
-    roles = person_roles(resolution, ids)
+    if roles is None:
+        roles = person_roles(resolution, {d.id for d in docs if d.kind in CONVERSATION})
     written: set[str] = set()
+    for d in docs:
+        r = roles.get(d.id)
+        if r is not None and d.kind in CONVERSATION and any(r.get(x, set()) & owners for x in _AUTHOR_ROLES):
+            written |= set().union(*(r.get(x, set()) for x in ("to", "cc", "bcc")))
     broadcast: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for d in docs:
         r = roles.get(d.id)
-        if r is None:
+        if r is None or d.kind != "message":  # chats name no recipients; a bot or system line is caught by _bulk
             continue
-        authors = set().union(*(r.get(x, set()) for x in _AUTHOR_ROLES))
-        recipients = set().union(*(r.get(x, set()) for x in ("to", "cc")))
-        if authors & owners:
-            written |= recipients
-            written |= set(r.get("bcc", set()))
-            continue
-        if d.kind != "message":  # chats name no recipients; a bot or system line is caught by _bulk
-            continue
-        flag = _broadcast(d, recipients, owners)
+        authors = set().union(*(r.get(x, set()) for x in _AUTHOR_ROLES)) - written
+        if not authors or authors & owners:
+            continue  # only mail from people the owner never wrote to is read for footers
+        flag = _broadcast(d, set().union(*(r.get(x, set()) for x in ("to", "cc"))), owners)
         for a in authors:
             broadcast[a][0] += int(flag)
             broadcast[a][1] += 1
     out = {e.id for e in resolution.entities if e.kind == "person" and _automated(e)}
-    out |= {a for a, (b, n) in broadcast.items() if a not in written and b >= SERVICE_SHARE * n}
+    out |= {a for a, (b, n) in broadcast.items() if b >= SERVICE_SHARE * n}
     return out - owners
 
 
@@ -300,7 +304,7 @@ def interactions(docs: Sequence[Document], resolution: Resolution) -> list[Inter
     owners = owner_ids(resolution)
     ids = {d.id for d in docs if d.event_time is not None}
     roles = person_roles(resolution, ids)
-    machines = service_senders(docs, resolution, owners)
+    machines = service_senders(docs, resolution, owners, roles)
     out: list[Interaction] = []
     seen: set[tuple] = set()
     for d in docs:
