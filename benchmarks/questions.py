@@ -10,6 +10,7 @@ exported records themselves: last contact, reply debt, next week's calendar, spe
     python -m benchmarks.questions --seeds 7 --split dev    # one seed (the baseline in the README)
     python -m benchmarks.questions --keep /tmp/qhomes       # reuse generated+materialized homes between runs
     python -m benchmarks.questions --split dev --kind birthday --show-failures   # iterate on one kind
+    python -m benchmarks.questions --split dev --show-passes                     # audit what passes
     python -m benchmarks.questions --people 12 --years 1    # a small world, fast
     python -m benchmarks.questions --split all --json out.json
 
@@ -24,7 +25,8 @@ Definitions the expected answers use (the answerer is graded against these):
   (WhatsApp, Slack) they wrote, or a calendar event they attend that started at or before as-of. *Seeing*
   someone: a calendar event they attend. Recurring events count only for occurrences at or before as-of.
 * *lately* = the 90 days up to as-of; *last month* = the previous calendar month; *this year* = 1 January to
-  as-of; *next week* = the calendar week (Monday-Sunday) after as-of's week.
+  as-of; *in March* = the latest March that has begun by as-of (this year's, when past); *the last two weeks*
+  = as-of's day and the 13 before it; *next week* = the calendar week (Monday-Sunday) after as-of's week.
 * *reply debt*: people whose latest e-mail addressed to the owner (in To) within the 14 days before as-of was
   not followed (before as-of) by an e-mail from the owner to them.
 * *income*: money in, excluding transfers between the owner's own accounts (OFX ``XFER``, or a counterparty
@@ -656,6 +658,7 @@ class Builder:
         self.parity = 0 if split == "dev" else 1
         self.out: list[Question] = []
         self._used: Counter = Counter()
+        self._seen: set[tuple[str, datetime]] = set()
         firsts = Counter(_fold(p["first_name"]) for p in world.people.values())
         nicks = Counter(_fold(p["aliases"]["nickname"] or "") for p in world.people.values())
         self.unique_first = {pid for pid, p in world.people.items() if firsts[_fold(p["first_name"])] == 1}
@@ -682,6 +685,9 @@ class Builder:
 
     def add(self, kind: str, text: str, as_of: date | datetime, expect: Expect, phrase_kind: str | None = None) -> None:
         when = as_of if isinstance(as_of, datetime) else _as_of(as_of)
+        if (text, when) in self._seen:
+            return  # the same words on the same day would be asked twice
+        self._seen.add((text, when))
         qid = f"{self.split[0]}{self.seed}-{len(self.out):03d}"
         self.out.append(Question(qid, self.seed, self.split, kind, text, when, expect))
 
@@ -1057,8 +1063,10 @@ class Builder:
 
     def _period(self, d: date) -> tuple[str, date, date]:
         """A period said relative to as-of, or by name, and its first and last day."""
-        choice = self.rng.randrange(5)
+        choice = self.rng.randrange(6)
         first_this = date(d.year, d.month, 1)
+        if choice == 5:
+            return self.rng.choice(["in the last two weeks", "over the past 2 weeks"]), d - timedelta(days=13), d
         if choice == 0:
             last = first_this - timedelta(days=1)
             return "last month", date(last.year, last.month, 1), last
@@ -1185,10 +1193,24 @@ def _date_forms(iso: str) -> list[str]:
         f"{d.day} {mon} {d.year}",
         f"{month} {d.day}, {d.year}",
         f"{mon} {d.day}, {d.year}",
-        f"{d.day} {month}",
-        f"{month} {d.day}",
         f"{d.day:02d}.{d.month:02d}.{d.year}",
     ]
+
+
+def _date_in(text: str, iso: str) -> bool:
+    """The date in a usual written form, also as the start of a range ("17–20 Jun 2025"); a form without a
+    year counts only when no other year follows it."""
+    if any(f in text for f in _date_forms(iso)):
+        return True
+    d = date.fromisoformat(iso)
+    mon = MONTH_NAMES[d.month][:3]
+    if re.search(rf"(?<!\d){d.day}\s*[–-]\s*\d{{1,2}}\s+{mon}\w*\.?\s+{d.year}", text):
+        return True
+    no_year = r"(?!,?\s*\d{4})"
+    return bool(
+        re.search(rf"(?<!\d){d.day}(?:st|nd|rd|th)?\s+(?:of\s+)?{mon}[a-z]*\b\.?(?!\s*\d)", text)
+        or re.search(rf"\b{mon}\w*\.?\s+{d.day}(?:st|nd|rd|th)?(?!\d){no_year}", text)
+    )
 
 
 def _contains(text: str, needle: str) -> bool:
@@ -1315,10 +1337,11 @@ class Grader:
             return len(self.names_in(first, e.value)) / len(e.value) >= 0.5
         if e.type == "date":
             want = e.value if isinstance(e.value, list) else [e.value]
-            return any(f in first for iso in want for f in _date_forms(iso))
+            return any(_date_in(first, iso) for iso in want)
         if e.type == "amount":
             x = abs(float(e.value))
-            return any(f in first for f in (f"{x:.2f}", f"{x:,.2f}", f"{x:,.2f}".replace(",", "")))
+            forms = [f"{x:.2f}", f"{x:,.2f}"] + ([f"{x:.0f}", f"{x:,.0f}"] if x == round(x) else [])
+            return any(re.search(r"(?<![\d.,])" + re.escape(f) + r"(?![\d]|[.,]\d)", first) for f in forms)
         if e.type == "count":
             words = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"]
             forms = [str(e.value)] + ([words[e.value]] if 0 <= e.value < len(words) else [])
@@ -1381,36 +1404,41 @@ def evidence_in_time(twin: Any, q: Question, r: dict[str, Any]) -> bool:
 # ---- homes ---------------------------------------------------------------------------------------------------
 def prepare_home(base: Path, seed: int, people: int, years: int, reuse: bool) -> tuple[Path, Path]:
     """Generate, ingest and materialize a demo home under ``base``; a kept home is only brought up to date
-    (materialize skips every asset whose inputs and code did not change, so new model steps are picked up)."""
+    (materialize skips every asset whose inputs and code did not change, so new model steps are picked up).
+
+    A failing asset does not stop the benchmark (other work may be half done in the tree): its step names are
+    printed and the questions are asked against what did materialize."""
     home, data = base / "home", base / "data"
+    from twin_assets.run import materialize
     from twin_assets.settings import get_settings
 
     os.environ["TWIN_HOME"] = str(home)
     os.environ.pop("DAGSTER_HOME", None)
     settings = get_settings()
-    done = base / ".materialized"
-    if reuse and done.exists() and (data / "ground_truth.json").exists():
-        from twin_assets.run import materialize
-
-        t0 = time.monotonic()
-        outcome = materialize(settings, None)
-        if not outcome.success:
-            raise SystemExit("materialization failed: " + "; ".join(outcome.failures))
-        print(f"seed {seed}: reused {base} (re-materialized stale assets in {time.monotonic() - t0:.0f}s)", flush=True)
-        return home, data
-    if base.exists():
-        shutil.rmtree(base)
-    base.mkdir(parents=True)
-    from twin_query.demo_cmd import generate_and_ingest
-    from twin_query.setup import init_home
-
+    done = base / ".ingested"
     t0 = time.monotonic()
-    init_home(settings)  # first, so the demo does not print a token
-    generate_and_ingest(settings, seed=seed, people=people, years=years, out_dir=data)
-    done.write_text("ok\n")
-    print(
-        f"seed {seed}: built a demo home ({people} people, {years} years) in {time.monotonic() - t0:.0f}s", flush=True
-    )
+    if reuse and done.exists() and (data / "ground_truth.json").exists():
+        what = f"reused {base}, re-materialized stale assets"
+    else:
+        if base.exists():
+            shutil.rmtree(base)
+        base.mkdir(parents=True)
+        from twin_assets.demo import generate
+        from twin_query.demo_cmd import EXPORTS, _keep_truth_encrypted
+        from twin_query.ingest import ingest_paths
+        from twin_query.setup import init_home
+
+        init_home(settings)
+        generate(data, seed=seed, people=people, years=years)
+        _keep_truth_encrypted(settings, data)
+        ingest_paths(settings, [data / p for p in EXPORTS if (data / p).exists()], source=None, dry_run=False)
+        done.write_text("ok\n")
+        what = f"built a demo home ({people} people, {years} years)"
+    outcome = materialize(settings, None)
+    if not outcome.success:
+        steps = sorted({f.split(":", 1)[0] for f in outcome.failures})
+        print(f"WARNING seed {seed}: assets failed to materialize ({', '.join(steps)}); asking anyway", flush=True)
+    print(f"seed {seed}: {what} in {time.monotonic() - t0:.0f}s", flush=True)
     return home, data
 
 
@@ -1470,7 +1498,7 @@ def print_table(title: str, per_seed: dict[int, dict[str, Any]], pooled: dict[st
     print(f"{'questions':24s}" + "".join(f"{per_seed[s]['n']:>14d}" for s in seeds) + f"{pooled['n']:>14d}")
 
 
-def _show(q: Question, r: dict[str, Any], world: World) -> None:
+def _show(q: Question, r: dict[str, Any], world: World, ok: bool = False) -> None:
     e = q.expect
     val = e.value
     if e.type in ("person",):
@@ -1478,7 +1506,7 @@ def _show(q: Question, r: dict[str, Any], world: World) -> None:
     elif e.type in ("people_top", "people_set"):
         val = [world.person(p)["name"] for p in val]
     got = r.get("fact")
-    print(f"  MISS {q.qid} [{q.kind}] as-of {q.as_of.date()} {q.question!r}")
+    print(f"  {'PASS' if ok else 'MISS'} {q.qid} [{q.kind}] as-of {q.as_of.date()} {q.question!r}")
     print(f"       expected {e.type}: {val}{' ' + json.dumps(e.extra, ensure_ascii=False) if e.extra else ''}")
     print(f"       got intent={r.get('intent')} fact={json.dumps(got, ensure_ascii=False)[:300]}")
     print(f"       answer: {str(r.get('answer', ''))[:240]!r}")
@@ -1495,6 +1523,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--limit", type=int, help="At most this many questions per seed and split.")
     ap.add_argument("--keep", help="Keep generated+materialized homes here and reuse them on the next run.")
     ap.add_argument("--show-failures", action="store_true", help="Print each missed dev question (synthetic data).")
+    ap.add_argument("--show-passes", action="store_true", help="Print each passed dev question too (to audit).")
     ap.add_argument("--json", help="Write the figures to this file.")
     ap.add_argument("--questions-only", action="store_true", help="Print the question counts and stop (no twin).")
     args = ap.parse_args(argv)
@@ -1556,8 +1585,8 @@ def main(argv: list[str] | None = None) -> int:
                                 "ms": ms,
                             }
                         )
-                        if args.show_failures and split == "dev" and not ok:
-                            _show(q, r, world)
+                        if split == "dev" and ((args.show_failures and not ok) or (args.show_passes and ok)):
+                            _show(q, r, world, ok)
                     results[split][seed] = rows
                     print(f"seed {seed} {split}: {len(rows)} questions asked", flush=True)
             finally:
