@@ -16,6 +16,7 @@ from pathlib import Path
 from dagster import ComponentTree, Definitions, PreviewWarning
 
 import twin_assets.defs as areas
+from twin_assets.defs.console import one_line_console
 from twin_assets.defs.resources import RefuseValuesIOManager, TwinResource
 
 
@@ -32,5 +33,9 @@ def _load_areas() -> Definitions:
 
 defs = Definitions.merge(
     _load_areas(),
-    Definitions(resources={"twin": TwinResource(), "io_manager": RefuseValuesIOManager()}),
+    Definitions(
+        resources={"twin": TwinResource(), "io_manager": RefuseValuesIOManager()},
+        # Every job's console: one line per event, never a stack trace (twin_assets.defs.console says why).
+        loggers={"console": one_line_console},
+    ),
 )

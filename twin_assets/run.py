@@ -129,11 +129,14 @@ def _say(line: str) -> None:
 
 
 def _failure_text(event) -> str:
+    """``step: our description``, or the error's types only: another error's message may quote a record."""
+    from twin_assets.defs.console import error_line
+
     data = event.step_failure_data
     if data.user_failure_data and data.user_failure_data.description:
         desc = data.user_failure_data.description
     elif data.error:
-        desc = data.error.message.strip().splitlines()[-1]
+        desc = error_line(data.error)
     else:
         desc = "failed"
     return f"{event.step_key}: {desc}"
