@@ -157,7 +157,8 @@ def exchange_of(doc: Document) -> str | None:
 
 _AUTOMATED = re.compile(
     r"^(?:no-?reply|do-?not-?reply|postmaster|mailer-daemon|notifications?|newsletters?|news|feedback|info|"
-    r"support|updates?|alerts?|bounces?|listserv|majordomo|owner-.*|.*-request)@",
+    r"support|updates?|alerts?|bounces?|listserv|majordomo|owner-.*|.*-request|"
+    r"(?:customer|member)[._-]?(?:care|services?))@",
     re.IGNORECASE,
 )
 
@@ -182,7 +183,8 @@ def _automated(entity: Entity) -> bool:
 _UNSUBSCRIBE = re.compile(
     r"unsubscribe|to be removed from|opt[- ]out|"
     r"remove (?:you|yourself) from (?:our|this|the) (?:mailing |e-?mail )?list|"
-    r"you (?:are )?receiv(?:e|ing) this (?:e-?mail|message|newsletter)|manage (?:your )?(?:email |subscription )?"
+    r"you (?:are |have )?receiv(?:e|ed|ing) this (?:e-?mail|message|newsletter)|"
+    r"(?:cancel|change|manage) (?:my |your )?(?:e-?mail )?subscription|manage (?:your )?(?:email |subscription )?"
     r"preferences|to stop receiving|abmelden|abbestellen|se désabonner|darse de baja|afmelden",
     re.IGNORECASE,
 )
