@@ -11,7 +11,7 @@ import itertools
 import re
 import statistics
 from collections import defaultdict
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from twin_assets.processing.names import fold
 from twin_assets.records import Document
@@ -100,22 +100,44 @@ def _transactions(ctx: Context, since: datetime | None, until: datetime | None) 
     return out
 
 
-def _terms(it: Intent, q: str) -> tuple[str, list[str]]:
+_SKIP = frozenset(
+    {"monthly", "weekly", "yearly", "annual", "quarterly", "fee", "fees", "bill", "bills", "payment", "cost", "costs"}
+    | {"rate", "current", "each", "every", "per"}
+)
+
+
+def _terms(it: Intent, q: str) -> list[tuple[str, list[str]]]:
+    """What to look for, most specific first: the payee the question names ("my Netflix subscription"), then
+    the spending category its words name ("rent", "gym")."""
+    out: list[tuple[str, list[str]]] = []
+    category = None
     for phrase, cat in sorted(CATEGORY_WORDS.items(), key=lambda kv: -len(kv[0])):
         if re.search(rf"\b{re.escape(phrase)}\b", q):
-            return cat, list(CATEGORY_TERMS[cat])
-    skip = {"monthly", "weekly", "yearly", "annual", "quarterly", "fee", "bill", "payment", "cost", "costs", "rate"}
-    words = [k for k in it.keywords if k not in skip]
-    return " ".join(words) or "payment", words
+            category = (phrase, cat)
+            break
+    cat_words = set(category[0].split()) if category else set()
+    words = [k for k in it.keywords if k not in _SKIP and k not in cat_words and k not in CATEGORY_WORDS]
+    if words:
+        out.append((" ".join(words), words))
+    if category:
+        out.append((category[0], list(CATEGORY_TERMS[category[1]])))
+    return out or [("payment", [])]
 
 
 def _recurring_payment(ctx: Context) -> Reply:
-    what, terms = _terms(ctx.intent, ctx.question)
+    wanted = _terms(ctx.intent, ctx.question)
+    what = wanted[0][0]
     r = Reply("", unknown=f"how much your {what} payment is")
-    rows = [row for row in _transactions(ctx, None, ctx.now) if row[1] < 0]
-    matched = [row for row in rows if terms and matches_terms(doc_words(row[0]), terms)]
-    r.step(f"Payments by {ctx.now.date().isoformat()} matching {what}: {len(matched)}.", [])
-    series = recurring(matched)
+    # The last year and a bit holds any monthly or weekly series and its current amount; reading every payment
+    # ever made would cost a pass over all of them at a large home.
+    rows = [row for row in _transactions(ctx, ctx.now - timedelta(days=400), ctx.now) if row[1] < 0]
+    series = None
+    for what, terms in wanted:
+        matched = [row for row in rows if terms and matches_terms(doc_words(row[0]), terms)]
+        r.step(f"Payments in the year to {ctx.now.date().isoformat()} matching “{what}”: {len(matched)}.", [])
+        series = recurring(matched)
+        if series is not None:
+            break
     if series is None:
         r.text = f"I found no recurring {what} payment in the records this token can read."
         return r
@@ -131,7 +153,7 @@ def _recurring_payment(ctx: Context) -> Reply:
     )
     value = abs(amount)
     paid = doc.event_time.date().isoformat()
-    r.text = f"Your {adjective} {what} is {value:,.2f} {currency} (paid to {doc.title}, latest on {paid})."
+    r.text = f"You pay {value:,.2f} {currency} a {unit} for {what} ({doc.title}, latest on {paid})."
     r.fact = fact("amount", {"amount": round(value, 2), "currency": currency}, f"{value:,.2f} {currency} a {unit}")
     r.confidence = 0.8
     return r
