@@ -125,6 +125,7 @@ def build_home(base: Path) -> Path:
                 model.build_entities,
                 model.build_sentiment,
                 model.build_timeline,
+                model.build_relations,
                 model.build_topics,
                 model.build_graph,
                 model.build_graph_metrics,

@@ -747,6 +747,9 @@ def infer(
                 score += min(len(one_on_ones[eid]), 20) / 4
             if any(_MANAGER_TITLE.search(t) for t in titles):
                 score += 2
+                # A managing title and a steady one-to-one exchange (weekly status mail) also make a manager.
+                direct = sum(1 for i in items if i[4] or i[2] == SENT)
+                score += min(direct / 20, 1.5)
             if score >= 3:
                 votes["manager"] += votes.pop("colleague") + score
                 reasons.append(
@@ -799,6 +802,14 @@ def infer(
                         _first_ids(items, MAX_REASON_EVIDENCE),
                     )
                 )
+        if not reasons:  # no signal of what they are: say at least what there is
+            reasons.append(
+                Reason(
+                    "contact",
+                    f"{sent} messages from you, {received} to you, {met} meetings",
+                    _first_ids(items, MAX_REASON_EVIDENCE) or card_ids,
+                )
+            )
         relation, confidence = _decide(votes)
         since = until = None
         if relation in ("colleague", "manager") and org:
