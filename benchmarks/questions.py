@@ -45,8 +45,9 @@ Grading, by the expected fact's kind (``fact.kind`` of the answer contract; a mi
   ones and the organisation, when given, matches. trend: exact.
 * events: every required item (e.g. a trip's destination) is among the events, and at least half of next
   week's expected event titles are.
-* topic / timeline: a planted keyword appears in the fact's text or the answer (the whole answer: these
-  answers are lists).
+* topic / busy with: a keyword of a topic planted in that period appears among the first three items of the
+  fact's text (or of the answer), items separated by ";" or new lines. timeline: the month's planted life event
+  (a trip's destination, the wedding, the new employer) appears anywhere in the fact's text or the answer.
 * unanswerable: ``refused`` is true, or the answer starts with "I don't know".
 
 Also reported: refusal rate on unanswerables, false refusals on answerables, the share of answers whose cited
@@ -847,7 +848,7 @@ class Builder:
                 continue
             labels = [lbl for lbl, c in counts.items() if c >= 0.5 * top]
             words = sorted({w for lbl in labels for w in topic_keywords(self.w, lbl)})
-            self.add("busy_with", self.phrase("busy_with"), d, Expect("keywords", words))
+            self.add("busy_with", self.phrase("busy_with"), d, Expect("keywords", words, {"top_items": 3}))
             made += 1
         made = 0
         months_all = sorted({m for t in self.w.truth["topics"] for m in t["counts_per_month"]})
@@ -865,7 +866,8 @@ class Builder:
                 continue
             labels = [lbl for lbl, c in counts.items() if c >= 0.5 * top]
             words = sorted({w for lbl in labels for w in topic_keywords(self.w, lbl)})
-            self.add("topics", self.phrase("topics", monthyear=self._monthyear(y, m, d)), d, Expect("keywords", words))
+            q = self.phrase("topics", monthyear=self._monthyear(y, m, d))
+            self.add("topics", q, d, Expect("keywords", words, {"top_items": 3}))
             made += 1
 
     def _monthyear(self, y: int, m: int, as_of: date) -> str:
@@ -1213,6 +1215,13 @@ def _date_in(text: str, iso: str) -> bool:
     )
 
 
+def _leading_items(text: str, n: int | None) -> str:
+    """The first ``n`` items of a list answer ("a; b; c" or one per line), or all of it."""
+    if not n:
+        return text
+    return "; ".join(re.split(r";|\n", text)[:n])
+
+
 def _contains(text: str, needle: str) -> bool:
     return re.search(r"(?<!\w)" + re.escape(_fold(needle)) + r"(?!\w)", _fold(text)) is not None
 
@@ -1251,10 +1260,10 @@ class Grader:
             return False
         fact = r.get("fact")
         if isinstance(fact, dict) and fact.get("value") is not None:
-            return self._grade_fact(e, fact)
+            return self._grade_fact(e, fact, str(r.get("answer") or ""))
         return self._grade_text(e, str(r.get("answer") or ""))
 
-    def _grade_fact(self, e: Expect, fact: dict[str, Any]) -> bool:
+    def _grade_fact(self, e: Expect, fact: dict[str, Any], answer: str = "") -> bool:
         kind, v = fact.get("kind"), fact.get("value")
         if e.type == "person":
             item = v[0] if kind == "people" and isinstance(v, list) and v else v
@@ -1317,8 +1326,12 @@ class Grader:
             blob = " | ".join(f"{x.get('title', '')} {x.get('place') or ''}" for x in items if isinstance(x, dict))
             return self._events_ok(e, blob)
         if e.type == "keywords":
-            blob = fact.get("text") or json.dumps(v, ensure_ascii=False)
-            return any(_contains(blob, w) for w in e.value)
+            if isinstance(v, list):  # a list of topics or events: their texts, in order
+                v = "; ".join(x if isinstance(x, str) else json.dumps(x, ensure_ascii=False) for x in v)
+            blob = str(fact.get("text") or v)
+            if any(_contains(_leading_items(blob, e.extra.get("top_items")), w) for w in e.value):
+                return True
+            return self._grade_text(e, answer)  # a list answer may name it in its text, not in the fact
         return False
 
     def _events_ok(self, e: Expect, blob: str) -> bool:
@@ -1363,7 +1376,7 @@ class Grader:
         if e.type == "events":
             return self._events_ok(e, answer)
         if e.type == "keywords":
-            return any(_contains(answer, w) for w in e.value)
+            return any(_contains(_leading_items(answer, e.extra.get("top_items")), w) for w in e.value)
         return False
 
 

@@ -121,6 +121,10 @@ def test_grader_reads_facts_and_falls_back_to_the_first_sentence(world: qb.World
     assert g.grade(when, {"answer": "On 20 March."})
     assert not g.grade(when, {"answer": "On 20 March 2027."})
     assert not g.grade(when, {"answer": "", "fact": {"kind": "date", "value": "2027-03-20"}})
+    busy = qb.Question("b", 7, "dev", "busy_with", "?", q.as_of, qb.Expect("keywords", ["tiles"], {"top_items": 3}))
+    assert g.grade(busy, {"answer": "", "fact": {"kind": "text", "value": "x", "text": "harbor; tiles; a; b"}})
+    late = "harbor; a; b; tiles"
+    assert not g.grade(busy, {"answer": late, "fact": {"kind": "text", "value": late}})
     refuse = qb.Question("z", 7, "dev", "unanswerable", "?", q.as_of, qb.Expect("refuse"))
     assert g.grade(refuse, {"answer": "I don't know who that is.", "fact": None})
     assert g.grade(refuse, {"answer": "No match.", "refused": True})
