@@ -25,11 +25,12 @@ _RECURRING = re.compile(
     r".*\b(?:rent|fee|payment|bill|subscription|membership|insurance|premium|cost|costs|pay|paying|rate)\b"
     r"|\bhow much is (?:my|the) (?:rent|\w+ (?:fee|subscription|membership|bill|insurance|premium))\b"
     r"|\bhow much (?:do|does|did) (?:i|my) (?:pay|spend)\b.*\b(?:per|a|each|every) (?:month|week|year)\b"
-    r"|\bwhat(?:'s| is) (?:my|the) (?:monthly |current )?(?:rent|\w+ subscription|\w+ membership)\b"
+    r"|\bwhat(?:'s|s| is) (?:my|the) (?:monthly |current )?(?:rent|\w+ subscription|\w+ membership)\b"
     r"|\b(?:rent|subscription|membership|insurance|gym|fee)\b.*\b(?:each|every|per|a) (?:month|week|year)\b"
 )
 _INCOME = re.compile(
     r"\bearn(?:ed|ings)?\b|\bincome\b|\bsalary\b|\bmade\b.*\bmoney\b|\bgot paid\b|\bmoney (?:came|coming) in\b"
+    r"|\bmoney (?:did|have) i (?:receive|get|got)\b|\bhow much (?:did|have) i (?:receive|received)\b"
 )
 # Transfers between the owner's own accounts, in the words banks use for them.
 _OWN_TRANSFER = re.compile(

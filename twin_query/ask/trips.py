@@ -28,7 +28,7 @@ _NEXT_TRIP = re.compile(
 _COMPANIONS = re.compile(
     rf"\bwho (?:came|went|travell?ed|was|joined|flew|accompanied)\b.*\b(?:{_TRIP}|to|in)\b"
     rf"|\bwith whom did i (?:go|travel|fly)\b|\bwho did i (?:go|travel|fly)\b.*\bwith\b"
-    rf"|\bwho was with me\b"
+    rf"|\bwho was with me\b|\bwho came along\b|\bcome (?:to|with me to) .+ with me\b|\bwho joined me\b"
 )
 _COUNT = re.compile(
     rf"\bhow many (?:\w+\s+)?{_TRIP}|\bnumber of {_TRIP}|\bhow (?:many times|often) did i (?:travel|fly)"
@@ -66,6 +66,9 @@ def _known_by(ctx: Context, le: LifeEvent) -> tuple[bool, list[str]]:
     return bool(dated), dated
 
 
+_PLACE = re.compile(r"\b(?:trip|travel|flight|holiday|vacation|going) (?:to|in) ([a-z][\w\- ]{2,30}?)\s*(?:\?|$|,|\.)")
+
+
 def _mentions_place(q: str, le: LifeEvent) -> bool:
     words = [w for w in fold(destination(le)).split() if len(w) > 2]
     return bool(words) and all(re.search(rf"\b{re.escape(w)}\b", fold(q)) for w in words)
@@ -75,6 +78,10 @@ def _mentions_place(q: str, le: LifeEvent) -> bool:
 def _next_trip(ctx: Context) -> Reply:
     r = Reply("", unknown="when and where your next trip is", future=True)
     ahead = [le for le in trips(ctx) if _span(le)[0] > ctx.now]
+    named = _PLACE.search(ctx.question)
+    if named:  # "my next trip to Sydney": only a trip there answers
+        ahead = [le for le in ahead if _mentions_place(named[1], le)]
+        r.unknown = f"of a trip to {named[1].strip().title()} ahead"
     r.step(f"Trips on the timeline starting after {ctx.now.date().isoformat()}: {len(ahead)}.", [])
     for le in ahead:
         known, dated = _known_by(ctx, le)
@@ -150,6 +157,11 @@ def _count(ctx: Context) -> Reply:
     label = it.time.label if it.time else "so far"
     found = [le for le in trips(ctx) if (since is None or _span(le)[0] >= since) and _span(le)[0] < until]
     r = Reply("", unknown=f"how many trips you took {label}")
+    start = views.data_start(ctx.twin(), ctx.vd)
+    if start is not None and until <= start:  # a year before the records begin: not zero, unknown
+        r.text = f"Your records begin on {start.date().isoformat()}; I can't count trips before that."
+        r.step(r.text, [])
+        return r
     ids = [le.evidence[0] for le in found if le.evidence]
     r.docs.update(views.fetch_docs(ctx.twin(), ctx.tiers, ids))
     listed = "; ".join(f"{destination(le)} ({human_span(*_span(le))})" for le in found)

@@ -18,14 +18,15 @@ from twin_query.ask.intent import Intent
 from twin_query.ask.trips import _span, destination, trips
 
 _UPCOMING = re.compile(
-    r"\bwhat(?:'s| is| do i have)?\s+(?:coming up|on|planned|scheduled|happening|ahead)\b"
+    r"\bwhat(?:'s|s| is| do i have)?\s+(?:coming up|on|planned|scheduled|happening|ahead)\b"
     r"|\bwhat(?:'s| is) (?:on )?(?:my|the) (?:calendar|agenda|schedule|plate)\b|\bwhat do i have (?:on|planned)\b"
-    r"|\bwhat(?:'s| is) (?:next|upcoming)\b|\banything (?:planned|scheduled|coming up|on)\b|\bmy plans\b"
+    r"|\bwhat(?:'s| is) (?:next|upcoming)\b|\bmy plans\b"
+    r"|\banything (?:planned|scheduled|coming up|on|happening|going on)\b"
     r"|\bwhat are my plans\b|\bcoming up\b|\bupcoming (?:events|plans|appointments)\b|\bam i busy\b"
     r"|\bwhat(?:'s| is) going on (?:next|this|tomorrow)"
 )
 _WHO = re.compile(r"\bwho\b|\bwhom\b|\bmeet(?:ing)?\b|\bsee(?:ing)?\b")
-_BIRTHDAY = re.compile(r"\bbirthdays?\b|\bb-?day\b|\bgeburtstag\b|\bborn\b")
+_BIRTHDAY = re.compile(r"\bbirthdays?\b|\bb-?days?\b|\bgeburtstag\b|\bborn\b|\bturns? (?:a year older|\d+)\b")
 _BUSY = re.compile(
     r"\bbusy with\b|\bbeen (?:up to|doing|working on|focused on|focusing on)\b|\bkept me busy\b"
     r"|\bwhat(?:'s| has| have)? (?:been )?(?:keeping|kept) me\b|\bwhat am i (?:working on|up to|doing)\b"
