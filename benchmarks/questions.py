@@ -174,6 +174,8 @@ DEV_PHRASES: dict[str, list[str]] = {
     ],
     "reply_debt": [
         "who is waiting for a reply from me?",
+        "who did i forget to reply to",
+        "any mails I still need to answer?",
         "who should I get back to?",
         "who am i waiting to reply to",
         "which emails haven't I answered",
@@ -183,6 +185,7 @@ DEV_PHRASES: dict[str, list[str]] = {
         "what have I been busy with lately?",
         "what have i been doing recently",
         "what's been keeping me busy lately",
+        "what's taken up most of my time recently?",
         "what have I been working on these days",
     ],
     "relation": [
@@ -192,6 +195,8 @@ DEV_PHRASES: dict[str, list[str]] = {
         "what's my relationship to {p}",
         "how am I related to {p}?",
         "where do I know {p} from",
+        "{p}... how do i know them?",
+        "whats {p} to me",
     ],
     "last_contact": [
         "when did I last talk to {p}?",
@@ -200,15 +205,19 @@ DEV_PHRASES: dict[str, list[str]] = {
         "when was the last time i heard from {p}",
         "when did I last hear from {p}",
         "{p} - when did we last talk?",
+        "{p}: when did I last talk to them?",
+        "how long ago did i last talk to {p}? which day",
     ],
     "last_seen": [
         "when did I last see {p}?",
         "when was i last with {p}",
         "last time I saw {p}?",
         "when did i last meet up with {p}",
+        "{p} - when did I last see them in person",
     ],
     "upcoming": [
         "what's coming up next week?",
+        "what's on my plate next week",
         "whats on next week",
         "what do I have next week?",
         "anything happening next week?",
@@ -216,6 +225,7 @@ DEV_PHRASES: dict[str, list[str]] = {
     ],
     "meet_next_week": [
         "who will I meet next week?",
+        "who'll i see next week",
         "who am i meeting next week",
         "who do I see next week?",
         "anyone I'm meeting next week",
@@ -227,6 +237,8 @@ DEV_PHRASES: dict[str, list[str]] = {
         "when's {pp} next birthday",
         "when does {p} turn a year older",
         "what date is {pp} birthday",
+        "remind me when {pp} birthday is",
+        "{p} bday?",
     ],
     "relationship_state": [
         "how are things with {p}?",
@@ -234,6 +246,8 @@ DEV_PHRASES: dict[str, list[str]] = {
         "how's it going with {p}",
         "are {p} and i ok?",
         "how am I doing with {p} lately",
+        "me and {p}, everything alright?",
+        "how is {p} and me these days",
     ],
     "rent": [
         "how much is my monthly rent?",
@@ -692,10 +706,21 @@ class Builder:
         qid = f"{self.split[0]}{self.seed}-{len(self.out):03d}"
         self.out.append(Question(qid, self.seed, self.split, kind, text, when, expect))
 
-    def ref(self, pid: str, possessive: bool = False) -> tuple[str, str]:
-        """A way a person would name someone, and its possessive (sometimes without the apostrophe)."""
+    def ref(self, pid: str, possessive: bool = False, when: date | None = None) -> tuple[str, str]:
+        """A way a person would name someone, and its possessive (sometimes without the apostrophe); with
+        ``when``, family and role terms too ("my mom", "my boss" for the manager at that date)."""
         p = self.w.person(pid)
         forms = [p["name"], p["name"].lower()]
+        if when is not None:
+            terms = {
+                "partner": ["my partner", "my partner"],
+                "parent": ["my mom", "my mum", "my mother", "mom"],
+                "sibling": ["my sibling"],
+            }.get(p["role"], [])
+            if manager_at(self.w, when) == pid:
+                terms = ["my boss", "my manager"]
+            if terms and self.rng.random() < 0.5:
+                forms = terms
         if pid in self.unique_first:
             forms += [p["first_name"], p["first_name"], p["first_name"].lower()]
         if pid in self.unique_nick:
@@ -705,6 +730,8 @@ class Builder:
         form = self.rng.choice(forms)
         if "@" in form:
             return form, form + "'s"
+        if form == "mom":  # "mom's birthday", not "mom birthday"
+            return form, "mom's"
         poss = form + ("'" if form.endswith("s") else "'s")
         if self.rng.random() < 0.25:
             poss = form + ("" if form.endswith("s") else "s")  # "katjas", no apostrophe
@@ -879,6 +906,7 @@ class Builder:
     def people_questions(self, n: int) -> None:
         pids = sorted(self.w.people)
         self.rng.shuffle(pids)
+        family = sorted(pid for pid in pids if self.w.person(pid)["role"] in ("partner", "parent", "sibling"))
         # relation
         for i in range(n):
             pid = pids[i % len(pids)]
@@ -895,14 +923,14 @@ class Builder:
         for i in range(n * 3):
             if made >= n:
                 break
-            pid = pids[(i + 7) % len(pids)]
+            pid = pids[(i + 7) % len(pids)] if i % 4 else family[(i // 4) % len(family)]
             d = self.day_in(self.w.start + timedelta(days=60), self.w.end)
             if d is None:
                 continue
             last = last_contact(self.w, pid, _as_of(d))
             if last is None:
                 continue
-            p, _ = self.ref(pid)
+            p, _ = self.ref(pid, when=d)
             self.add("last_contact", self.phrase("last_contact", p=p), d, Expect("date", _dates_of(last)))
             made += 1
         made = 0
@@ -916,7 +944,7 @@ class Builder:
             last = last_contact(self.w, pid, _as_of(d), ["meeting"])
             if last is None or (_as_of(d) - last).days > 365:
                 continue
-            p, _ = self.ref(pid)
+            p, _ = self.ref(pid, when=d)
             self.add("last_seen", self.phrase("last_seen", p=p), d, Expect("date", _dates_of(last)))
             made += 1
         # birthdays: half of them with an as-of in November/December and a birthday early next year
@@ -928,7 +956,7 @@ class Builder:
                 y = years[i % len(years)]
                 d = self.day_in(date(y, 11, 1), date(y, 12, 31))
             else:
-                pid = pids[(i + 11) % len(pids)]
+                pid = pids[(i + 11) % len(pids)] if i % 3 != 1 else family[(i // 3) % len(family)]
                 d = self.day_in(self.w.start + timedelta(days=30), self.w.end)
             if d is None:
                 continue
@@ -937,7 +965,7 @@ class Builder:
                 continue
             if not self.w.known_at(pid, d):
                 continue
-            p, pp = self.ref(pid, possessive=True)
+            p, pp = self.ref(pid, possessive=True, when=d)
             self.add(
                 "birthday", self.phrase("birthday", p=p, pp=pp), d, Expect("date", [next_birthday(bday, d).isoformat()])
             )
@@ -978,7 +1006,7 @@ class Builder:
             d = self.day_in(lo, hi)
             if d is None or not self.w.known_at(pid, d):
                 continue
-            p, _ = self.ref(pid)
+            p, _ = self.ref(pid, when=d)
             self.add("relationship_state", self.phrase("relationship_state", p=p), d, Expect("trend", trend))
 
     def calendar_questions(self, n: int) -> None:

@@ -98,12 +98,15 @@ PHRASES: dict[str, list[str]] = {
         "anyone waiting on me?",
         "pending replies - who?",
         "whom have I left hanging on email",
+        "unanswered mail - who's waiting?",
+        "whose emails should i answer",
     ],
     "busy_with": [
         "what's been keeping me busy",
         "what have i been up to recently",
         "main thing I've been working on lately?",
         "what occupied me the last few weeks",
+        "what's been on my mind lately, work-wise or otherwise",
     ],
     "relation": [
         "what's my connection to {p}",
@@ -112,6 +115,8 @@ PHRASES: dict[str, list[str]] = {
         "{p} - how are we related?",
         "how am I connected with {p}",
         "in what way do I know {p}",
+        "{p}: friend, family or work?",
+        "remind me how i know {p}",
     ],
     "last_contact": [
         "last time I was in touch with {p}?",
@@ -120,12 +125,15 @@ PHRASES: dict[str, list[str]] = {
         "when did i last hear from {p}",
         "{p}: when was our last conversation",
         "how long since I talked to {p} - what date?",
+        "{p} - what day did we last speak?",
+        "date of my last chat with {p}",
     ],
     "last_seen": [
         "when did I last meet {p}",
         "last meeting with {p}?",
         "when was i last with {p} in person",
         "date I last saw {p}",
+        "when did I last get together with {p}",
     ],
     "upcoming": [
         "anything on my calendar next week?",
@@ -133,12 +141,14 @@ PHRASES: dict[str, list[str]] = {
         "next week - what's scheduled",
         "my schedule for next week",
         "whats next week looking like",
+        "anything planned for the coming week?",
     ],
     "meet_next_week": [
         "which people am I seeing next week",
         "next week's meetings are with whom?",
         "who's on my calendar for next week",
         "people I meet next week?",
+        "next week, who will i be meeting",
     ],
     "birthday": [
         "{p} birthday when",
@@ -147,6 +157,8 @@ PHRASES: dict[str, list[str]] = {
         "bday of {p}?? when",
         "{pp} birthday - what date?",
         "when will {p} celebrate their birthday next",
+        "next birthday of {p}?",
+        "is {pp} birthday coming up? when",
     ],
     "relationship_state": [
         "how is my relationship with {p} going",
@@ -154,6 +166,8 @@ PHRASES: dict[str, list[str]] = {
         "{p} and me - how are we doing",
         "what's the situation with {p}",
         "status of things with {p}?",
+        "any trouble between {p} and me",
+        "is my relationship with {p} ok right now",
     ],
     "rent": [
         "what's the rent each month",
