@@ -62,7 +62,13 @@ def _sync(settings: TwinSettings, paths: list[Path], models: EmbeddingModels) ->
         connector = detect(path)
         if connector and register_input(twin, path, connector.kind, "ingest").input_id:
             kinds.add(connector.kind)
-    records = sum(r.records_new + r.records_seen for r in (sync_source(twin, k) for k in sorted(kinds)))
+    records = 0
+    for kind in sorted(kinds):
+        while True:  # past the batch budget (TWIN_SYNC_MAX_BATCH_*) a sync defers the rest: measure them all
+            result = sync_source(twin, kind)
+            records += result.records_new + result.records_seen
+            if not result.deferred:
+                break
     build_documents(twin)
     embed_pending(twin)
     twin.close()
