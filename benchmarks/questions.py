@@ -362,6 +362,15 @@ class World:
     def person(self, pid: str) -> dict:
         return self.people[pid]
 
+    def related_since(self, pid: str) -> date:
+        """When the person's relation to the owner began (the truth's ``since``; the data's start if none)."""
+        since = [
+            date.fromisoformat(r["since"])
+            for r in self.truth["relationships"]
+            if r["person"] == "self" and r["other"] == pid and r.get("since")
+        ]
+        return min(since) if since else self.start
+
     def known_at(self, pid: str, when: date) -> bool:
         """The owner had been in contact with the person by ``when`` (the twin cannot know them earlier)."""
         return any(c.person == pid and c.when.date() <= when for c in self.contacts)
@@ -908,16 +917,20 @@ class Builder:
         self.rng.shuffle(pids)
         family = sorted(pid for pid in pids if self.w.person(pid)["role"] in ("partner", "parent", "sibling"))
         # relation
-        for i in range(n):
+        made = 0
+        for i in range(n * 3):
+            if made >= n:
+                break
             pid = pids[i % len(pids)]
             d = self.day_in(self.w.start + timedelta(days=60), self.w.end)
             if d is None:
                 continue
-            if d is None or not self.w.known_at(pid, d):
-                continue
+            if d is None or not self.w.known_at(pid, d) or d < self.w.related_since(pid):
+                continue  # e.g. the new employer's recruiter before the owner joined: not yet a colleague
             rel, org = relation_at(self.w, pid, d)
             p, _ = self.ref(pid)
             self.add("relation", self.phrase("relation", p=p), d, Expect("relation", rel, {"organisation": org}))
+            made += 1
         # last contact / last seen
         made = 0
         for i in range(n * 3):
