@@ -1096,13 +1096,19 @@ class Builder:
             q = self.phrase("spend", cat=self.rng.choice(cats[cat]), period=text)
             self.add("spend", q, d, Expect("amount", total, {"currency": "EUR"}))
             made += 1
-        for _ in range(n):
+        made = 0
+        for _ in range(n * 3):
+            if made >= n:
+                break
             d = self.day_in(self.w.start + timedelta(days=100), self.w.end)
             if d is None:
                 continue
             text, first, last = self._period(d)
             total = income(self.w, first, last, _as_of(d))
+            if total <= 0:
+                continue  # "nothing came in" is a fair answer to grade another time, not a number
             self.add("income", self.phrase("income", period=text), d, Expect("amount", total, {"currency": "EUR"}))
+            made += 1
 
     def _period(self, d: date) -> tuple[str, date, date]:
         """A period said relative to as-of, or by name, and its first and last day."""
