@@ -4,15 +4,20 @@ Issue 17's benchmark for ``twin ask``. For each seed it generates the demo perso
 into a temporary home, writes several hundred natural questions with an as-of date each, computes the
 expected answer **by code** (from ``ground_truth.json`` and, where the truth file lacks the fact, from the
 exported records themselves: last contact, reply debt, next week's calendar, spending and income), asks
-``twin_query.ask.ask`` in process and grades the answer's ``fact`` (see ``notes`` / the answer contract).
+``twin_query.ask.ask`` in process and grades the answer's ``fact`` (issue 17's answer contract: ``fact``,
+``refused``, ``confidence``; answers without them are graded on their text, see below).
 
     python -m benchmarks.questions                          # dev split, seeds 7 11 23, 40 people, 3 years
-    python -m benchmarks.questions --seeds 7 --split dev    # one seed (the baseline in the README)
+    python -m benchmarks.questions --seeds 7 --split dev    # one seed
     python -m benchmarks.questions --keep /tmp/qhomes       # reuse generated+materialized homes between runs
     python -m benchmarks.questions --split dev --kind birthday --show-failures   # iterate on one kind
     python -m benchmarks.questions --split dev --show-passes                     # audit what passes
     python -m benchmarks.questions --people 12 --years 1    # a small world, fast
     python -m benchmarks.questions --split all --json out.json
+    python -m benchmarks.questions --questions-only --keep /tmp/q --split all   # count the questions, no twin
+
+``--keep DIR`` keeps each seed's home and exports in ``DIR/s<seed>-p<people>-y<years>``; the next run only
+materializes what is stale (new or changed model steps), so answer helpers can iterate in minutes.
 
 Splits: ``dev`` phrasings live in this file (answer helpers may read and tune on them); ``heldout``
 phrasings live in ``benchmarks/questions_heldout.py``, which answer helpers must never open. Held-out
@@ -32,6 +37,14 @@ Definitions the expected answers use (the answerer is graded against these):
 * *income*: money in, excluding transfers between the owner's own accounts (OFX ``XFER``, or a counterparty
   named after the owner).
 * *spend* per category: the generator's own merchant lists (``benchmarks.retrieval.gold_category``).
+* *trips*: the truth's planned trips (a sibling's wedding at a venue is not one); the *next trip* is the first
+  starting after as-of that was booked (its flight paid) by then; *trip count* in a year counts trips started
+  in that year by as-of. *Drifting apart*: the truth's fading friend, asked six months or more into the fade.
+  *How are things with X*: ``strained`` in the 20 days after the conflict burst, ``fading`` for the fading
+  friend, ``strengthening`` for the new friend five months into the tie, ``steady`` for the partner.
+* *relation* ("how do I know X"): partner, mother (also family), sibling (also family), family (cousins),
+  friend, manager (also colleague), colleague with the organisation; asked only after the relation began and
+  the owner was in contact. *Manager* and *employer* at a date: the truth's relationships and job change.
 
 Grading, by the expected fact's kind (``fact.kind`` of the answer contract; a missing ``fact`` falls back to
 "the expected value appears in the answer's first sentence"):
