@@ -13,6 +13,7 @@ timeline's events: nothing is downloaded, nothing is guessed from a name list of
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
@@ -273,45 +274,38 @@ class Window:
     evidence: list[str]
 
 
+def _span(contacts: dict[str, list[Any]], since: datetime | None, until: datetime) -> range:
+    """Positions of the contacts in ``[since, until)``: the columns are sorted by time, so two bisections."""
+    times = contacts["t"]
+    lo = bisect.bisect_left(times, since.timestamp()) if since else 0
+    return range(lo, bisect.bisect_left(times, until.timestamp()))
+
+
 def window(contacts: dict[str, list[Any]], since: datetime | None, until: datetime) -> Window:
-    lo = since.timestamp() if since else float("-inf")
-    hi = until.timestamp()
-    counts: Counter[str] = Counter()
-    tones: list[float] = []
-    ev: list[str] = []
-    negative = 0
-    for t, doc, direction, tone in zip(contacts["t"], contacts["doc"], contacts["dir"], contacts["tone"], strict=True):
-        if t < lo:
-            continue
-        if t >= hi:
-            break
-        counts[direction] += 1
-        ev.append(doc)
-        if tone is not None:
-            tones.append(float(tone))
-            negative += tone < -0.3
+    span = _span(contacts, since, until)
+    dirs, tones_col = contacts["dir"][span.start : span.stop], contacts["tone"][span.start : span.stop]
+    counts = Counter(dirs)
+    tones = [float(t) for t in tones_col if t is not None]
     return Window(
-        contacts=sum(counts.values()),
+        contacts=len(dirs),
         sent=counts[SENT],
         received=counts[RECEIVED],
         met=counts[MET],
         tone=round(sum(tones) / len(tones), 4) if tones else None,
-        negative=negative,
-        evidence=ev,
+        negative=sum(1 for t in tones if t < -0.3),
+        evidence=contacts["doc"][span.start : span.stop],
     )
 
 
-def last_contact(contacts: dict[str, list[Any]], until: datetime, kinds: Iterable[str] = (SENT, RECEIVED, MET)):
+def last_contact(
+    contacts: dict[str, list[Any]], until: datetime, kinds: Iterable[str] = (SENT, RECEIVED, MET)
+) -> tuple[int, str, str] | None:
     """(epoch, record, direction) of the newest contact of these kinds before ``until``, or None."""
     wanted = set(kinds)
-    hi = until.timestamp()
-    best = None
-    for t, doc, direction in zip(contacts["t"], contacts["doc"], contacts["dir"], strict=True):
-        if t >= hi:
-            break
-        if direction in wanted:
-            best = (t, doc, direction)
-    return best
+    for i in reversed(_span(contacts, None, until)):
+        if contacts["dir"][i] in wanted:
+            return contacts["t"][i], contacts["doc"][i], contacts["dir"][i]
+    return None
 
 
 def _rate(contacts: dict[str, list[Any]], since: datetime, until: datetime) -> tuple[float, Window]:

@@ -15,6 +15,7 @@ Everything counts only what happened before the question's reference time.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
@@ -190,8 +191,7 @@ def subject(ctx: Context) -> tuple[Entity | None, float]:
 
 # ---- shared helpers ---------------------------------------------------------------------------------------
 def _count_before(r: Relation, when: datetime) -> int:
-    hi = when.timestamp()
-    return sum(1 for t in r.contacts["t"] if t < hi)
+    return bisect.bisect_left(r.contacts["t"], when.timestamp())
 
 
 def _when(epoch: float) -> datetime:
@@ -448,16 +448,16 @@ def _reply_debt(ctx: Context) -> Reply:
     docs_needed = []
     for e, r in _people_of(ctx, None):
         last_in = last_out = None
-        hi = ctx.now.timestamp()
-        for t, doc, direction, direct in zip(
-            r.contacts["t"], r.contacts["doc"], r.contacts["dir"], r.contacts["direct"], strict=True
-        ):
-            if t >= hi:
+        c = r.contacts
+        # Newest first: the last message they wrote to you alone, and whether you wrote after it.
+        for i in reversed(range(bisect.bisect_left(c["t"], ctx.now.timestamp()))):
+            if c["dir"][i] == rel_mod.SENT:
+                last_out = c["t"][i]
                 break
-            if direction == rel_mod.SENT:
-                last_out = t
-            elif direction == rel_mod.RECEIVED and direct:
-                last_in = (t, doc)
+            if c["dir"][i] == rel_mod.RECEIVED and c["direct"][i] and last_in is None:
+                last_in = (c["t"][i], c["doc"][i])
+            if c["t"][i] < since.timestamp():
+                break
         if last_in and last_in[0] >= since.timestamp() and (last_out is None or last_out < last_in[0]):
             owed.append((last_in[0], e, last_in[1]))
             docs_needed.append(last_in[1])
