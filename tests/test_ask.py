@@ -369,6 +369,7 @@ def test_relationship_counts_only_what_happened_by_as_of(client, api_home):  # n
         ("who came with me to Lisbon?", "trip_companions"),
         ("who did I travel with to rome", "trip_companions"),
         ("when is my next trip?", "next_trip"),
+        ("when was my trip to Rome?", "trip_when"),
         ("where am I travelling next?", "next_trip"),
         ("when is Katja's birthday?", "birthday"),
         ("what have I been busy with lately?", "busy_with"),
@@ -381,10 +382,10 @@ def test_relationship_counts_only_what_happened_by_as_of(client, api_home):  # n
 def test_question_kind_rules(question, kind):
     from twin_query.ask.money import INCOME, RECURRING_PAYMENT
     from twin_query.ask.registry import kind_for
-    from twin_query.ask.trips import NEXT_TRIP, TRIP_COMPANIONS, TRIP_COUNT
+    from twin_query.ask.trips import NEXT_TRIP, TRIP_COMPANIONS, TRIP_COUNT, TRIP_WHEN
     from twin_query.ask.upcoming import BIRTHDAY, BUSY_WITH, UPCOMING
 
-    mine = (RECURRING_PAYMENT, INCOME, TRIP_COUNT, TRIP_COMPANIONS, NEXT_TRIP, BIRTHDAY, BUSY_WITH, UPCOMING)
+    mine = (RECURRING_PAYMENT, INCOME, TRIP_COUNT, TRIP_COMPANIONS, TRIP_WHEN, NEXT_TRIP, BIRTHDAY, BUSY_WITH, UPCOMING)
     found = kind_for(parse(question, _view(), NOW), mine)
     assert (found.name if found else None) == kind
 

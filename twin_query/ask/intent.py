@@ -363,6 +363,8 @@ _TOPIC = re.compile(
     r"(?:talk|write|talking|writing|discuss|discussing|working|work) (?:about|on)\b|\bcommunities\b"
     r"|\b(?:my|which|what) (?:communit(?:y|ies)|social circles?|circles?|clusters?|cliques?)\b"
     r"|\bgroups? of (?:people|friends|contacts)\b|\btrending\b|\bwhat(?:'s| is) rising\b"
+    r"|\bwhat (?:was|were) (?:i|we) (?:talking|writing|chatting|emailing) about\b|\bwhat came up\b"
+    r"|^\s*(?:themes?|topics?)\b"
 )
 _COMMUNITY = re.compile(r"\bcommunit(?:y|ies)\b|\bcircles?\b|\bclusters?\b|\bgroups?\b|\bcliques?\b")
 _PROFILE = re.compile(

@@ -59,13 +59,13 @@ def recurring(payments: list[tuple[Document, float, str]]) -> tuple[str, str, li
     for rows in by_payee.values():
         rows.sort(key=lambda r: r[0].event_time or datetime.min)
         times = [r[0].event_time for r in rows if r[0].event_time]
-        if len(times) < 3:
+        if len(times) < 2:  # two payments a steady period apart already make a series (a new lease)
             continue
         gaps = [(b - a).total_seconds() / 86400 for a, b in itertools.pairwise(times)]
         period = _period_of(gaps)
         if period is None:
             continue
-        key = (len(rows), times[-1])
+        key = (len(rows) >= 3, len(rows), times[-1])
         if best is None or key > best[0]:
             best = (key, period, rows)
     if best is None:

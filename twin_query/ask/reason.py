@@ -230,7 +230,8 @@ def _timeline(found: Found, a: Answer) -> None:
             [event_value(e.title, e.time, e.end) for e in found.events],
             "; ".join(f"{e.title} ({_day(e.time)})" for e in found.events[:5]),
         )
-        a.confidence = 0.6
+        # A recap needs a period or a person; "when was my trip to X" read as all of time is no answer.
+        a.confidence = 0.6 if (it.time or found.entity) else 0.4
 
 
 def _aggregate(found: Found, a: Answer) -> None:
@@ -379,7 +380,11 @@ def _topic(found: Found, a: Answer) -> None:
         parts.append(f"“{t.label}” ({t.size} records{trend})")
     label = f" {found.intent.time.label}" if found.intent.time else ""
     a.text = f"Your main topics{label}: " + "; ".join(parts) + "."
-    a.fact = fact("text", found.topics[0].label, "; ".join(t.label for t in found.topics))
+    a.fact = fact(
+        "text",
+        found.topics[0].label,
+        "; ".join(f"{t.label} ({', '.join(t.keywords[:6])})" for t in found.topics),
+    )
     a.confidence = 0.6
 
 

@@ -11,7 +11,7 @@ from twin_query.ask.base import Kind
 from twin_query.ask.intent import Intent
 from twin_query.ask.money import INCOME, RECURRING_PAYMENT
 from twin_query.ask.people import KINDS as PEOPLE
-from twin_query.ask.trips import NEXT_TRIP, TRIP_COMPANIONS, TRIP_COUNT
+from twin_query.ask.trips import NEXT_TRIP, TRIP_COMPANIONS, TRIP_COUNT, TRIP_WHEN
 from twin_query.ask.upcoming import BIRTHDAY, BUSY_WITH, UPCOMING
 
 KINDS: tuple[Kind, ...] = (
@@ -20,6 +20,7 @@ KINDS: tuple[Kind, ...] = (
     *PEOPLE,
     TRIP_COUNT,
     TRIP_COMPANIONS,
+    TRIP_WHEN,
     NEXT_TRIP,
     BIRTHDAY,
     BUSY_WITH,

@@ -30,17 +30,27 @@ _COMPANIONS = re.compile(
     rf"|\bwith whom did i (?:go|travel|fly)\b|\bwho did i (?:go|travel|fly)\b.*\bwith\b"
     rf"|\bwho was with me\b|\bwho came along\b|\bcome (?:to|with me to) .+ with me\b|\bwho joined me\b"
 )
+_WHEN = re.compile(
+    r"\bwhen (?:was|were|did) (?:my|our|i|we) (?:last )?(?:\w+ )?"
+    r"(?:trip|holiday|vacation|go|travel|fly|been) (?:to|in)\b"
+    r"|\bwhen was i (?:last )?in\b"
+)
 _COUNT = re.compile(
     rf"\bhow many (?:\w+\s+)?{_TRIP}|\bnumber of {_TRIP}|\bhow (?:many times|often) did i (?:travel|fly)"
 )
 
 
 def trips(ctx: Context) -> list[LifeEvent]:
-    """The view's trips the caller may read, earliest first."""
+    """The view's trips the caller may read, earliest first. A multi-day entry somewhere else with nothing
+    around it that says travel (no booking, no travel payment, no spending there, no travel note) is an
+    occasion, such as a wedding in the countryside, not a trip."""
     out = [
         le
         for le in views.of_kind(ctx.twin(), ctx.vd, LIFE_EVENT).values()
-        if le.kind == "trip" and le.tier in ctx.tiers and le.start is not None
+        if le.kind == "trip"
+        and le.tier in ctx.tiers
+        and le.start is not None
+        and ((le.details or {}).get("corroboration") or (le.confidence or 0) > 0.5)
     ]
     return sorted(out, key=lambda le: views.as_utc(le.start) or le.start)
 
@@ -172,6 +182,30 @@ def _count(ctx: Context) -> Reply:
     return r
 
 
+# ---- a past trip ------------------------------------------------------------------------------------
+def _when(ctx: Context) -> Reply:
+    m = re.search(r"\b(?:to|in) ([a-z][\w\- ]{2,30}?)\s*(?:\?|$|,|\.)", ctx.question)
+    place_asked = m[1].strip() if m else ""
+    r = Reply("", unknown=f"of a trip to {place_asked.title() or 'that place'}")
+    past = [le for le in trips(ctx) if _span(le)[0] <= ctx.now and place_asked and _mentions_place(place_asked, le)]
+    if not past:
+        r.text = f"I found no trip to {place_asked.title()} in the records this token can read."
+        return r
+    le = past[-1]
+    start, end = _span(le)
+    place = destination(le)
+    docs = {i: d for i, d in views.fetch_docs(ctx.twin(), ctx.tiers, list(le.evidence)).items() if ctx.by_now(d)}
+    r.docs.update(docs)
+    r.step(
+        f"Trips to {place} by {ctx.now.date().isoformat()}: {len(past)}; the latest {human_span(start, end)}.",
+        list(docs)[:5],
+    )
+    r.text = f"Your trip to {place} was {human_span(start, end)}."
+    r.fact = fact("event", event_value(f"Trip: {place}", start, end, place), f"{place}, {human_span(start, end)}")
+    r.confidence = 0.55 + 0.4 * (le.confidence or 0.5)
+    return r
+
+
 def _is_next(q: str, _intent: Intent) -> bool:
     return bool(_NEXT_TRIP.search(q)) and not _COMPANIONS.search(q) and not _COUNT.search(q)
 
@@ -180,4 +214,5 @@ NEXT_TRIP = Kind("next_trip", "when and where the next trip is", _is_next, _next
 TRIP_COMPANIONS = Kind(
     "trip_companions", "who came along on a trip", lambda q, _i: bool(_COMPANIONS.search(q)), _companions
 )
+TRIP_WHEN = Kind("trip_when", "when a past trip to a place was", lambda q, _i: bool(_WHEN.search(q)), _when)
 TRIP_COUNT = Kind("trip_count", "how many trips in a period", lambda q, _i: bool(_COUNT.search(q)), _count)

@@ -32,6 +32,7 @@ _BUSY = re.compile(
     r"|\bwhat(?:'s| has| have)? (?:been )?(?:keeping|kept) me\b|\bwhat am i (?:working on|up to|doing)\b"
     r"|\bmy focus\b|\bwhat have i been\b|\bwhat was i (?:busy|working) (?:with|on)\b"
 )
+_BIRTHDAY_KEYS = ("birthday", "bday", "born", "birthdate", "geburtstag")
 _BIRTHDAY_TITLE = re.compile(r"(?i)\bbirthday\b|\bgeburtstag\b|\bb-?day\b|\bcumplea|\banniversaire\b")
 
 
@@ -128,24 +129,25 @@ def _birthday(ctx: Context) -> Reply:
     r.terms = views.entity_terms(who)
     found: tuple[int, int] | None = None
     cite: list[str] = []
-    # A yearly calendar series about them ("Katja's birthday"), else a birthday on their contact card.
+    # A yearly calendar series about them ("Katja's birthday"), else a birthday their card or note gives.
     for s in views.of_kind(ctx.twin(), ctx.vd, SERIES).values():
         if s.tier not in ctx.tiers or "YEARLY" not in (s.rrule or ""):
             continue
-        if (
-            who.id in s.entity_ids or any(t in fold(s.title) for t in _name_words(who.name))
-        ) and _BIRTHDAY_TITLE.search(s.title or ""):
+        named = who.id in s.entity_ids or fold(who.name) in fold(s.title or "")
+        if named and _BIRTHDAY_TITLE.search(s.title or ""):
             local = _local_day(ctx, s.first, s.evidence[:1])
             if local:
                 found, cite = (local.month, local.day), s.evidence[:1]
                 break
-    if found is None:
-        docs = views.fetch_docs(ctx.twin(), ctx.tiers, list(who.evidence)[:300])
-        for d in docs.values():
+    if found is None:  # a contact card's BDAY, or a note about them with a birthday in its front matter
+        docs = views.fetch_docs(ctx.twin(), ctx.tiers, list(who.evidence)[:500])
+        for d in sorted(docs.values(), key=lambda d: d.kind != "contact"):
             attrs = (d.meta or {}).get("attributes") or {}
-            raw = attrs.get("birthday")
-            m = re.search(r"(\d{4}|--)-?(\d{2})-(\d{2})", str(raw or ""))
-            if d.kind == "contact" and m:
+            raw_front = attrs.get("front_matter")
+            front: dict = raw_front if isinstance(raw_front, dict) else {}
+            raw = attrs.get("birthday") or next((front[k] for k in _BIRTHDAY_KEYS if front.get(k)), None)
+            m = re.search(r"(\d{4}|--)-?(\d{2})-?(\d{2})", str(raw or ""))
+            if m and (d.kind == "contact" or fold(who.name) in fold(d.title or "")):
                 found, cite = (int(m[2]), int(m[3])), [d.id]
                 break
     if found is None:
@@ -170,10 +172,6 @@ def _local_day(ctx: Context, when: datetime, ids: list[str]) -> date | None:
         if e.doc_id in ids and e.local_time:
             return datetime.fromisoformat(e.local_time).date()
     return t.date()
-
-
-def _name_words(name: str) -> list[str]:
-    return [w for w in fold(name).split() if len(w) > 2][:1]
 
 
 def _SELFISH(q: str) -> bool:
