@@ -8,6 +8,7 @@ reference-time rules are applied by ``ask()`` to every kind alike.
 from __future__ import annotations
 
 from twin_query.ask.base import Kind
+from twin_query.ask.extract import KIND as MESSAGE_FACT
 from twin_query.ask.intent import Intent
 from twin_query.ask.money import INCOME, RECURRING_PAYMENT
 from twin_query.ask.people import KINDS as PEOPLE
@@ -25,6 +26,7 @@ KINDS: tuple[Kind, ...] = (
     BIRTHDAY,
     BUSY_WITH,
     UPCOMING,
+    MESSAGE_FACT,  # last: what a message says, once no kind about the owner's own life has claimed the question
 )
 
 
