@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 
 from twin_assets.insights import contacts
 from twin_assets.insights.base import Interaction, owner_ids, service_senders, ts
@@ -132,3 +133,30 @@ def test_insight_cites_the_unanswered_message():
     assert "ask" in found[0].evidence
     assert any("not answered yet (record ask)" in r for r in found[0].reasoning)
     assert any("log-odds" in r for r in found[0].reasoning)
+
+
+def test_backtest_cutoffs_span_the_active_period_and_baselines_skip_the_owner():
+    from benchmarks.insights import contact_baselines, contact_cutoffs
+
+    me = {"name": "Pat Keller", "email": "pat.keller@corp.example"}
+    alias = {"name": "Pat", "email": "pkeller@mail.corp.example"}
+    bob = {"name": "Bob Stone", "email": "bob.stone@corp.example"}
+    shop = {"name": "Anna Weber", "email": "anna.weber@shop.example"}
+    start = datetime(2024, 1, 1, 9, tzinfo=UTC)
+    docs = [_mail("stray", datetime(1980, 1, 1, tzinfo=UTC), bob, [me], "Clock reset")]  # a bad date
+    for k in range(60):
+        t = start + timedelta(days=3 * k)
+        docs.append(_mail(f"b{k}", t, bob, [me], f"Item {k}"))
+        docs.append(_mail(f"a{k}", t, alias, [me], f"Note {k}"))
+        docs.append(_mail(f"n{k}", t, shop, [me], f"Sale {k}", "Deals.\n\nUnsubscribe here."))
+    docs.append(_mail("s0", start, me, [bob], "Re: Item 0", folder="sent"))
+    res = resolve(docs, options=ResolveOptions(text=False))
+    end = start + timedelta(days=180)
+    full = InsightData.build(docs, res, end)
+    cuts = contact_cutoffs(full, 7, 7)
+    assert len(cuts) >= 12 and cuts[0] >= start + timedelta(days=59) and cuts[-1] + timedelta(days=7) <= end
+    assert all(b - a == timedelta(days=7) for a, b in pairwise(cuts))
+    data = InsightData.build(docs, res, cuts[-1])
+    by_email = {e: x.id for x in res.entities for e in x.aliases.get("emails") or []}
+    for ranked in contact_baselines(data, ts(cuts[-1])).values():
+        assert ranked == [by_email["bob.stone@corp.example"]]
