@@ -350,7 +350,9 @@ def check_home_backend(
     ``existing_vectors=True`` so it is recorded as such instead of as the configured backend. Query-side
     callers pass ``write=False``: a home without a record has nothing to disagree with.
     """
-    name = resolve_backend(backend if backend is not None else getattr(settings, "embedding_backend", None))
+    # The given settings' backend (a getattr of the field's old name, ``embedding_backend``, found nothing and made
+    # every search build the settings from the environment anew).
+    name = resolve_backend(backend if backend is not None else settings.embedding.backend)
     current = {"backend": name, "model": MODEL_NAME, "model_sha256": model_hash(), "dim": DIM}
     path = Path(settings.stores_dir) / HOME_RECORD
     try:
