@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 import twin_assets
 from twin_assets.errors import TwinError
 from twin_assets.settings import TwinSettings, get_settings
-from twin_query.api import middleware
+from twin_query.api import docs_ui, middleware
 from twin_query.api.metrics import Metrics
 from twin_query.api.routers import ask, entities, graph, insights, records, search, timeline, webhooks, ws
 from twin_query.api.schemas import Health
@@ -47,7 +47,10 @@ def create_app(settings: TwinSettings | None = None, *, warm_up: bool = False) -
         version=twin_assets.__version__,
         description="Query a private model of your life. Every answer is filtered by the token's scopes "
         "(low, medium, high).",
+        docs_url=None,  # served from installed files below, not from a CDN
+        redoc_url=None,
     )
+    docs_ui.install(app)
     app.state.settings = settings or get_settings()
 
     @app.get("/v1/health", response_model=Health, tags=["service"], summary="Liveness (no token needed)")
