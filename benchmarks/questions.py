@@ -39,9 +39,10 @@ Definitions the expected answers use (the answerer is graded against these):
 * *spend* per category: the generator's own merchant lists (``benchmarks.retrieval.gold_category``).
 * *trips*: the truth's planned trips (a sibling's wedding at a venue is not one); the *next trip* is the first
   starting after as-of that was booked (its flight paid) by then; *trip count* in a year counts trips started
-  in that year by as-of. *Drifting apart*: the truth's fading friend, asked six months or more into the fade.
-  *How are things with X*: ``strained`` in the 20 days after the conflict burst, ``fading`` for the fading
-  friend, ``strengthening`` for the new friend five months into the tie, ``steady`` for the partner.
+  in that year by as-of. *Drifting apart*: the truth's fading friend, asked six to twelve months into the
+  fade (later the contact is low but no longer falling). *How are things with X*: ``strained`` in the 20 days
+  after the conflict burst, ``fading`` for the fading friend (same window), ``strengthening`` for the new
+  friend 5 to 14 months into the tie, ``steady`` for the partner.
 * *relation* ("how do I know X"): partner, mother (also family), sibling (also family), family (cousins),
   friend, manager (also colleague), colleague with the organisation; asked only after the relation began and
   the owner was in contact. *Manager* and *employer* at a date: the truth's relationships and job change.
@@ -788,9 +789,11 @@ class Builder:
 
     def drifting(self, n: int) -> None:
         fade = self.w.patterns["fading_friendship"]
+        # while the fall is recent: in the demo, contact drops for about half a year and then stays low, and
+        # a friendship that faded two years ago is no longer "drifting"
         lo = date.fromisoformat(fade["decline_starts"] + "-01") + timedelta(days=183)
         for _ in range(n):
-            d = self.day_in(lo, self.w.end)
+            d = self.day_in(lo, lo + timedelta(days=182))
             if d:
                 self.add("drifting", self.phrase("drifting"), d, Expect("people_top", [fade["person"]]))
 
@@ -1017,13 +1020,13 @@ class Builder:
                 fade["person"],
                 "fading",
                 date.fromisoformat(fade["decline_starts"] + "-01") + timedelta(days=183),
-                self.w.end,
+                date.fromisoformat(fade["decline_starts"] + "-01") + timedelta(days=365),
             ),
             (
                 strong["person"],
                 "strengthening",
                 date.fromisoformat(strong["starts"] + "-01") + timedelta(days=150),
-                self.w.end,
+                date.fromisoformat(strong["starts"] + "-01") + timedelta(days=425),
             ),
             (partner, "steady", self.w.start + timedelta(days=120), self.w.end),
         ]
@@ -1525,8 +1528,10 @@ def _pct(xs: list[float], p: float) -> float:
 
 def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
     by_kind: dict[str, list[bool]] = defaultdict(list)
+    late: Counter = Counter()
     for r in rows:
         by_kind[r["kind"]].append(r["ok"])
+        late[r["kind"]] += not r["in_time"]
     answerable = [r for r in rows if r["kind"] != "unanswerable"]
     unans = [r for r in rows if r["kind"] == "unanswerable"]
     ms = [r["ms"] for r in rows]
@@ -1538,6 +1543,7 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "refusal_rate_unanswerable": sum(r["refused"] for r in unans) / len(unans) if unans else float("nan"),
         "false_refusal_rate": sum(r["refused"] for r in answerable) / len(answerable) if answerable else float("nan"),
         "evidence_before_as_of": sum(r["in_time"] for r in rows) / len(rows) if rows else float("nan"),
+        "answers_citing_after_as_of_by_kind": dict(sorted((k, v) for k, v in late.items() if v)),
         "with_fact": sum(r["has_fact"] for r in rows) / len(rows) if rows else float("nan"),
         "latency_ms": {"p50": _pct(ms, 0.5), "p95": _pct(ms, 0.95)},
     }
@@ -1569,6 +1575,8 @@ def print_table(title: str, per_seed: dict[int, dict[str, Any]], pooled: dict[st
     lat = pooled["latency_ms"]
     print(f"{'ask ms p50/p95':24s}" + "".join(f"{c:>14s}" for c in cells) + f"{lat['p50']:>8.0f}/{lat['p95']:.0f}")
     print(f"{'questions':24s}" + "".join(f"{per_seed[s]['n']:>14d}" for s in seeds) + f"{pooled['n']:>14d}")
+    if pooled["answers_citing_after_as_of_by_kind"]:
+        print("answers citing a record after as-of, by kind:", pooled["answers_citing_after_as_of_by_kind"])
 
 
 def _show(q: Question, r: dict[str, Any], world: World, ok: bool = False) -> None:
