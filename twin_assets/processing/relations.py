@@ -550,13 +550,29 @@ def _card_lines(card: Document, prefix: str) -> list[str]:
     return [line.split(":", 1)[1].strip() for line in (card.body or "").splitlines() if line.startswith(prefix + ":")]
 
 
-def _greeting_and_signoff(doc: Document) -> str:
+_GREETING = re.compile(
+    r"^(?:hi|hey|hello|dear|dearest|hallo|liebe|lieber|moin|hola|ciao|salut|bonjour|morning|good morning)\s+"
+    r"(?:my\s+)?([^\W\d_]+)",
+    re.IGNORECASE,
+)
+
+
+def _greeting_and_signoff(doc: Document) -> tuple[str, str]:
+    """The first line and the last two (where people greet and sign), and the words that name someone there:
+    the one a greeting is addressed to ("Hi Mom") and a short closing line's last word ("Kuss, Mama")."""
     body = (doc.body or "").strip()
     lines = [ln.strip() for ln in body.splitlines() if ln.strip()]
     if not lines:
-        return ""
-    # "Hi Mom," / "Kuss, Mama": the first line and the last two, where people address and sign.
-    return " ".join([lines[0][:60], *(ln[:60] for ln in lines[-2:])])
+        return "", ""
+    text = " ".join([lines[0][:60], *(ln[:60] for ln in lines[-2:])])
+    names = []
+    if m := _GREETING.match(lines[0]):
+        names.append(m[1])
+    for line in lines[-2:]:
+        words = re.findall(r"[^\W\d_]+", line)
+        if 1 <= len(words) <= 3 and len(line) <= 30:
+            names.append(words[-1])
+    return text, " ".join(names)
 
 
 def _birth_year(card_docs: Sequence[Document]) -> int | None:
@@ -630,10 +646,10 @@ def infer(
             if d is None or direction == MET:
                 continue
             direct_n[eid] += 1
-            text = _greeting_and_signoff(d)
+            text, naming = _greeting_and_signoff(d)
             if _ENDEARMENT.search(text):
                 endear[eid] += 1
-            for term in _terms_in(text):
+            for term in _terms_in(naming):
                 rel = _ADDRESS_TERMS[term]
                 if rel in ("mother", "father", "partner", "sibling"):
                     addressed[eid][rel] += 1
@@ -662,7 +678,7 @@ def infer(
                 named_terms += _terms_in(line)
         for term in dict.fromkeys(named_terms):
             rel = "partner" if term == "♥" else _ADDRESS_TERMS[term]
-            votes[rel] += 3
+            votes[rel] += 4  # what the owner's own address book or chat list calls them
             reasons.append(Reason(f"named:{rel}", f"named or listed as “{term}”", card_ids or ent.evidence[:1]))
         # 2. How they address you or sign ("Hi Mom", "Kuss, Mama").
         for rel, n in addressed.get(eid, Counter()).items():

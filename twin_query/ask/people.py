@@ -94,6 +94,37 @@ def resolve_roles(twin: Any, vd: views.ViewData, intent: Intent) -> None:
         intent.name = classify(q, intent.entities, intent.time, intent.now, intent.keywords)
 
 
+_WHO_ROLE = re.compile(
+    r"^\W*(?:(?:who|whos|who's|what|whats|what's)(?:\s+(?:is|was|are))?\s+(?:the\s+name\s+of\s+)?|name\s+of\s+|"
+    r"tell me (?:about )?)?my\s+("
+    + "|".join(sorted((re.escape(w) for w in _ROLE_WORDS), key=len, reverse=True))
+    + r")(?:['’]?s)?(?:\s+(?:name|called))?\W*$"
+)
+
+
+def _role_matches(q: str, intent: Intent) -> bool:
+    return bool(_WHO_ROLE.match(q.strip()))
+
+
+def _role(ctx: Context) -> Reply:
+    m = _WHO_ROLE.match(ctx.question.strip())
+    assert m is not None
+    role = _ROLE_WORDS[m[1]]
+    reply = Reply("", unknown=f"who your {m[1]} is")
+    hit = role_person(ctx.twin(), ctx.vd, role, ctx.now)
+    if hit is None:
+        reply.text = f"I found no one who is your {m[1]} in your records."
+        return reply
+    e, r = hit
+    reply.text = f"Your {m[1]} is {e.name}."
+    for reason in r.reasons:
+        reply.step(f"{reason.text[:1].upper()}{reason.text[1:]}.", _docs(ctx, reply, reason.evidence))
+    reply.fact = fact("person", person(e), e.name)
+    reply.confidence = r.confidence
+    reply.terms = views.entity_terms(e)
+    return reply
+
+
 # ---- names with typos ----------------------------------------------------------------------------------
 def _edits(a: str, b: str, limit: int) -> int:
     """Levenshtein distance with adjacent transpositions, or ``limit + 1`` once it is sure to exceed ``limit``."""
@@ -396,17 +427,22 @@ def _drifting(ctx: Context) -> Reply:
     group, label = _group(ctx.question)
     reply = Reply("", unknown="whom you are drifting apart from")
     rows = []
-    for e, r in _people_of(ctx, group if group is not None else PERSONAL | WORK):
+    # Drifting apart is about the people in your life; work contact comes and goes with projects and jobs, so
+    # colleagues are looked at only when the question asks about them.
+    for e, r in _people_of(ctx, group if group is not None else PERSONAL):
         if r.relation in WORK and r.until and r.until < day(ctx.now):  # type: ignore[operator]
             continue  # a job you left: contact ending with it is no drifting apart
         tr = rel_mod.trend(r.contacts, ctx.now)
-        before = max(tr["base_rate"], tr["older_rate"]) if tr["state"] == "fading" else tr["base_rate"]
-        recent = tr["recent_rate"]
-        if before < 1.0 or (tr["state"] != "fading" and recent >= 0.6 * before):
+        # A drift is a fall that has lasted: the last half year against the closest six months before it.
+        before = peak_rate(r.contacts, ctx.now)
+        half = rel_mod.window(r.contacts, ctx.now - 2 * LATELY, ctx.now)
+        recent, expected = half.contacts * 30 / (2 * LATELY.days), before * 2 * LATELY.days / 30
+        fell = before >= 1.5 and recent < 0.5 * before and half.contacts <= expected - 1.5 * expected**0.5
+        if not (fell or tr["state"] == "fading"):
             continue
-        # Fading by the trend's own test first, then the largest falls from a real base.
-        tr["before_rate"] = before
-        rows.append(((tr["state"] == "fading") * 10 + (before - recent) / before * min(before, 8.0), e, tr))
+        before = max(before, tr["base_rate"])
+        tr["before_rate"], tr["recent_rate"] = before, round(recent, 2)
+        rows.append(((before - recent) / before * min(before, 8.0), e, tr))
     rows.sort(key=lambda x: (-x[0], x[1].name))
     if not rows:
         reply.text = f"No one ({label}) is in touch much less than before, as of {human_day(ctx.now)}."
@@ -419,13 +455,24 @@ def _drifting(ctx: Context) -> Reply:
     for _s, e, tr in top:
         ids = _docs(ctx, reply, tr["base"].evidence[-2:] + tr["recent"].evidence[-2:])
         reply.step(
-            f"{e.name}: {tr['before_rate']:.1f} contacts a month before the last 90 days, "
-            f"{tr['recent_rate']:.1f} since.",
+            f"{e.name}: {tr['before_rate']:.1f} contacts a month at the closest six months before the last half "
+            f"year, {tr['recent_rate']:.1f} since.",
             ids,
         )
     reply.fact = fact("people", [person(e) for _s, e, _t in top], ", ".join(e.name for _s, e, _t in top))
     reply.confidence = 0.75
     return reply
+
+
+def peak_rate(contacts: dict[str, list[Any]], as_of: datetime, years: int = 2) -> float:
+    """The highest contact rate (per 30 days) of any six months in the ``years`` before the last half year: what
+    the relationship was at its closest, against which a slow fade shows even after a year of it."""
+    end = as_of - 2 * LATELY
+    best = 0.0
+    for m in range(0, 12 * years - 5):
+        until = end - timedelta(days=30 * m)
+        best = max(best, rel_mod.window(contacts, until - timedelta(days=182), until).contacts * 30 / 182)
+    return round(best, 2)
 
 
 # ---- reply debt ---------------------------------------------------------------------------------------------
@@ -687,6 +734,7 @@ def _relationship_state(ctx: Context) -> Reply:
 KINDS: tuple[Kind, ...] = (
     Kind("reply_debt", "who is waiting for a reply from me", _debt_matches, _reply_debt),
     Kind("manager", "who my manager is, now or at a date or employer", _manager_matches, _manager),
+    Kind("family", "who my mom, sister, partner ... is", _role_matches, _role),
     Kind("employer_history", "where I work and worked before", _employer_matches, _employer),
     Kind("drifting", "whom I am drifting apart from", _drift_matches, _drifting),
     Kind("most_contacted", "whom I have been in touch with most lately", _most_matches, _most_contacted),
