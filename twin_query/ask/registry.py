@@ -18,12 +18,12 @@ from twin_query.ask.upcoming import BIRTHDAY, BUSY_WITH, UPCOMING
 KINDS: tuple[Kind, ...] = (
     RECURRING_PAYMENT,
     INCOME,
+    BIRTHDAY,  # before the people kinds: "my boss' birthday" asks a date, not who the boss is
     *PEOPLE,
     TRIP_COUNT,
     TRIP_COMPANIONS,
     TRIP_WHEN,
     NEXT_TRIP,
-    BIRTHDAY,
     BUSY_WITH,
     UPCOMING,
     MESSAGE_FACT,  # last: what a message says, once no kind about the owner's own life has claimed the question

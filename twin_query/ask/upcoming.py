@@ -31,6 +31,7 @@ _BUSY = re.compile(
     r"\bbusy with\b|\bbeen (?:up to|doing|working on|focused on|focusing on)\b|\bkept me busy\b"
     r"|\bwhat(?:'s| has| have)? (?:been )?(?:keeping|kept) me\b|\bwhat am i (?:working on|up to|doing)\b"
     r"|\bmy focus\b|\bwhat have i been\b|\bwhat was i (?:busy|working) (?:with|on)\b"
+    r"|\b(?:taken|taking|takes|take) up (?:most of |all of |much of )?my time\b|\bwhere (?:has|did) my time go\b"
 )
 _BIRTHDAY_KEYS = ("birthday", "bday", "born", "birthdate", "geburtstag")
 _BIRTHDAY_TITLE = re.compile(r"(?i)\bbirthday\b|\bgeburtstag\b|\bb-?day\b|\bcumplea|\banniversaire\b")
