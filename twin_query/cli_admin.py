@@ -1,4 +1,5 @@
-"""``twin keys``, ``twin forget`` and ``twin audit``: the twin's data over its life.
+"""``twin keys``, ``twin forget``, ``twin audit``, ``twin doctor`` and ``twin quarantine``: the twin's data over its
+life.
 
 Registered on the main app by :func:`register`. Output is ids, counts and key ids only.
 """
@@ -241,8 +242,61 @@ def doctor(
         raise typer.Exit(1)
 
 
+def quarantine(
+    item: Annotated[int | None, typer.Argument(help="With --retry: the quarantine item (its id) to retry.")] = None,
+    retry: Annotated[
+        bool, typer.Option("--retry", help="Put the item's kept export back through ingest (its whole file).")
+    ] = False,
+    retry_all: Annotated[bool, typer.Option("--all", help="With --retry: every item whose export is kept.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """List what could not be used (source, when, where in the file, reason), or retry it once its cause is fixed
+    (a raised TWIN_PARSE_* budget, a fixed or new connector). File names are shown to you here, never logged."""
+    from rich.markup import escape
+
+    from twin_query.quarantine import list_quarantine
+    from twin_query.quarantine import retry as retry_items
+
+    settings = get_settings()
+    if not retry:
+        if item is not None or retry_all:
+            raise TwinError("an item id or --all goes with --retry", hint="twin quarantine --retry ID")
+        items = list_quarantine(settings)
+        if as_json:
+            _dump(items)
+            return
+        if not items:
+            out.print("nothing is quarantined")
+        for q in items:
+            where = q["file"] or f"{q['source']} sync"
+            place = "" if q["location"] == "file" else f" ({q['location']})"
+            kept = "" if q["retryable"] else "  [not retryable: no kept export]"
+            out.print(
+                f"{q['id']:>5}  {q['when'][:19].replace('T', ' ')}  {q['source'] or '?'}  {escape(where)}{place}: "
+                f"{escape(q['reason'])}{kept}",
+                highlight=False,
+            )
+        return
+    if (item is None) == (not retry_all):
+        raise TwinError("--retry needs one item id or --all", hint="`twin quarantine` lists the ids")
+    outcomes = retry_items(settings, [item] if item is not None else None, show_progress=not as_json)
+    if as_json:
+        _dump(outcomes)
+        return
+    if not outcomes:
+        out.print("nothing to retry")
+    for o in outcomes:
+        line = f"input {o['input']}: {o['status']}, {o['records']} record(s)"
+        if o["source"] is None:
+            line = f"input {o['input']}: still no connector claims it"
+        out.print(line + "".join(f"; {escape(r)}" for r in o["reasons"]), highlight=False)
+    if any(o["status"] != "done" or o["reasons"] for o in outcomes):
+        raise typer.Exit(1)
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(keys_app, name="keys")
     app.command("forget")(forget)
     app.command("audit")(audit)
     app.command("doctor")(doctor)
+    app.command("quarantine")(quarantine)

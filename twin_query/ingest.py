@@ -71,12 +71,10 @@ def _ingest(
     quarantined: list[dict[str, str]],
     show_progress: bool,
 ) -> dict[str, Any]:
-    from twin_assets import progress
     from twin_assets.db.models import Input, Quarantine
     from twin_assets.home import require_home
-    from twin_assets.lifecycle.recover import leftovers, reap_dead_runs, selection
+    from twin_assets.lifecycle.recover import leftovers, reap_dead_runs
     from twin_assets.pipeline.inputs import decrypt_path, register_input
-    from twin_assets.run import materialize
     from twin_assets.twin import open_twin
 
     require_home(settings)
@@ -96,20 +94,7 @@ def _ingest(
     resumed_ids = [i for i in left.pending_ids if i not in input_ids]
     keys = sorted({f"source_{k}" for k in kinds} | set(left.keys()))
     if keys:
-        with _progress(show_progress) as bar:
-            tasks: dict[str, Any] = {}
-
-            def advance(stage: str, n: int) -> None:
-                if stage not in tasks:
-                    tasks[stage] = bar.add_task(stage, total=None)
-                bar.advance(tasks[stage], n)
-
-            with progress.reporting(advance):
-                outcome = materialize(settings, selection(keys))
-        if not outcome.success:
-            raise TwinError(
-                "materialization failed: " + "; ".join(outcome.failures), hint="see the run in the Dagster UI"
-            )
+        run_selection(settings, keys, show_progress)
     input_ids += resumed_ids  # their records count in this summary: no run reported them
     deferred = 0
     with twin.session() as s:
@@ -124,6 +109,26 @@ def _ingest(
     twin.close()
     resumed = {"inputs": len(resumed_ids), "staged_records": left.staged_records, "runs": len(left.reaped_runs)}
     return _summary(n_files, by_source, quarantined, resumed, deferred)
+
+
+def run_selection(settings: TwinSettings, keys: list[str], show_progress: bool) -> None:
+    """Materialize ``keys`` and what depends on them in process, drawing each stage's progress."""
+    from twin_assets import progress
+    from twin_assets.lifecycle.recover import selection
+    from twin_assets.run import materialize
+
+    with _progress(show_progress) as bar:
+        tasks: dict[str, Any] = {}
+
+        def advance(stage: str, n: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=None)
+            bar.advance(tasks[stage], n)
+
+        with progress.reporting(advance):
+            outcome = materialize(settings, selection(keys))
+    if not outcome.success:
+        raise TwinError("materialization failed: " + "; ".join(outcome.failures), hint="see the run in the Dagster UI")
 
 
 def _summary(
