@@ -163,8 +163,13 @@ class ExtractOptions:
 # ---- structured fields ---------------------------------------------------------------------------
 
 
+def is_role_address(email: str) -> bool:
+    """A mailbox of a function, not of a person (no-reply, newsletter, billing, support, perfmgmt ...)."""
+    return bool(_ROLE_LOCAL.search(email.split("@", 1)[0]))
+
+
 def _looks_like_org(name: str | None, email: str | None) -> bool:
-    if email and _ROLE_LOCAL.search(email.split("@", 1)[0]):
+    if email and is_role_address(email):
         return True
     if name:
         words = set(fold(name).split())

@@ -23,6 +23,7 @@ from typing import Any
 
 from twin_assets.connectors.base import CALENDAR, CHAT
 from twin_assets.connectors.registry import traits_for
+from twin_assets.processing.entities import is_role_address
 from twin_assets.processing.names import email_domain, fold, is_public_domain, parse_name
 from twin_assets.processing.resolution import Entity, Resolution
 from twin_assets.processing.timeline import TimelineEvent
@@ -487,7 +488,7 @@ def employment(
     named = any(matched.values())
     for domain in domains:
         key = matched[domain]
-        sent = used.get(domain, [])
+        sent = _without_stray_dates(used.get(domain, []))
         if key is None and (named or len(sent) < 3):
             continue  # a personal domain beside named employers, or an address the owner hardly used
         if not sent:
@@ -523,6 +524,15 @@ def employment(
             job.tier = Tier.max_of(job.tier, *{c.tier for c in credits})
             job.evidence += [first.id, last.id]
     return sorted(jobs.values(), key=lambda j: (j.start, j.organisation))
+
+
+def _without_stray_dates(docs: list[Document]) -> list[Document]:
+    """Drop leading records more than a year before the next one: a wrong clock (a message dated 1980) should not
+    start an employment decades early."""
+    i = 0
+    while i + 1 < len(docs) and docs[i + 1].event_time - docs[i].event_time > timedelta(days=365):  # type: ignore[operator]
+        i += 1
+    return docs[i:] if i < len(docs) // 2 + 1 else docs
 
 
 def _display_org(name: str) -> str:
@@ -773,8 +783,15 @@ def infer(
         sent = sum(1 for i in items if i[2] == SENT)
         received = sum(1 for i in items if i[2] == RECEIVED)
         met = sum(1 for i in items if i[2] == MET)
+        role_mailbox = bool(ent.aliases.get("emails")) and all(
+            is_role_address(a) for a in ent.aliases.get("emails", [])
+        )
+        if ent.kind == "organisation" or role_mailbox:
+            votes.pop("colleague", None)  # an organisation's or a function's mailbox is no colleague
+            votes.pop("manager", None)
         if (
             ent.kind == "organisation"
+            or role_mailbox
             or _SERVICE_TITLE.search(ent.name or "")
             or any(_SERVICE_TITLE.search(t) for t in titles)
         ):
