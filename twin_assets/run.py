@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from twin_assets import progress
 from twin_assets.errors import TwinError
 from twin_assets.home import write_dagster_yaml
 from twin_assets.run_reaper import WaitWatch, mark_resumed, process_tags, reap, unresumed, wait_for_writer
@@ -79,7 +80,9 @@ def materialize(
         reap(instance)  # first, so the runs it finds dead count among those this materialize resumes
         to_resume = unresumed(instance)
         ran: set[str] = set()
-        for run in plan_runs(graph, keys, None if views is None else set(views)):
+        runs = plan_runs(graph, keys, None if views is None else set(views))
+        progress.expect(progress.STEPS, sum(len(r.keys) for r in runs))
+        for run in runs:
             subset, partition = run.keys, run.partition
             # A run killed earlier holds the writer slot until reaped; a live one is waited for, aloud.
             wait_for_writer(instance, settings.writer_wait, _say)

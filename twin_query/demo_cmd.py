@@ -59,7 +59,11 @@ def generate_and_ingest(
     # Everything else too, so the UI shows the whole graph materialized; a repeat demo with
     # nothing new skips this (ingest already ran whatever the new records affect).
     if result["records"] or unmaterialized(settings):
-        outcome = materialize(settings, None)
+        from twin_assets import progress
+        from twin_query.progress_view import ProgressView
+
+        with ProgressView() as view, progress.reporting(view):
+            outcome = materialize(settings, None)
         if not outcome.success:
             raise TwinError("materialization failed: " + "; ".join(outcome.failures))
     console.print(

@@ -6,7 +6,6 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy import select
 
 from twin_assets.connectors.registry import detect_each, get_connector
@@ -14,17 +13,7 @@ from twin_assets.connectors.toolkit import shown_path
 from twin_assets.errors import TwinError
 from twin_assets.records import ParseIssue
 from twin_assets.settings import TwinSettings
-
-
-def _progress(enabled: bool) -> Progress:
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed} items"),
-        TimeElapsedColumn(),
-        disable=not enabled,
-        transient=True,
-    )
+from twin_query.progress_view import ProgressView
 
 
 def ingest_paths(
@@ -51,15 +40,14 @@ def ingest_paths(
             plan.append((part, connector))
     by_source: Counter[str] = Counter()
     if dry_run:
-        with _progress(show_progress) as bar:
-            task = bar.add_task("parsing", total=None)
+        with ProgressView(show_progress) as view:
             for path, connector in plan:
                 for item in connector.parse(path):
                     if isinstance(item, ParseIssue):
                         quarantined.append({"path": shown_path(path), "error": f"{item.where}: {item.reason}"})
                     else:
                         by_source[connector.kind] += 1
-                    bar.advance(task)
+                    view.advance(f"parsing {connector.kind}", 1)
         return _summary(len(paths), by_source, quarantined)
     return _ingest(settings, len(paths), plan, quarantined, show_progress)
 
@@ -112,21 +100,14 @@ def _ingest(
 
 
 def run_selection(settings: TwinSettings, keys: list[str], show_progress: bool) -> None:
-    """Materialize ``keys`` and what depends on them in process, drawing each stage's progress."""
+    """Materialize ``keys`` and what depends on them in process, showing each stage's progress (see
+    :mod:`twin_query.progress_view`)."""
     from twin_assets import progress
     from twin_assets.lifecycle.recover import selection
     from twin_assets.run import materialize
 
-    with _progress(show_progress) as bar:
-        tasks: dict[str, Any] = {}
-
-        def advance(stage: str, n: int) -> None:
-            if stage not in tasks:
-                tasks[stage] = bar.add_task(stage, total=None)
-            bar.advance(tasks[stage], n)
-
-        with progress.reporting(advance):
-            outcome = materialize(settings, selection(keys))
+    with ProgressView(show_progress) as view, progress.reporting(view):
+        outcome = materialize(settings, selection(keys))
     if not outcome.success:
         raise TwinError("materialization failed: " + "; ".join(outcome.failures), hint="see the run in the Dagster UI")
 

@@ -15,6 +15,7 @@ from contextvars import ContextVar
 from typing import Any, TypeVar
 
 from dagster import (
+    AssetCheckExecutionContext,
     ConfigurableIOManager,
     ConfigurableResource,
     Failure,
@@ -24,6 +25,7 @@ from dagster import (
 )
 from pydantic import PrivateAttr
 
+from twin_assets import progress
 from twin_assets.classify import Classifier
 from twin_assets.db.engine import Engines
 from twin_assets.embedding import EmbeddingModels
@@ -109,6 +111,18 @@ class RefuseValuesIOManager(ConfigurableIOManager):
         return None
 
 
+def _step_name(fn: Callable[..., Any]) -> str:
+    """The running asset's key (and partition): asset functions built by a factory share one ``__name__``."""
+    try:
+        from dagster import AssetExecutionContext
+
+        context = AssetExecutionContext.get()
+        name = context.asset_key.to_user_string()
+        return f"{name}[{context.partition_key}]" if context.has_partition_key else name
+    except Exception:  # outside a run, or a step with several assets
+        return fn.__name__
+
+
 def content_safe(fn: F) -> F:
     """Re-raise any error as its type name only: exception text can quote a record and
     Dagster stores failure messages and tracebacks in its event log."""
@@ -116,7 +130,10 @@ def content_safe(fn: F) -> F:
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            return fn(*args, **kwargs)
+            if args and isinstance(args[0], AssetCheckExecutionContext):  # a check: not one of the plan's steps
+                return fn(*args, **kwargs)
+            with progress.step(_step_name(fn)):  # the CLI shows which step runs and how many are done
+                return fn(*args, **kwargs)
         except Failure:
             raise
         except TwinError as exc:  # our own messages are written content-free

@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import asdict
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, func, select, update
 
 from twin_assets.db.engine import bulk_writes
 from twin_assets.db.models import RecordRow, table_of
@@ -39,6 +39,13 @@ def to_document(record_id: str, record: Record, tier: str) -> Document:
             "end_time": record.end_time.isoformat() if record.end_time else None,
         },
     )
+
+
+def staged_count(twin: Twin) -> int:
+    """Records staged and not yet classified: what :func:`build_documents` has to do."""
+    records = table_of(RecordRow)
+    with twin.session() as s:
+        return int(s.scalar(select(func.count()).select_from(records).where(records.c.status == "staged")) or 0)
 
 
 def build_documents(twin: Twin, progress: Callable[[int], None] | None = None) -> dict[str, int]:

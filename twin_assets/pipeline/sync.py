@@ -134,7 +134,9 @@ def batch_budget_spent(limits: SyncSettings, started: float, result: SyncResult)
     return None
 
 
-def sync_source(twin: Twin, source: str, progress: Progress | None = None) -> SyncResult:
+def sync_source(
+    twin: Twin, source: str, progress: Progress | None = None, inputs_done: Progress | None = None
+) -> SyncResult:
     """Process the pending inputs of ``source``; a bad file or record never stops the rest.
 
     Past the batch budget (``TWIN_SYNC_MAX_BATCH_*``) the sync takes no new input: the rest stay pending with
@@ -171,6 +173,8 @@ def sync_source(twin: Twin, source: str, progress: Progress | None = None) -> Sy
                     )
                 break
             _sync_input(twin, connector, inp, batch_id, result, progress)
+            if inputs_done:
+                inputs_done(1)
     with twin.session() as s:
         batch = s.get_one(SyncBatch, batch_id)
         batch.status = "done"

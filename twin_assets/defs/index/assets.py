@@ -6,7 +6,7 @@ from twin_assets.connectors.registry import connectors
 from twin_assets.defs.partitions import tier_partitions
 from twin_assets.defs.resources import TwinResource, content_safe
 from twin_assets.defs.sources.assets import source_asset_key
-from twin_assets.pipeline.documents import build_documents
+from twin_assets.pipeline.documents import build_documents, staged_count
 from twin_assets.pipeline.embeddings import embed_pending
 from twin_assets.progress import reporter
 from twin_assets.stores import TIERS
@@ -23,7 +23,7 @@ from twin_assets.stores import TIERS
 @content_safe
 def documents(twin: TwinResource) -> MaterializeResult:
     with twin.open() as t:
-        counts = build_documents(t, progress=reporter("classifying"))
+        counts = build_documents(t, progress=reporter("classifying", total=staged_count(t)))
         totals = {f"total_{tier.lower()}": t.store(tier).count() for tier in TIERS}
     return MaterializeResult(metadata={**{f"new_{k.lower()}": v for k, v in counts.items()}, **totals})
 
@@ -42,6 +42,7 @@ def documents(twin: TwinResource) -> MaterializeResult:
 def embeddings(context: AssetExecutionContext, twin: TwinResource) -> MaterializeResult:
     tier = context.partition_key
     with twin.open() as t:
-        counts = embed_pending(t, tiers=(tier,), progress=reporter(f"embedding {tier}"))
+        pending = t.store(tier).pending_embedding_count()
+        counts = embed_pending(t, tiers=(tier,), progress=reporter(f"embedding {tier}", total=pending))
         total = t.store(tier).count() - t.store(tier).pending_embedding_count()
     return MaterializeResult(metadata={"embedded_new": counts[tier], "embedded_total": total})

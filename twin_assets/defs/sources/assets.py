@@ -8,7 +8,7 @@ from dagster import AssetsDefinition, FreshnessPolicy, MaterializeResult, asset
 
 from twin_assets.connectors.registry import connectors
 from twin_assets.defs.resources import TwinResource, content_safe
-from twin_assets.pipeline.sync import sync_source
+from twin_assets.pipeline.sync import pending_inputs, sync_source
 from twin_assets.progress import reporter
 
 SOURCE_PREFIX = "source_"
@@ -29,7 +29,9 @@ def build_source_asset(kind: str, description: str) -> AssetsDefinition:
     @content_safe
     def _source(twin: TwinResource) -> MaterializeResult:
         with twin.open() as t:
-            result = sync_source(t, kind, progress=reporter(f"importing {kind}"))
+            # Records are counted as they come (an export says how many only once parsed); inputs have a total.
+            files = reporter(f"importing {kind} files", total=len(pending_inputs(t, kind)))
+            result = sync_source(t, kind, progress=reporter(f"importing {kind}"), inputs_done=files)
         return MaterializeResult(metadata=result.counts())
 
     return _source
