@@ -386,7 +386,7 @@ _INTRO_BEFORE = re.compile(
     r"(?:\bby|\bfeaturing:?|\bspeaker:?|\bpresenter:?|\bcontact|\bask|\bcall|\bwith|\bfrom)\s*$", re.I
 )
 _INTRO_AFTER = re.compile(
-    r"^\s*(?:suggested|said|says|asked|wants|will|would|is (?:presenting|speaking|hosting)|presents|has|told)\b", re.I
+    r"^\s*(?:suggested|said|says|asked|wants|is (?:presenting|speaking|hosting)|presents|told)\b", re.I
 )
 
 
@@ -504,7 +504,7 @@ def answer(ctx: Context) -> Reply:
             shown = _display(name)
             got = ("person", _person_fact(ctx, shown), shown)
     else:
-        for strong, depth in ((True, 12), (False, 5)):
+        for strong, depth in ((True, 25), (False, 5)):
             for s in order[:depth]:
                 got = extract(want, s, words, exclude, strong=strong, is_person=is_person)
                 if got is not None:
