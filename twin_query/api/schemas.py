@@ -303,7 +303,7 @@ class AskResponse(BaseModel):
         description="search, person_profile, relationship, timeline, aggregate, prediction, topic, or a question "
         "kind: next_trip, trip_companions, trip_count, upcoming, birthday, busy_with, recurring_payment, income, "
         "how_know, last_contact, most_contacted, drifting, reply_debt, employer_history, manager, "
-        "relationship_state (and the message kinds listed in docs/api.md)"
+        "relationship_state, message_fact (what a message says; docs/api.md)"
     )
     answer: str = Field(description="The fact first, in words; when refused, what the twin does not know.")
     reasoning: list[ReasoningStep]
