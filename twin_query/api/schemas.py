@@ -301,8 +301,8 @@ class Fact(BaseModel):
 class AskResponse(BaseModel):
     intent: str = Field(
         description="search, person_profile, relationship, timeline, aggregate, prediction, topic, or a question "
-        "kind: next_trip, trip_companions, trip_count, upcoming, birthday, busy_with, recurring_payment, income, "
-        "how_know, last_contact, most_contacted, drifting, reply_debt, employer_history, manager, "
+        "kind: next_trip, trip_when, trip_companions, trip_count, upcoming, birthday, busy_with, recurring_payment, "
+        "income, how_know, last_contact, most_contacted, drifting, reply_debt, employer_history, manager, "
         "relationship_state, message_fact (what a message says; docs/api.md)"
     )
     answer: str = Field(description="The fact first, in words; when refused, what the twin does not know.")
