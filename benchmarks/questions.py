@@ -98,7 +98,7 @@ BERLIN = ZoneInfo("Europe/Berlin")
 LATELY_DAYS = 90
 REPLY_WINDOW_DAYS = 14
 GENERIC_TOPIC_WORDS = frozenset({"recall", "pace", "search", "training", "pipeline", "dashboard", "speech"})
-FUTURE_KINDS = frozenset({"next_trip_place", "next_trip_date", "upcoming", "meet_next_week", "birthday"})
+FUTURE_KINDS = frozenset({"next_trip", "upcoming", "meet_next_week", "birthday"})
 
 # ---- dev phrasings ---------------------------------------------------------------------------------------
 # Hand-written surface forms per kind. Placeholders: {p} a person reference (full name, first name, nickname,

@@ -139,3 +139,29 @@ def test_heldout_phrasings_are_not_in_the_dev_file() -> None:
     assert set(PHRASES) == set(qb.DEV_PHRASES)
     assert not dev & {f for forms in PHRASES.values() for f in forms}
     assert Path(qb.__file__).with_name("questions_heldout.py").exists()
+
+
+def test_evidence_after_as_of_is_allowed_only_for_scheduled_events_of_future_questions(world: qb.World) -> None:
+    from types import SimpleNamespace
+
+    as_of = _at(date(2025, 5, 1))
+    docs = {
+        "cal": SimpleNamespace(source="calendar", event_time=as_of + timedelta(days=9)),
+        "mail": SimpleNamespace(source="email", event_time=as_of + timedelta(days=1)),
+        "old": SimpleNamespace(source="email", event_time=as_of - timedelta(days=1)),
+    }
+    store = SimpleNamespace(get_many=lambda ids: {i: docs[i] for i in ids if i in docs})
+    twin = SimpleNamespace(store=lambda tier: store)
+
+    def q(kind: str) -> qb.Question:
+        return qb.Question("e", 7, "dev", kind, "?", as_of, qb.Expect("date", []))
+
+    def cites(*ids: str) -> dict:
+        return {"evidence": [{"id": i, "timestamp": None} for i in ids]}
+
+    assert qb.evidence_in_time(twin, q("last_contact"), cites("old"))
+    assert not qb.evidence_in_time(twin, q("last_contact"), cites("old", "cal"))
+    assert qb.evidence_in_time(twin, q("next_trip"), cites("old", "cal"))
+    assert not qb.evidence_in_time(twin, q("next_trip"), cites("mail"))
+    asked = {x.kind for x in qb.build_questions(world, 7, "dev")}
+    assert qb.FUTURE_KINDS.issubset(asked)  # the names of asked kinds, not of phrasing lists
