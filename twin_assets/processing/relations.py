@@ -326,8 +326,8 @@ def trend(contacts: dict[str, list[Any]], as_of: datetime, recent_days: int = 90
 
     ``state``: ``strained`` when the last 60 days hold clearly negative messages well below the usual tone;
     ``fading`` when contact fell to under half its earlier rate, by more than chance (a Poisson margin);
-    ``strengthening`` when it rose to over 1.6 times the earlier rate, by more than chance, in every third of
-    the recent window (one busy week is no stronger tie); else ``steady``."""
+    ``strengthening`` when it rose to over 1.6 times the earlier rate, by more than chance, in two thirds of the
+    recent window including the last (one busy week is no stronger tie); else ``steady``."""
     recent_start = as_of - timedelta(days=recent_days)
     base_start = recent_start - timedelta(days=365)
     recent_rate, recent = _rate(contacts, recent_start, as_of)
@@ -353,7 +353,8 @@ def trend(contacts: dict[str, list[Any]], as_of: datetime, recent_days: int = 90
             recent_rate >= 2.0
             and recent_rate > 1.6 * max(before, 0.5)
             and recent.contacts >= expected + 2.0 * expected**0.5
-            and min(thirds) > before
+            and sum(t > before for t in thirds) >= 2
+            and thirds[-1] > before
         )
 
     # The strain window is shorter: a fight is a matter of weeks.
@@ -666,6 +667,7 @@ def infer(
                     if len(addressed_docs[(eid, rel)]) < MAX_REASON_EVIDENCE:
                         addressed_docs[(eid, rel)].append(doc_id)
     out: list[Relation] = []
+    manager_scores: dict[str, float] = {}
     for eid, ent in entities.items():
         if eid == owner_id or ent.kind not in ("person", "organisation"):
             continue
@@ -771,6 +773,7 @@ def infer(
                 direct = sum(1 for i in items if i[4] or i[2] == SENT)
                 score += min(direct / 20, 1.5)
             if score >= 3:
+                manager_scores[eid] = score
                 votes["manager"] += votes.pop("colleague") + score
                 reasons.append(
                     Reason(
@@ -864,7 +867,21 @@ def infer(
                 evidence=list(dict.fromkeys([*evidence_ids, *cols["doc"]])),
             )
         )
+    _one_manager_per_organisation(out, manager_scores)
     return RelationModel(out, jobs, reference)
+
+
+def _one_manager_per_organisation(relations: list[Relation], scores: dict[str, float]) -> None:
+    """The owner has one manager per employer: the best evidenced (1:1s, title, one-to-one exchange) keeps the
+    relation, other managing colleagues there are colleagues."""
+    best: dict[str | None, tuple[float, str]] = {}
+    for r in relations:
+        if r.relation == "manager":
+            key = (scores.get(r.entity_id, 0.0), r.entity_id)
+            best[r.organisation] = max(best.get(r.organisation, key), key)
+    for r in relations:
+        if r.relation == "manager" and best[r.organisation][1] != r.entity_id:
+            r.relation = "colleague"
 
 
 def _first_ids(items: Sequence[tuple[int, str, str, float | None, bool]], n: int) -> list[str]:

@@ -269,7 +269,7 @@ def _window_of(ctx: Context) -> tuple[datetime, datetime, str]:
 _HOW_KNOW = re.compile(
     r"\bhow (?:do|did) (?:i|we) (?:know|meet|come to know|get to know)\b|\bwho(?:'s| is| was) .+ to me\b"
     r"|\b(?:my )?relationship (?:to|with)\b|\bhow am i (?:related|connected) to\b|\bwhere do i know .+ from\b"
-    r"|\bwhat(?:'s| is) .+ to me\b|\bhow (?:is|are) .+ related to me\b"
+    r"|\bwhat(?:'s|s| is) .+ to me\b|\bwhos .+ to me\b|\bhow (?:is|are) .+ related to me\b"
 )
 
 
@@ -481,6 +481,7 @@ _DEBT = re.compile(
     r"(?:reply|response|answer|an answer)\b|\bhaven'?t (?:i )?(?:answered|replied|responded)\b|\bwaiting to reply\b"
     r"|\b(?:not|never) (?:yet )?(?:replied|answered|responded)\b|\bunanswered\b|\bneed to (?:reply|respond|answer)\b"
     r"|\bshould i (?:reply|respond|answer|write back)\b|\bstill (?:need|have) to (?:reply|answer|respond)\b"
+    r"|\bforg[eo]t (?:to )?(?:reply|answer|respond|write back|get back)"
 )
 
 
@@ -681,6 +682,8 @@ _STATE = re.compile(
     r"|\bare .+ and i (?:ok|okay|good|alright|fine)\b|\bam i (?:ok|okay|good|alright) with\b"
     r"|\bhow am i doing with\b|\bhow(?:'s| is) my relationship with\b|\bhow (?:are|is) .+ and (?:me|i)\b"
     r"|\bhow are we doing\b|\bhow (?:do|did) things stand with\b|\bwhere do i stand with\b"
+    r"|\b(?:everything|all|things|it) (?:ok|okay|alright|all right|good|fine)\b.*\bwith\b"
+    r"|\b(?:me and .+|.+ and (?:me|i))\W+(?:is )?(?:everything|all|things) (?:ok|okay|alright|all right|good|fine)\b"
 )
 
 
