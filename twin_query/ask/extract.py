@@ -71,7 +71,9 @@ _NOT_CONTENT = re.compile(
 
 
 def matches(question: str, intent: Intent) -> bool:
-    return bool(_CONTENT.search(question)) and not _NOT_CONTENT.search(question)
+    # "how much was eating out in May" names a spending category: the owner's money, not a message's content.
+    spending = intent is not None and intent.name == "aggregate" and intent.category is not None
+    return bool(_CONTENT.search(question)) and not _NOT_CONTENT.search(question) and not spending
 
 
 # ---- what the question asks for ----------------------------------------------------------------------

@@ -284,6 +284,7 @@ CATEGORY_WORDS = {
     "taxis": "transport",
     "taxi": "transport",
     "public transport": "transport",
+    "getting around": "transport",
     "rent": "rent",
     "utilities": "utilities",
     "bills": "utilities",
