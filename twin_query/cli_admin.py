@@ -275,6 +275,7 @@ def quarantine(
                 f"{q['id']:>5}  {q['when'][:19].replace('T', ' ')}  {q['source'] or '?'}  {escape(where)}{place}: "
                 f"{escape(q['reason'])}{kept}",
                 highlight=False,
+                soft_wrap=True,  # one line per item, whatever the width (it is read by people and by grep)
             )
         return
     if (item is None) == (not retry_all):
@@ -289,7 +290,7 @@ def quarantine(
         line = f"input {o['input']}: {o['status']}, {o['records']} record(s)"
         if o["source"] is None:
             line = f"input {o['input']}: still no connector claims it"
-        out.print(line + "".join(f"; {escape(r)}" for r in o["reasons"]), highlight=False)
+        out.print(line + "".join(f"; {escape(r)}" for r in o["reasons"]), highlight=False, soft_wrap=True)
     if any(o["status"] != "done" or o["reasons"] for o in outcomes):
         raise typer.Exit(1)
 

@@ -107,7 +107,7 @@ class ProgressView:
         s.done += n
         if self.bar is not None:
             self.bar.update(self.tasks[stage], completed=s.done)
-        else:
+        elif stage != STEPS:  # a finished step is shown by the next one's line (or the last line)
             self._maybe_line(stage, s)
 
     def expect(self, stage: str, total: int) -> None:
