@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import gc
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from typing import Any, TypeVar
@@ -44,12 +45,14 @@ _shared_models: ContextVar[EmbeddingModels | None] = ContextVar("twin_shared_mod
 
 @contextlib.contextmanager
 def sharing_models(models: EmbeddingModels) -> Iterator[None]:
-    """Runs executed in process inside the block embed with ``models`` instead of loading their own."""
+    """Runs executed in process inside the block embed with ``models`` instead of loading their own; what their
+    view caches froze stays frozen until the block ends (see ``RunCache.release``)."""
     token = _shared_models.set(models)
     try:
         yield
     finally:
         _shared_models.reset(token)
+        gc.unfreeze()  # what the runs' caches froze (see RunCache.release)
 
 
 class TwinResource(ConfigurableResource):
@@ -77,7 +80,8 @@ class TwinResource(ConfigurableResource):
 
     def teardown_after_execution(self, context: InitResourceContext) -> None:
         if self._cache is not None:
-            self._cache.release()
+            # Inside a command's ``sharing_models`` block the block's end unfreezes, once for all its runs.
+            self._cache.release(unfreeze=_shared_models.get() is None)
         if self._engines is not None:
             self._engines.dispose()
         self._cache = self._chroma = self._models = self._engines = None
