@@ -432,12 +432,14 @@ def _drifting(ctx: Context) -> Reply:
     for e, r in _people_of(ctx, group if group is not None else PERSONAL):
         if r.relation in WORK and r.until and r.until < day(ctx.now):  # type: ignore[operator]
             continue  # a job you left: contact ending with it is no drifting apart
+        if _count_before(r, ctx.now) < 9:
+            continue  # too little contact ever to drift from
         tr = rel_mod.trend(r.contacts, ctx.now)
         # A drift is a fall that has lasted: the last half year against the closest six months before it.
         before = peak_rate(r.contacts, ctx.now)
-        half = rel_mod.window(r.contacts, ctx.now - 2 * LATELY, ctx.now)
-        recent, expected = half.contacts * 30 / (2 * LATELY.days), before * 2 * LATELY.days / 30
-        fell = before >= 1.5 and recent < 0.5 * before and half.contacts <= expected - 1.5 * expected**0.5
+        half = rel_mod.count(r.contacts, ctx.now - 2 * LATELY, ctx.now)
+        recent, expected = half * 30 / (2 * LATELY.days), before * 2 * LATELY.days / 30
+        fell = before >= 1.5 and recent < 0.5 * before and half <= expected - 1.5 * expected**0.5
         if not (fell or tr["state"] == "fading"):
             continue
         before = max(before, tr["base_rate"])
@@ -471,7 +473,7 @@ def peak_rate(contacts: dict[str, list[Any]], as_of: datetime, years: int = 2) -
     best = 0.0
     for m in range(0, 12 * years - 5):
         until = end - timedelta(days=30 * m)
-        best = max(best, rel_mod.window(contacts, until - timedelta(days=182), until).contacts * 30 / 182)
+        best = max(best, rel_mod.count(contacts, until - timedelta(days=182), until) * 30 / 182)
     return round(best, 2)
 
 
