@@ -119,10 +119,13 @@ def materialize(
     from twin_assets.run import materialize as run
 
     settings = get_settings()
+    from twin_assets import progress
     from twin_assets.home import require_home
+    from twin_query.progress_view import ProgressView
 
     require_home(settings)
-    outcome = run(settings, select)
+    with ProgressView() as view, progress.reporting(view):
+        outcome = run(settings, select)
     for key in outcome.materialized:
         out.print(f"materialized {key}")
     for c in outcome.checks:

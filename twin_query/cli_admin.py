@@ -228,9 +228,13 @@ def doctor(
 
     settings = get_settings()
     require_home(settings)
+    from twin_assets import progress
+    from twin_query.progress_view import ProgressView
+
     twin = open_twin(settings)
     try:
-        report = run_doctor(twin, dry_run=dry_run, release=release or ())
+        with ProgressView(not as_json) as view, progress.reporting(view):  # resuming can be a long materialization
+            report = run_doctor(twin, dry_run=dry_run, release=release or ())
     finally:
         twin.close()
     if as_json:

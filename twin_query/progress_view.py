@@ -140,7 +140,7 @@ class ProgressView:
         with self.lock:
             now = self.clock()
             for name, s in self.stages.items():
-                if s.done != s.shown_done and now - s.shown_at >= self.every:
+                if s.done > max(s.shown_done, 0) and now - s.shown_at >= self.every:  # it moved since shown
                     self._line(name, s)
             if self.current is not None and now - self.last_line >= self.quiet:
                 self._line(self.current, self.stages[self.current])
