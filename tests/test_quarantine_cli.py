@@ -95,3 +95,24 @@ def test_retry_needs_a_known_item_or_all(home):
         result = runner.invoke(app, ["quarantine", *args])
         assert result.exit_code != 0 and message in str(result.exception), (args, result.exception)
     assert runner.invoke(app, ["quarantine"]).stdout.strip() == "nothing is quarantined"
+
+
+def test_a_quarantined_folder_comes_back_as_the_folder_it_was(home, twin, tmp_path):
+    """A folder is archived as a tar stream of its files: a retry restores the folder, verified by its hash."""
+    from twin_assets.db.models import Input
+    from twin_assets.pipeline.inbox import quarantine_unrecognised
+    from twin_assets.pipeline.quarantine import _restore, workspace
+
+    drop = tmp_path / "export"
+    (drop / "sub").mkdir(parents=True)
+    (drop / "a.dat").write_bytes(b"\x00\x01 first")
+    (drop / "sub" / "b.dat").write_bytes(b"\x02 second" * 1000)
+    quarantine_unrecognised(twin, drop)
+    assert not drop.exists()  # the inbox's plaintext is gone; only the encrypted archive is left
+    (item,) = _list()
+    with twin.session() as s, workspace(twin) as folder:
+        restored = _restore(twin, s.get_one(Input, item["input"]), folder)
+        assert restored.is_dir() and restored.name == "export"
+        assert (restored / "a.dat").read_bytes() == b"\x00\x01 first"
+        assert (restored / "sub" / "b.dat").read_bytes() == b"\x02 second" * 1000
+    assert not folder.exists()
