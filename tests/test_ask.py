@@ -267,7 +267,7 @@ def test_ask_timeline_profile_relationship_topic_search(client, api_home):  # no
     assert all(e["timestamp"] < "2024-02" for e in body["evidence"])
     body = _ask(client, api_home, "who is Basil Futureman?")
     assert body["intent"] == "person_profile" and body["answer"].startswith("Basil Futureman is a person")
-    body = _ask(client, api_home, "how do I know Wren Featherstone?", as_of="2024-06-01T00:00:00Z")
+    body = _ask(client, api_home, "what connects me to Wren Featherstone?", as_of="2024-06-01T00:00:00Z")
     assert body["intent"] == "relationship" and "Wren Featherstone" in body["answer"] and body["evidence"]
     body = _ask(client, api_home, "how is Peregrine Lowmount connected to Wren Featherstone?")
     assert body["intent"] == "relationship" and "directly linked" in body["answer"]
@@ -348,8 +348,9 @@ def test_llm_answerer_is_off_by_default_and_guarded(monkeypatch):
 @pytest.mark.slow
 def test_relationship_counts_only_what_happened_by_as_of(client, api_home):  # noqa: F811
     # Basil's weekly 1:1 runs ten weeks from early January 2024: at as_of mid-January most lie ahead.
-    early = _ask(client, api_home, "how do I know Basil Futureman?", as_of="2024-01-20T12:00:00Z")
-    late = _ask(client, api_home, "how do I know Basil Futureman?", as_of="2024-06-01T00:00:00Z")
+    # (the graph path of the relationship intent; "how do I know X" is the how_know kind's, tests/test_ask_people)
+    early = _ask(client, api_home, "what connects me to Basil Futureman?", as_of="2024-01-20T12:00:00Z")
+    late = _ask(client, api_home, "what connects me to Basil Futureman?", as_of="2024-06-01T00:00:00Z")
     assert early["intent"] == "relationship"
     assert all(e["timestamp"] <= "2024-01-20T12:00:00" for e in early["evidence"])
     shared = [int(m) for m in re.findall(r"(\d+) shared record", early["answer"])]
