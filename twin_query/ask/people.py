@@ -569,6 +569,15 @@ def _employer(ctx: Context) -> Reply:
         return reply
     q = ctx.question
     current = job_at(jobs, ctx.now)
+    it = ctx.intent
+    if it.time and it.time.since and it.time.since < ctx.now:
+        # "where did I work in 2012": the employer of that time, and nothing when the records begin later.
+        when = it.time.since + (min(it.time.until or ctx.now, ctx.now) - it.time.since) / 2
+        current = job_at(jobs, when)
+        if current is None or (it.time.until and it.time.until < min(j.start for j in jobs)):
+            reply.text = f"I have no record of where you worked {it.time.label}."
+            reply.unknown = f"where you worked {it.time.label}"
+            return reply
     for j in jobs:
         end = min(j.end, ctx.now)
         ids = _docs(ctx, reply, [i for i in j.evidence])
@@ -594,7 +603,10 @@ def _employer(ctx: Context) -> Reply:
     else:
         chosen = current
         assert chosen is not None
-        reply.text = f"You work at {chosen.organisation} (since {chosen.start:%b %Y})."
+        if it.time and it.time.since and it.time.since < ctx.now:
+            reply.text = f"You worked at {chosen.organisation} {it.time.label} (from {chosen.start:%b %Y})."
+        else:
+            reply.text = f"You work at {chosen.organisation} (since {chosen.start:%b %Y})."
     assert chosen is not None
     reply.fact = fact("organisation", chosen.organisation, chosen.organisation)
     reply.confidence = 0.85 if len(chosen.sources) > 1 else 0.7
