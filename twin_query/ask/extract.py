@@ -39,7 +39,7 @@ from twin_query.ask.intent import STOPWORDS, Intent
 from twin_query.query_fields import MONTHS
 
 DOCS = 5  # records whose sentences are read
-MAX_SENTENCES = 80  # per record
+MAX_SENTENCES = 40  # per record: what is embedded per question stays near 200 sentences (latency)
 MAX_WORDS = 30  # a text answer is the best sentence cut to this many words
 
 # ---- which questions ---------------------------------------------------------------------------------
@@ -72,7 +72,9 @@ _NOT_CONTENT = re.compile(
 
 def matches(question: str, intent: Intent) -> bool:
     # "how much was eating out in May" names a spending category: the owner's money, not a message's content.
-    spending = intent is not None and intent.name == "aggregate" and intent.category is not None
+    # A trading book's "make", a P&L or a quote is a figure in a message, whatever category word it shares.
+    business = re.search(r"\b(?:book|p&l|p/l|make|made|quote[ds]?|reported)\b", question)
+    spending = intent is not None and intent.name == "aggregate" and intent.category is not None and not business
     return bool(_CONTENT.search(question)) and not _NOT_CONTENT.search(question) and not spending
 
 
