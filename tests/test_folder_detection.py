@@ -74,3 +74,13 @@ def test_ingest_dry_run_of_a_vcard_folder(home, tmp_path):
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     assert summary["by_source"] == {"contacts": 4} and not summary["quarantined"]
+
+
+def test_a_calendar_folder_with_a_vcard_in_it_is_walked(tmp_path):
+    """A calendar folder used to be claimed when half its files were calendars, and its parser skipped the rest
+    unread: the vCard here was lost."""
+    folder = folder_of(tmp_path, "calendar")
+    (folder / "friend.vcf").write_text(VCF.format(i=9))
+    assert detect(folder) is None
+    found = {p.name: (c.kind if c else None) for p, c in detect_each(folder)}
+    assert found == {f"item{i}.ics": "calendar" for i in range(3)} | {"friend.vcf": "contacts"}

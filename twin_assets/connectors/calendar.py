@@ -582,15 +582,20 @@ class CalendarConnector(Connector):
             return False
 
     def _folder_has_calendars(self, path: Path) -> bool:
-        sniffed = hits = 0
-        for entry in sorted(os.scandir(path), key=lambda e: e.name)[:400]:
-            if entry.name.startswith(".") or not entry.is_file(follow_symlinks=False):
-                continue
-            sniffed += 1
-            hits += looks_like_ics(_sniff(Path(entry.path)))
-            if sniffed >= 20:
-                break
-        return hits > 0 and hits * 2 >= sniffed
+        """A folder claimed whole holds calendars and nothing else (its first 400 entries are checked): with
+        anything else in it (a vCard, a sub-folder, a link) the folder is walked and each entry detected on its
+        own, so a calendar folder never swallows another kind of export."""
+        found = False
+        with os.scandir(path) as entries:
+            for count, entry in enumerate(sorted(entries, key=lambda e: e.name)):
+                if count >= 400:
+                    break
+                if entry.name.startswith("."):
+                    continue
+                if not entry.is_file(follow_symlinks=False) or not looks_like_ics(_sniff(Path(entry.path))):
+                    return False
+                found = True
+        return found
 
     # -- parsing -------------------------------------------------------------
 
@@ -617,6 +622,8 @@ class CalendarConnector(Connector):
                 index += 1
                 if filename.lower().endswith(".ics") or looks_like_ics(_sniff(path)):
                     yield from self._parse_file(path, f"file {index} ")
+                else:
+                    yield ParseIssue(f"file {index}", "not a calendar file, skipped")
         yield from walk.issues()
 
     def _parse_file(self, path: Path, prefix: str) -> Iterator[Record | ParseIssue]:
