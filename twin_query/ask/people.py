@@ -207,9 +207,10 @@ def fuzzy_person(vd: views.ViewData, text: str) -> tuple[Entity, float] | None:
     return vd.entities[eid], round(min(0.9, 0.45 + 0.35 * score), 2)
 
 
-def subject(ctx: Context) -> tuple[Entity | None, float]:
-    """The person the question is about (not the owner), and how sure the match is."""
-    named = next((e for e in ctx.intent.entities if e.kind == "person" and not e.is_self), None)
+def subject(ctx: Context, kinds: tuple[str, ...] = ("person",)) -> tuple[Entity | None, float]:
+    """The person (or another entity of ``kinds``) the question is about, not the owner, and how sure the match
+    is."""
+    named = next((e for e in ctx.intent.entities if e.kind in kinds and not e.is_self), None)
     q = f" {fold(ctx.intent.question)} "
     if named is not None and any(f" {a} " in q for a in map(fold, [named.name, *named.all_aliases]) if a):
         return named, 1.0  # named in full (a name, a nickname, an address)
@@ -281,7 +282,7 @@ def _how_know_matches(q: str, intent: Intent) -> bool:
 
 
 def _how_know(ctx: Context) -> Reply:
-    e, sure = subject(ctx)
+    e, sure = subject(ctx, ("person", "organisation"))
     reply = Reply("", unknown="who that is to you")
     if e is None:
         reply.text = "I don't know who you mean."
@@ -339,7 +340,11 @@ def _last_contact(ctx: Context) -> Reply:
     when = _when(t)
     label = {rel_mod.MET: "a meeting", rel_mod.SENT: "your message", rel_mod.RECEIVED: "their message"}[direction]
     ids = _docs(ctx, reply, [doc_id])
-    reply.text = f"You last {what} {e.name} on {human_day(when)} ({label})."
+    reply.text = (
+        f"You last saw {e.name} on {human_day(when)} ({label})."
+        if seen
+        else f"You were last in touch with {e.name} on {human_day(when)} ({label})."
+    )
     reply.step(f"The newest contact with {e.name} before {day(ctx.now)}: {label}, {day(when)}.", ids)
     reply.fact = fact("datetime", when.isoformat(), human_day(when))
     reply.confidence = 0.9 * sure if ids else 0.6 * sure
