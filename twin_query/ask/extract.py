@@ -123,15 +123,15 @@ _RULE = re.compile(r"^\s*[-_=*]{5,}.*$")
 @dataclass
 class Sentence:
     doc: Document
-    rank: int  # the record's rank in the search
+    position: int  # the record's place in the search results (0 first)
     text: str
     score: float = 0.0
 
 
-def sentences(doc: Document, rank: int) -> list[Sentence]:
+def sentences(doc: Document, position: int) -> list[Sentence]:
     """The title and the body as sentences: header lines of quoted mail and rules dropped, quote marks
     stripped; a block is cut at sentence ends and blank lines."""
-    out = [Sentence(doc, rank, doc.title.strip())] if (doc.title or "").strip() else []
+    out = [Sentence(doc, position, doc.title.strip())] if (doc.title or "").strip() else []
     blocks: list[str] = []
     current: list[str] = []
     for raw in (doc.body or "").splitlines():
@@ -148,7 +148,7 @@ def sentences(doc: Document, rank: int) -> list[Sentence]:
         for part in re.split(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])", block):
             part = " ".join(part.split())
             if len(part) >= 3:
-                out.append(Sentence(doc, rank, part[:400]))
+                out.append(Sentence(doc, position, part[:400]))
         if len(out) >= MAX_SENTENCES:
             break
     return out[:MAX_SENTENCES]
@@ -463,7 +463,7 @@ def answer(ctx: Context) -> Reply:
     words = question_words(question)
     asked = re.findall(r"[A-Za-z][\w'-]+", question)
     exclude = {fold(re.sub(r"'s$", "", w)) for w in asked} | {fold(w) for w in words}
-    sents = [s for rank, d in enumerate(ranked) for s in sentences(d, rank)]
+    sents = [s for position, d in enumerate(ranked) for s in sentences(d, position)]
     backend = check_home_backend(ctx.twin().settings, write=False)
     vectors = embed(
         [question] + [s.text for s in sents],
@@ -487,7 +487,7 @@ def answer(ctx: Context) -> Reply:
             + 0.4 * _overlap(words, s.text)
             + 0.3 * title_sim.get(s.doc.id, 0.0)
             + 0.2 * by_named
-            + 0.15 / (1 + s.rank)
+            + 0.15 / (1 + s.position)
         )
     order = sorted(sents, key=lambda s: -s.score)
 
