@@ -583,15 +583,15 @@ class CalendarConnector(Connector):
 
     def _folder_has_calendars(self, path: Path) -> bool:
         """A folder claimed whole holds calendars and nothing else (its first 400 entries are checked): with
-        anything else in it (a vCard, a sub-folder, a link) the folder is walked and each entry detected on its
+        anything else in it (a vCard, a sub-folder) the folder is walked and each entry detected on its
         own, so a calendar folder never swallows another kind of export."""
         found = False
         with os.scandir(path) as entries:
             for count, entry in enumerate(sorted(entries, key=lambda e: e.name)):
                 if count >= 400:
                     break
-                if entry.name.startswith("."):
-                    continue
+                if entry.name.startswith(".") or entry.is_symlink():
+                    continue  # hidden entries are skipped and links refused or followed by the parser's walk
                 if not entry.is_file(follow_symlinks=False) or not looks_like_ics(_sniff(Path(entry.path))):
                     return False
                 found = True
