@@ -8,6 +8,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, WithJsonSchema
 
+from twin_query.ask.facts import FactKind
+
 _ISO = re.compile(r"\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?")
 
 
@@ -272,23 +274,7 @@ class ReasoningStep(BaseModel):
 class Fact(BaseModel):
     """The fact a question asked for (docs/api.md lists the value of each kind)."""
 
-    kind: Literal[
-        "person",
-        "people",
-        "date",
-        "datetime",
-        "range",
-        "amount",
-        "count",
-        "place",
-        "organisation",
-        "relation",
-        "event",
-        "events",
-        "trend",
-        "yes_no",
-        "text",
-    ] = Field(description="What the value is; the question says what it means.")
+    kind: FactKind = Field(description="What the value is; the question says what it means.")
     value: Any = Field(
         description="person: {id, name}; people: [{id, name}] best first; date: YYYY-MM-DD; datetime: ISO; "
         "range: {start, end}; amount: {amount (a positive magnitude), currency}; count: int; place, organisation, "

@@ -18,28 +18,12 @@ from typing import Any
 from twin_assets.processing.resolution import Entity
 from twin_assets.records import Document
 from twin_query import views
+from twin_query.ask.facts import FACT_KINDS
 from twin_query.ask.intent import Intent
 from twin_query.service import QueryService
 
 # Below this confidence an answer is refused: "I don't know …", no fact, the nearest evidence shown.
 REFUSE_BELOW = 0.5
-FACT_KINDS = (
-    "person",
-    "people",
-    "date",
-    "datetime",
-    "range",
-    "amount",
-    "count",
-    "place",
-    "organisation",
-    "relation",
-    "event",
-    "events",
-    "trend",
-    "yes_no",
-    "text",
-)
 MAX_EVIDENCE = 40
 
 
